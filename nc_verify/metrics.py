@@ -1,0 +1,130 @@
+"""Neural-collapse metrics NC1-NC3 and the conventions of other papers.
+
+Primary values follow the paper's authors' code (see README, "NC metric
+conventions"); alternatives used elsewhere are reported alongside under their own
+names so results can be compared across papers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ._validation import check_matrix
+
+_EPS = np.finfo(np.float64).eps
+
+
+@dataclass(frozen=True)
+class NCMetrics:
+    """NC metrics of classifiers ``W`` (d, K) and features ``H`` (d, N).
+
+    Attributes
+    ----------
+    nc1 : float
+        ``tr(Sigma_W pinv(Sigma_B)) / K`` (authors' convention).
+    nc2 : float
+        ``|| W^T W / ||W^T W||_F - (I - 11^T/K)/sqrt(K-1) ||_F`` (classifier, uncentred).
+    nc3 : float
+        ``|| W^T Hbar / ||W^T Hbar||_F - (I - 11^T/K)/sqrt(K-1) ||_F`` (class means uncentred).
+    nc1_unnormalized : float
+        ``tr(Sigma_W pinv(Sigma_B))`` without the ``1/K`` (Papyan et al. 2020 plots).
+    nc1_trace_ratio : float
+        ``tr(Sigma_W) / tr(Sigma_B)``.
+    nc2_means : float
+        The NC2 formula applied to the globally centred class means ``Hbar - mu_G``.
+    nc2_equinorm : float
+        std / mean of the norms of the centred class means.
+    nc2_equiangularity : float
+        std of the off-diagonal cosines between centred class means.
+    nc3_centered_sq : float
+        ``|| W / ||W||_F - (Hbar - mu_G) / ||Hbar - mu_G||_F ||_F^2`` (Papyan et al.).
+    """
+
+    nc1: float
+    nc2: float
+    nc3: float
+    nc1_unnormalized: float
+    nc1_trace_ratio: float
+    nc2_means: float
+    nc2_equinorm: float
+    nc2_equiangularity: float
+    nc3_centered_sq: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _etf_distance(A: np.ndarray) -> float:
+    """``|| A / ||A||_F - (I - 11^T/K) / sqrt(K-1) ||_F`` for a K x K matrix ``A``."""
+    K = A.shape[0]
+    target = (np.eye(K) - np.ones((K, K)) / K) / np.sqrt(K - 1)
+    nrm = np.linalg.norm(A)
+    if nrm == 0:
+        return float(np.linalg.norm(target))
+    return float(np.linalg.norm(A / nrm - target))
+
+
+def class_means(H: np.ndarray, labels: np.ndarray, K: int) -> np.ndarray:
+    """Class means ``Hbar`` (eq. (9)), shape (d, K)."""
+    counts = np.bincount(labels, minlength=K)
+    S = np.zeros((H.shape[0], K))
+    np.add.at(S.T, labels, H.T)
+    return S / counts
+
+
+def nc_metrics(W, H, labels) -> NCMetrics:
+    """NC1-NC3 of classifiers ``W`` (d, K) and features ``H`` (d, N) with ``labels`` (N,).
+
+    Features and classifiers need not be normalised: every metric is invariant
+    under scaling ``H`` and under scaling ``W``, and under a common rotation of both.
+    Every class in ``0..K-1`` must occur in ``labels``.
+    """
+    if np.ndim(W) != 2:
+        raise ValueError(f"W must be a 2-D array of shape (d, K), got shape {np.shape(W)}")
+    W = check_matrix(W, "W", np.shape(W))
+    d, K = W.shape
+    if K < 2:
+        raise ValueError(f"W must have K >= 2 columns, got {K}")
+    if np.ndim(H) != 2 or np.shape(H)[0] != d:
+        raise ValueError(f"H must have shape (d={d}, N), got {np.shape(H)}")
+    H = check_matrix(H, "H", np.shape(H))
+    labels = np.asarray(labels)
+    if labels.shape != (H.shape[1],) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be an integer array of shape ({H.shape[1]},), got {labels.dtype} {labels.shape}")
+    if labels.min(initial=0) < 0 or labels.max(initial=0) >= K or np.unique(labels).size != K:
+        raise ValueError(f"labels must take every value 0..{K - 1} (one per column of W)")
+    N = H.shape[1]
+    means = class_means(H, labels, K)
+    mu = H.mean(axis=1, keepdims=True)
+    within = H - means[:, labels]
+    Sigma_W = within @ within.T / N
+    centred = means - mu
+    Sigma_B = centred @ centred.T / K
+    # Sigma_B has rank <= K - 1; eigenvalues below the rounding level of its
+    # entries (~ d eps ||Sigma_B||) are indistinguishable from zero.
+    pinv_B = np.linalg.pinv(Sigma_B, rtol=10 * d * _EPS, hermitian=True)
+    nc1_raw = float(np.trace(Sigma_W @ pinv_B))
+    trB = float(np.trace(Sigma_B))
+    norms = np.linalg.norm(centred, axis=0)
+    if np.all(norms > 0):
+        U = centred / norms
+        cos = (U.T @ U)[~np.eye(K, dtype=bool)]
+        equinorm = float(np.std(norms) / np.mean(norms))
+        equiangular = float(np.std(cos))
+    else:
+        equinorm = equiangular = float("nan")
+    nW, nC = np.linalg.norm(W), np.linalg.norm(centred)
+    nc3c = float(np.linalg.norm(W / nW - centred / nC) ** 2) if nC > 0 else float("nan")
+    return NCMetrics(
+        nc1=nc1_raw / K,
+        nc2=_etf_distance(W.T @ W),
+        nc3=_etf_distance(W.T @ means),
+        nc1_unnormalized=nc1_raw,
+        nc1_trace_ratio=float(np.trace(Sigma_W)) / trB if trB > 0 else float("inf"),
+        nc2_means=_etf_distance(centred.T @ centred),
+        nc2_equinorm=equinorm,
+        nc2_equiangularity=equiangular,
+        nc3_centered_sq=nc3c,
+    )
