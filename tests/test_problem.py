@@ -231,3 +231,13 @@ class TestBounds:
             theorem1_bound(1, 1.0)
         with pytest.raises(ValueError, match="tau must be finite and > 0"):
             theorem1_bound(3, -2.0)
+
+
+@given(st.integers(2, 30), st.integers(2, 10), st.integers(1, 5), st.floats(0.01, 50.0), st.integers(0, 2**32 - 1))
+def test_etf_attains_bound_property(d, K, n, tau, seed):
+    """A rotated simplex ETF with h_{k,i} = w_k has cost equal to the Theorem 1 bound (d >= K - 1)."""
+    if d < K - 1:
+        d = K - 1 if K > 2 else 2
+    p = UFMProblem(d, K, n, tau)
+    W, H = etf_point(d, K, n, rng=seed)
+    assert abs(p.cost(W, H) - p.bound) <= cost_resolution(p, p.bound)
