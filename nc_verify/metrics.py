@@ -69,10 +69,9 @@ def _etf_distance(A: np.ndarray) -> float:
 
 def class_means(H: np.ndarray, labels: np.ndarray, K: int) -> np.ndarray:
     """Class means ``Hbar`` (eq. (9)), shape (d, K)."""
-    counts = np.bincount(labels, minlength=K)
-    S = np.zeros((H.shape[0], K))
-    np.add.at(S.T, labels, H.T)
-    return S / counts
+    onehot = np.zeros((H.shape[1], K))
+    onehot[np.arange(H.shape[1]), labels] = 1.0
+    return (H @ onehot) / onehot.sum(axis=0)
 
 
 def nc_metrics(W, H, labels) -> NCMetrics:
@@ -100,15 +99,21 @@ def nc_metrics(W, H, labels) -> NCMetrics:
     means = class_means(H, labels, K)
     mu = H.mean(axis=1, keepdims=True)
     within = H - means[:, labels]
-    Sigma_W = within @ within.T / N
     centred = means - mu
-    Sigma_B = centred @ centred.T / K
-    # Sigma_B has rank <= K - 1; eigenvalues below the rounding level of its
-    # entries (~ d eps ||Sigma_B||) are indistinguishable from zero.
-    pinv_B = np.linalg.pinv(Sigma_B, rtol=10 * d * _EPS, hermitian=True)
-    trB = float(np.trace(Sigma_B))
-    # with coincident class means Sigma_B = 0 and NC1 is undefined (not 0)
-    nc1_raw = float(np.trace(Sigma_W @ pinv_B)) if trB > 0 else float("nan")
+    # Sigma_W = within within^T / N and Sigma_B = C C^T / K with C = centred (d x K), so
+    #   tr(Sigma_W pinv(Sigma_B)) = (K / N) ||pinv(C) within||_F^2,
+    # computed from a thin SVD of C in O(d K^2 + d K N), never forming a d x d matrix.
+    # Singular values of C below its rounding level (10 max(d, K) eps s_max) count
+    # as zero: C has rank <= K - 1 by construction.
+    U, sv, _ = np.linalg.svd(centred, full_matrices=False)
+    trB = float(np.sum(sv**2)) / K
+    if trB > 0:
+        keep = sv > 10 * max(d, K) * _EPS * sv[0]
+        proj = (U[:, keep].T @ within) / sv[keep, None]          # = Sigma_V^-1 U^T within
+        nc1_raw = float(K * np.sum(proj**2) / N)
+    else:  # coincident class means: Sigma_B = 0 and NC1 is undefined (not 0)
+        nc1_raw = float("nan")
+    trW = float(np.sum(within**2)) / N
     norms = np.linalg.norm(centred, axis=0)
     if np.all(norms > 0):
         U = centred / norms
@@ -124,7 +129,7 @@ def nc_metrics(W, H, labels) -> NCMetrics:
         nc2=_etf_distance(W.T @ W),
         nc3=_etf_distance(W.T @ means),
         nc1_unnormalized=nc1_raw,
-        nc1_trace_ratio=float(np.trace(Sigma_W)) / trB if trB > 0 else float("nan"),
+        nc1_trace_ratio=trW / trB if trB > 0 else float("nan"),
         nc2_means=_etf_distance(centred.T @ centred) if trB > 0 else float("nan"),
         nc2_equinorm=equinorm,
         nc2_equiangularity=equiangular,
