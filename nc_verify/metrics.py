@@ -102,10 +102,12 @@ def nc_metrics(W, H, labels) -> NCMetrics:
     centred = means - mu
     # Sigma_W = within within^T / N and Sigma_B = C C^T / K with C = centred (d x K), so
     #   tr(Sigma_W pinv(Sigma_B)) = (K / N) ||pinv(C) within||_F^2,
-    # computed from a thin SVD of C in O(d K^2 + d K N), never forming a d x d matrix.
-    # Singular values of C below its rounding level (10 max(d, K) eps s_max) count
-    # as zero: C has rank <= K - 1 by construction.
-    U, sv, _ = np.linalg.svd(centred, full_matrices=False)
+    # computed from C = Q R and an SVD of the K x K factor R, in O(d K^2 + d K N),
+    # never forming a d x d matrix. Singular values of C below its rounding level
+    # (10 max(d, K) eps s_max) count as zero: C has rank <= K - 1 by construction.
+    Q, R = np.linalg.qr(centred)
+    Ur, sv, _ = np.linalg.svd(R)
+    U = Q @ Ur
     trB = float(np.sum(sv**2)) / K
     if trB > 0:
         keep = sv > 10 * max(d, K) * _EPS * sv[0]
