@@ -76,7 +76,7 @@ def _cmd_deepnet(args) -> int:
     epochs = args.epochs if args.epochs is not None else (200 if args.figure == "figure4" else 100)
     config = TrainConfig(
         epochs=epochs, lr=args.lr, batch_size=args.batch_size, lr_decay_period=args.lr_decay_period,
-        weight_decay=args.weight_decay, seed=args.seed,
+        weight_decay=args.weight_decay, seed=args.seed, record_every=args.record_every,
     )
     try:
         data = load_dataset(
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr-decay-period", type=int, default=40, help="epochs between x0.1 step decays (default 40)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="regularised head's penalty weight (default 1e-4)")
+    p.add_argument("--record-every", type=int, default=1, help="measure accuracy and NC1-NC3 every this many epochs (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_deepnet)
     return parser

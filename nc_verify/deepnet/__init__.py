@@ -41,6 +41,7 @@ _EXPORTS = {
     "figure4": "figures",
     "figure6": "figures",
     "load_dataset": "figures",
+    "save_figure": "figures",
 }
 
 __all__ = sorted(_EXPORTS) + ["TORCH_INSTALL_HINT", "require_torch"]

@@ -87,9 +87,9 @@ def load_dataset(source: str, figure: str, *, directory=None, per_class=None, si
     return synthetic_images(10, per_class, size=size, seed=seed)
 
 
-def _finish(result: FigureResult, out, plot) -> FigureResult:
-    if out is None:
-        return result
+def save_figure(result: FigureResult, out) -> FigureResult:
+    """Write ``<figure>.csv``, ``.png``, ``_summary.txt`` and ``.json`` of ``result`` into folder ``out``."""
+    plot = plot_width_sweep if result.figure == "figure4" else plot_head_comparison
     os.makedirs(out, exist_ok=True)
     name = result.figure
     result.files["csv"] = write_csv(os.path.join(out, f"{name}.csv"), result.runs)
@@ -139,7 +139,8 @@ def figure4(data: ImageSet, *, widths=FIGURE4_WIDTHS, config=None, tau: float = 
         model = build_model("resnet18", k, data.num_classes, head="normalized", tau=tau, in_channels=data.images.shape[1])
         run = train(model, data, config, device=dev, label=f"resnet18-k{k}", arch="resnet18", width=k, progress=progress)
         result.runs.append(run)
-        _finish(result, out, plot_width_sweep)
+        if out is not None:
+            save_figure(result, out)
     return result
 
 
@@ -174,5 +175,6 @@ def figure6(data: ImageSet, *, archs=ARCHITECTURES, width: int = 64, heads=HEADS
             model = build_model(arch, width, data.num_classes, head=head, tau=tau, in_channels=data.images.shape[1])
             run = train(model, data, config, device=dev, label=f"{arch}-{head}", arch=arch, width=width, progress=progress)
             result.runs.append(run)
-            _finish(result, out, plot_head_comparison)
+            if out is not None:
+                save_figure(result, out)
     return result

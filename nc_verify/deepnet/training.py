@@ -133,7 +133,12 @@ def _batches(perm, batch_size: int) -> list:
 
 
 def train(model, data: ImageSet, config: TrainConfig, *, device=None, label: str = "", arch: str = "", width: int = 0, progress=None) -> TrainingRun:
-    """Train ``model`` on ``data`` with SGD and record the training-set metrics after every epoch.
+    """Train ``model`` on ``data`` with SGD and record the training-set metrics after epochs.
+
+    Each epoch visits the images in a fresh random order (seeded by
+    ``config.seed``) in batches of ``config.batch_size``; the normalised head
+    minimises the cross-entropy and retracts the classifier after every step, the
+    regularised head minimises :func:`regularized_loss`.
 
     Parameters
     ----------
@@ -150,7 +155,8 @@ def train(model, data: ImageSet, config: TrainConfig, *, device=None, label: str
     Returns
     -------
     TrainingRun
-        Records for epochs 0 (initialisation) .. ``config.epochs``.
+        Records for epoch 0 (initialisation), every ``config.record_every``-th
+        epoch and the last epoch.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -198,7 +204,8 @@ def train(model, data: ImageSet, config: TrainConfig, *, device=None, label: str
                     model.retract_classifier()
                 total += loss.detach()
             scheduler.step()
-            record(epoch, lr, float(total) / len(batches))
+            if epoch % config.record_every == 0 or epoch == config.epochs:
+                record(epoch, lr, float(total) / len(batches))
             r = run.final
             bar.update(postfix=f"acc {r.accuracy:.3f} nc1 {r.nc1:.3g}")
     return run
