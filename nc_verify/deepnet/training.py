@@ -89,6 +89,10 @@ class Evaluation:
     nc2: float
     nc3: float
 
+    def as_dict(self) -> dict:
+        """Scalars only (the feature and logit arrays stay in the object)."""
+        return {k: getattr(self, k) for k in ("loss", "accuracy", "nc1", "nc2", "nc3")}
+
 
 def _logsumexp(Z: np.ndarray) -> np.ndarray:
     m = Z.max(axis=0)
