@@ -231,7 +231,7 @@ class TestFigures:
             with open(res.files["csv"], newline="") as fh:
                 rows = list(csv.DictReader(fh))
             assert len(rows) == 3 * len(res.runs)
-            for row, (run, rec) in zip(rows, [(r, x) for r in res.runs for x in r.records]):
+            for row, (run, rec) in zip(rows, [(r, x) for r in res.runs for x in r.records], strict=True):
                 assert row["run"] == run.label and int(row["epoch"]) == rec.epoch
                 assert float(row["nc1"]) == rec.nc1 and float(row["accuracy"]) == rec.accuracy
             with open(res.files["png"], "rb") as fh:
