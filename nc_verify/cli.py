@@ -58,6 +58,47 @@ def _cmd_verify(args) -> int:
     return 0 if ok else 1
 
 
+# -------------------------------------------------------------------- deepnet
+def _int_list(text: str) -> list:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _cmd_deepnet(args) -> int:
+    try:
+        from .deepnet.figures import figure4, figure6, load_dataset
+        from .deepnet.records import TrainConfig
+    except ImportError as exc:
+        print(f"nc-verify deepnet: error: {exc}", file=sys.stderr)
+        return 2
+    epochs = args.epochs if args.epochs is not None else (200 if args.figure == "figure4" else 100)
+    config = TrainConfig(
+        epochs=epochs, lr=args.lr, batch_size=args.batch_size, lr_decay_period=args.lr_decay_period,
+        weight_decay=args.weight_decay, seed=args.seed, record_every=args.record_every,
+    )
+    try:
+        data = load_dataset(
+            args.dataset, args.figure, directory=args.data, per_class=args.per_class, size=args.image_size, seed=args.seed
+        )
+    except (FileNotFoundError, ImportError) as exc:
+        print(f"nc-verify deepnet: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"nc-verify deepnet {args.figure}: {data.name} N={data.size} K={data.num_classes} "
+        f"images {data.images.shape[1:]} epochs={epochs} device={args.device}"
+    )
+    if args.figure == "figure4":
+        result = figure4(data, widths=args.widths, config=config, tau=args.tau, device=args.device, out=args.out)
+    else:
+        result = figure6(data, archs=args.archs.split(","), width=args.width, config=config, tau=args.tau, device=args.device, out=args.out)
+    _print_table(result.summary_rows(), result.SUMMARY_HEADERS)
+    for kind, path in result.files.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nc-verify", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +111,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE", default=None, help="also write the results as JSON")
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser(
+        "deepnet",
+        help="ResNet experiments of Figures 4 and 6 (needs the torch extra)",
+        description="Train ResNets with normalised / regularised heads and record accuracy and NC1-NC3 "
+        'per epoch. Needs pip install "nc-verify[torch]". Never downloads data.',
+    )
+    p.add_argument("figure", choices=("figure4", "figure6"), help="figure4: width sweep; figure6: normalised vs regularised")
+    p.add_argument("--dataset", choices=("cifar", "digits", "synthetic"), default="cifar",
+                   help="cifar: CIFAR-10 (figure4) / CIFAR-100 (figure6) from --data; digits: scikit-learn's bundled "
+                   "8x8 digits; synthetic: Gaussian noise images (default: cifar)")
+    p.add_argument("--data", metavar="DIR", default=None, help="folder with the CIFAR python-pickle batches (for --dataset cifar)")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV, PNG, JSON and summary files")
+    p.add_argument("--epochs", type=int, default=None, help="default: 200 (figure4), 100 (figure6)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    p.add_argument("--per-class", type=int, default=None,
+                   help="images per class (default cifar 200/30, digits 100/30, synthetic 50/30 for figure4/figure6)")
+    p.add_argument("--image-size", type=int, default=32, help="side of the digits / synthetic images (default 32)")
+    p.add_argument("--widths", type=_int_list, default=[4, 8, 16, 32, 64], help="figure4: ResNet-18 widths k (default 4,8,16,32,64)")
+    p.add_argument("--archs", default="resnet18,resnet50", help="figure6: architectures (default resnet18,resnet50)")
+    p.add_argument("--width", type=int, default=64, help="figure6: width k of both networks (default 64)")
+    p.add_argument("--tau", type=float, default=1.0, help="temperature of the normalised features (default 1)")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr-decay-period", type=int, default=40, help="epochs between x0.1 step decays (default 40)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="regularised head's penalty weight (default 1e-4)")
+    p.add_argument("--record-every", type=int, default=1, help="measure accuracy and NC1-NC3 every this many epochs (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_deepnet)
     return parser
 
 
