@@ -21,7 +21,7 @@ values of ``W^T H`` and the Hessian spectrum.  A point with more zero Hessian
 eigenvalues than its rotation-orbit dimension lies on a continuum of critical
 points (e.g. ``W = u 1^T``, ``H = v 1^T`` with the angle of ``u, v`` free): such
 points are compared by the invariants that stay constant along a continuum
-(cost, spectrum of ``W^T W``, number of extra flat directions) and reported once.
+(cost, spectrum of ``W^T W``, number of zero Hessian eigenvalues) and reported once.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ class CriticalPointSearch:
     discovery : ndarray of int, shape (n_starts,)
         Distinct points known after each start (the saturation curve).
     descent_costs : ndarray
-        Final costs of the descent runs (method "descent"), in start order.
+        Costs at the ends of the descent runs (method "descent", Newton-polished), in start order.
     """
 
     points: list
@@ -304,7 +304,7 @@ def _same(p: FoundPoint, q: FoundPoint) -> bool:
     if abs(p.cost - q.cost) > INVARIANT_RTOL * (abs(p.cost) + abs(q.cost) + 1e-300):
         return False
     if p.continuum or q.continuum:
-        return (p.continuum and q.continuum and p.n_zero - p.orbit_dimension == q.n_zero - q.orbit_dimension
+        return (p.continuum and q.continuum and p.n_zero == q.n_zero
                 and _close(p.invariants["gram_W"], q.invariants["gram_W"]))
     return all(_close(p.invariants[k], q.invariants[k]) for k in ("gram_W", "gram_H", "cross", "hessian"))
 
@@ -382,8 +382,8 @@ def find_critical_points(problem: UFMProblem, *, n_starts: int = 100, seed=None,
         for i in range(n_starts):
             if i < n_descent:
                 res = solve(p, "trust_regions", x0=p.random_point(rng), gradient_tol=1e-10)
-                descent_costs.append(res.cost)
                 W, H, _ = newton_polish(p, res.W, res.H)
+                descent_costs.append(p.cost(W, H))
                 source = "descent"
             else:
                 kind = START_KINDS[i % len(START_KINDS)]
