@@ -5,14 +5,35 @@ Riemannian derivatives (eqs. (5)-(8)), pymanopt solvers, neural-collapse metrics
 numerical checks of Theorems 1 and 2.
 """
 
+from .classification import CriticalPointReport, classify_critical_point
+from .critical_points import CriticalPointSearch, find_critical_points
+from .families import critical_point_families
 from .geometry import etf_point, random_orthogonal, simplex_etf
 from .metrics import NCMetrics, nc_metrics
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
 from .solvers import OPTIMIZERS, SolveResult, solve
+from .spectrum import (
+    TangentBasis, hessian_matrix, hessian_spectrum, min_hessian_eigenpair, symmetry_orbit_dimension,
+    tangent_basis,
+)
+from .theorem2 import Theorem2Report, verify_theorem2
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CriticalPointReport",
+    "CriticalPointSearch",
+    "TangentBasis",
+    "Theorem2Report",
+    "classify_critical_point",
+    "critical_point_families",
+    "find_critical_points",
+    "hessian_matrix",
+    "hessian_spectrum",
+    "min_hessian_eigenpair",
+    "symmetry_orbit_dimension",
+    "tangent_basis",
+    "verify_theorem2",
     "HessianOperator",
     "NCMetrics",
     "OPTIMIZERS",

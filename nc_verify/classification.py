@@ -31,7 +31,7 @@ Kinds:
 * ``"local_minimizer"`` -- the same second-order evidence where no reference cost
   exists (``d < K - 1``: the bound is not attained), so "spurious" cannot be judged.
 * ``"undecided"`` -- anything the arithmetic cannot settle: ``|lambda_min|`` within
-  the resolution at a point above the bound, extra flat directions at a
+  the resolution at a point above the bound, a Hessian that underflows to zero, extra flat directions at a
   second-order minimiser, or a cost at the bound with resolved negative curvature.
 """
 
@@ -139,7 +139,9 @@ class CriticalPointReport:
         return out
 
 
-def _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest):
+def _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest, S):
+    if S == 0.0:
+        return "undecided", "the Hessian underflows to zero in float64 (exp(-tau) below the smallest double)"
     if lam < -resolution:
         if at_bound:
             return "undecided", "negative curvature resolved at a cost equal to the global minimum (inconsistent)"
@@ -234,7 +236,7 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
     if g > gtol:
         kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
     else:
-        kind, reason = _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest)
+        kind, reason = _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest, S)
     return CriticalPointReport(
         kind=kind, reason=reason, cost=cost, bound=bound, gap=gap, gap_resolution=gap_resolution,
         gradient_norm=g, gradient_tol=gtol, initial_gradient_norm=g0, refined=refined,
