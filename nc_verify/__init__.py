@@ -5,30 +5,51 @@ Riemannian derivatives (eqs. (5)-(8)), pymanopt solvers, neural-collapse metrics
 numerical checks of Theorems 1 and 2.
 """
 
+from .classification import CriticalPointReport, classify_critical_point
+from .critical_points import CriticalPointSearch, find_critical_points
 from .derivatives import DerivativeReport, check_derivatives
+from .families import critical_point_families
 from .geometry import etf_point, random_orthogonal, simplex_etf
 from .metrics import NCMetrics, nc_metrics
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
 from .solvers import OPTIMIZERS, SolveResult, solve
+from .spectrum import (
+    TangentBasis, hessian_matrix, hessian_spectrum, min_hessian_eigenpair, symmetry_orbit_dimension,
+    tangent_basis,
+)
 from .theorem1 import Theorem1Report, verify_theorem1
+from .theorem2 import Theorem2Report, verify_theorem2
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CriticalPointReport",
+    "CriticalPointSearch",
     "DerivativeReport",
-    "Theorem1Report",
-    "check_derivatives",
-    "verify_theorem1",
     "HessianOperator",
     "NCMetrics",
     "OPTIMIZERS",
     "SolveResult",
+    "TangentBasis",
+    "Theorem1Report",
+    "Theorem2Report",
     "UFMProblem",
+    "check_derivatives",
+    "classify_critical_point",
+    "critical_point_families",
     "etf_point",
+    "find_critical_points",
+    "hessian_matrix",
+    "hessian_spectrum",
+    "min_hessian_eigenpair",
     "nc_metrics",
     "random_orthogonal",
     "simplex_etf",
     "solve",
+    "symmetry_orbit_dimension",
+    "tangent_basis",
     "theorem1_bound",
     "theorem2_tau_limit",
+    "verify_theorem1",
+    "verify_theorem2",
 ]

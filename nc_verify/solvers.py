@@ -29,6 +29,10 @@ class SolveResult:
     history : dict of str -> ndarray
         ``"cost"`` and ``"gradient_norm"`` at every iterate where the optimiser
         evaluated the gradient (every iteration; for trust regions, every accepted one).
+    lambda_min : float or None
+        Smallest Riemannian Hessian eigenvalue at the final point (``second_order=True``).
+    escapes : int
+        Negative-curvature steps taken (``second_order=True``).
     """
 
     W: np.ndarray
@@ -38,6 +42,8 @@ class SolveResult:
     iterations: int
     stopping_reason: str
     history: dict = field(default_factory=dict)
+    lambda_min: float | None = None
+    escapes: int = 0
 
 
 def _make_optimizer(name: str, gradient_tol: float, max_iterations, verbose: bool):
@@ -67,6 +73,8 @@ def solve(
     gradient_tol: float = 1e-10,
     max_iterations=None,
     verbose: bool = False,
+    second_order: bool = False,
+    max_escapes: int = 20,
 ) -> SolveResult:
     """Minimise problem (4) with a pymanopt optimiser.
 
@@ -86,6 +94,16 @@ def solve(
         Cap on iterations (pymanopt's default, 1000, when None).
     verbose : bool
         Print pymanopt's per-iteration table.
+    second_order : bool
+        After first-order convergence compute ``lambda_min`` of the Riemannian
+        Hessian (:func:`~nc_verify.min_hessian_eigenpair`); at a strict saddle
+        (``lambda_min`` below minus the resolution of
+        :func:`~nc_verify.classify_critical_point`) step along the
+        negative-curvature direction -- sign and length chosen by backtracking on
+        the cost from ``|lambda_min| / (tau + 2) ||Hess||`` -- and run the optimiser
+        again, up to ``max_escapes`` times.  Needed because pymanopt's trust
+        regions stop at once when started on a saddle (its test is first order).
+    max_escapes : int
     """
     if not isinstance(problem, UFMProblem):
         raise TypeError(f"problem must be a UFMProblem, got {type(problem).__name__}")
@@ -101,6 +119,10 @@ def solve(
             raise TypeError("x0 must be a pair (W, H)")
         W0, H0 = problem.check_point(*x0)
 
+    if second_order:
+        return _solve_second_order(problem, optimizer, backend=backend, x0=(W0, H0),
+                                   gradient_tol=gradient_tol, max_iterations=max_iterations,
+                                   verbose=verbose, max_escapes=check_int(max_escapes, "max_escapes", 0))
     pm_problem = problem.to_pymanopt(backend)
     history = {"cost": [], "gradient_norm": []}
     inner_gradient = pm_problem.riemannian_gradient
@@ -131,4 +153,38 @@ def solve(
         iterations=int(res.iterations),
         stopping_reason=str(res.stopping_criterion),
         history={k: np.asarray(v) for k, v in history.items()},
+    )
+
+
+def _solve_second_order(problem, optimizer, *, x0, max_escapes, **kwargs) -> SolveResult:
+    """First-order solves alternating with negative-curvature escapes (see :func:`solve`)."""
+    from .classification import classify_critical_point
+    from .critical_points import retract
+
+    res = solve(problem, optimizer, x0=x0, **kwargs)
+    iterations, escapes = res.iterations, 0
+    history = {k: [v] for k, v in res.history.items()}
+    while True:
+        rep = classify_critical_point(problem, res.W, res.H, refine=True)
+        if rep.kind != "strict_saddle" or escapes >= max_escapes:
+            break
+        dW, dH = rep.escape_direction
+        f0, step = rep.cost, abs(rep.lambda_min) / ((problem.tau + 2.0) * rep.hessian_norm)
+        W, H = rep.W, rep.H
+        for _ in range(60):
+            candidates = [retract(W, H, s * step * dW, s * step * dH) for s in (1.0, -1.0)]
+            costs = [problem.cost(*c) for c in candidates]
+            if min(costs) < f0:
+                break
+            step *= 2.0
+        escapes += 1
+        res = solve(problem, optimizer, x0=candidates[int(np.argmin(costs))], **kwargs)
+        iterations += res.iterations
+        for k, v in res.history.items():
+            history[k].append(v)
+    return SolveResult(
+        W=res.W, H=res.H, cost=res.cost, gradient_norm=res.gradient_norm, iterations=iterations,
+        stopping_reason=res.stopping_reason,
+        history={k: np.concatenate(v) for k, v in history.items()},
+        lambda_min=rep.lambda_min, escapes=escapes,
     )

@@ -1,0 +1,86 @@
+"""classify_critical_point: verdicts at small and large temperature, undecided, not critical; search; solve."""
+
+import numpy as np
+import pytest
+
+from nc_verify import UFMProblem, classify_critical_point, find_critical_points, solve
+from nc_verify import families as F
+
+
+class TestClassify:
+    @pytest.mark.parametrize("tau", [0.01, 1.0, 20.0, 50.0])
+    def test_cross_polytope_and_etf(self, tau):
+        # FACTS: cross-polytope lambda_min ~ -1.4e-8 at tau=20, -3.3e-21 at tau=50, -8.3e-6 at tau=0.01 (n=2)
+        p = UFMProblem(6, 4, 2, tau)
+        r = classify_critical_point(p, *F.cross_polytope(p))
+        assert r.kind == "strict_saddle" and r.margin > 1e3
+        assert r.lambda_min < 0 and r.escape_direction is not None
+        assert p.hessian_quadratic_form(r.W, r.H, *r.escape_direction) < 0
+        e = classify_critical_point(p, *F.global_etf(p))
+        assert e.kind == "global_minimizer"
+        assert e.n_zero == e.orbit_dimension == 12
+
+    def test_underflow_is_undecided(self):
+        # exp(-tau) underflows: the Hessian is zero in float64 and the cost equals the bound (both 0)
+        p = UFMProblem(6, 4, 1, 800.0)
+        for W, H in (F.cross_polytope(p), F.global_etf(p)):
+            assert classify_critical_point(p, W, H).kind == "undecided"
+
+    def test_not_critical(self):
+        p = UFMProblem(6, 4, 1, 1.0)
+        W = np.eye(6)[:, :4]
+        r = classify_critical_point(p, W, W)
+        assert r.kind == "not_critical" and r.gradient_norm > 0.05
+        r = classify_critical_point(p, *p.random_point(0))
+        assert r.kind == "not_critical"
+
+    def test_refinement_of_a_nearly_critical_point(self):
+        p = UFMProblem(5, 3, 1, 1.0)
+        W, H = F.anti_aligned_etf(p)
+        rng = np.random.default_rng(0)
+        W = W + 1e-10 * rng.standard_normal(W.shape)
+        W /= np.linalg.norm(W, axis=0)
+        r = classify_critical_point(p, W, H)
+        assert r.refined and r.initial_gradient_norm > 1e-12 and r.kind == "strict_saddle"
+
+    def test_probe_local_minimizer(self):
+        # d < K - 1: no reference cost; the lowest point of a search is a "local_minimizer"
+        p = UFMProblem(2, 5, 1, 1.0)
+        r = classify_critical_point(p, *F.regular_kgon(p))
+        assert r.kind == "local_minimizer" and r.n_zero == r.orbit_dimension == 1
+
+    def test_bad_input(self):
+        p = UFMProblem(4, 3, 1, 1.0)
+        W, H = p.random_point(0)
+        with pytest.raises(ValueError, match="method"):
+            classify_critical_point(p, W, H, method="svd")
+        with pytest.raises(ValueError, match="shape"):
+            classify_critical_point(p, W, H[:, :1])
+
+
+class TestSearch:
+    def test_saturates(self):
+        p = UFMProblem(5, 3, 1, 1.0)
+        r = find_critical_points(p, n_starts=400, seed=0)
+        assert r.saturated, (len(r.points), r.last_new_point_at)
+        assert r.n_converged >= 0.9 * r.n_starts
+        assert all(q.gradient_norm < 1e-13 for q in r.points)
+
+    def test_bad_input(self):
+        p = UFMProblem(4, 3, 1, 1.0)
+        with pytest.raises(ValueError, match="unknown method"):
+            find_critical_points(p, n_starts=2, methods=("bfgs",))
+        with pytest.raises(ValueError, match="n_starts"):
+            find_critical_points(p, n_starts=0)
+
+
+class TestSecondOrderSolve:
+    def test_escapes_from_a_saddle(self):
+        p = UFMProblem(6, 4, 2, 1.0)
+        x0 = F.cross_polytope(p)
+        first = solve(p, x0=x0)
+        assert first.cost - p.bound > 0.04            # trust regions stop on the saddle
+        second = solve(p, x0=x0, second_order=True)
+        assert second.escapes >= 1
+        assert second.cost - p.bound <= 1e-14
+        assert abs(second.lambda_min) <= 1e-14
