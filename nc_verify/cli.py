@@ -104,7 +104,7 @@ def _cmd_deepnet(args) -> int:
 
 
 #: Search starts of the Theorem 2 check inside ``nc-verify verify`` (a few seconds at (8, 4, 2)).
-VERIFY_THEOREM2_STARTS = 60
+VERIFY_THEOREM2_STARTS = 40
 
 
 # ------------------------------------------------------------------- theorem2
