@@ -5,14 +5,20 @@ Riemannian derivatives (eqs. (5)-(8)), pymanopt solvers, neural-collapse metrics
 numerical checks of Theorems 1 and 2.
 """
 
+from .derivatives import DerivativeReport, check_derivatives
 from .geometry import etf_point, random_orthogonal, simplex_etf
 from .metrics import NCMetrics, nc_metrics
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
 from .solvers import OPTIMIZERS, SolveResult, solve
+from .theorem1 import Theorem1Report, verify_theorem1
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DerivativeReport",
+    "Theorem1Report",
+    "check_derivatives",
+    "verify_theorem1",
     "HessianOperator",
     "NCMetrics",
     "OPTIMIZERS",

@@ -23,7 +23,8 @@ class NCMetrics:
     Attributes
     ----------
     nc1 : float
-        ``tr(Sigma_W pinv(Sigma_B)) / K`` (authors' convention).
+        ``tr(Sigma_W pinv(Sigma_B)) / K`` (authors' convention). Metrics that need
+        distinct class means are NaN when all class means coincide (``Sigma_B = 0``).
     nc2 : float
         ``|| W^T W / ||W^T W||_F - (I - 11^T/K)/sqrt(K-1) ||_F`` (classifier, uncentred).
     nc3 : float
@@ -105,8 +106,9 @@ def nc_metrics(W, H, labels) -> NCMetrics:
     # Sigma_B has rank <= K - 1; eigenvalues below the rounding level of its
     # entries (~ d eps ||Sigma_B||) are indistinguishable from zero.
     pinv_B = np.linalg.pinv(Sigma_B, rtol=10 * d * _EPS, hermitian=True)
-    nc1_raw = float(np.trace(Sigma_W @ pinv_B))
     trB = float(np.trace(Sigma_B))
+    # with coincident class means Sigma_B = 0 and NC1 is undefined (not 0)
+    nc1_raw = float(np.trace(Sigma_W @ pinv_B)) if trB > 0 else float("nan")
     norms = np.linalg.norm(centred, axis=0)
     if np.all(norms > 0):
         U = centred / norms
@@ -122,8 +124,8 @@ def nc_metrics(W, H, labels) -> NCMetrics:
         nc2=_etf_distance(W.T @ W),
         nc3=_etf_distance(W.T @ means),
         nc1_unnormalized=nc1_raw,
-        nc1_trace_ratio=float(np.trace(Sigma_W)) / trB if trB > 0 else float("inf"),
-        nc2_means=_etf_distance(centred.T @ centred),
+        nc1_trace_ratio=float(np.trace(Sigma_W)) / trB if trB > 0 else float("nan"),
+        nc2_means=_etf_distance(centred.T @ centred) if trB > 0 else float("nan"),
         nc2_equinorm=equinorm,
         nc2_equiangularity=equiangular,
         nc3_centered_sq=nc3c,

@@ -64,20 +64,43 @@ class HessianOperator:
         self.W = W
         self.H = H
         self.state = state
+        self._tau_G = problem.tau * state.grad
+        self._WtH = W.T @ H
+        self._work = None
+
+    def _products(self, dW: np.ndarray, dH: np.ndarray):
+        """Euclidean Hessian-vector product and ``dW^T H``, ``tau dG`` (reused by :meth:`__call__`)."""
+        tau, W, H = self.problem.tau, self.W, self.H
+        dWtH = np.swapaxes(dW, -1, -2) @ H
+        tau_dG = tau * self.state.hvp(tau * (dWtH + W.T @ dH))
+        hW = dH @ self._tau_G.T + H @ np.swapaxes(tau_dG, -1, -2)
+        # tau (dW G + W dG) as one product with inner dimension 2K
+        left = np.concatenate([dW, np.broadcast_to(W, dW.shape)], axis=-1)
+        right = np.concatenate([np.broadcast_to(self._tau_G, tau_dG.shape), tau_dG], axis=-2)
+        return hW, left @ right, dWtH, tau_dG
 
     def euclidean(self, dW: np.ndarray, dH: np.ndarray):
         """Euclidean Hessian-vector product ``(d/dt) grad f`` along ``(dW, dH)``."""
-        tau, W, H, G = self.problem.tau, self.W, self.H, self.state.grad
-        dM = tau * (np.swapaxes(dW, -1, -2) @ H + W.T @ dH)
-        dG = self.state.hvp(dM)
-        hW = tau * (dH @ G.T + H @ np.swapaxes(dG, -1, -2))
-        hH = tau * (dW @ G + W @ dG)
-        return hW, hH
+        return self._products(dW, dH)[:2]
 
     def __call__(self, dW: np.ndarray, dH: np.ndarray):
-        hW, hH = self.euclidean(dW, dH)
-        hW = project_columns(self.W, hW) - dW * self.state.row_curvature
-        hH = project_columns(self.H, hH) - dH * self.state.col_curvature
+        hW, hH, dWtH, tau_dG = self._products(dW, dH)
+        W, H, s = self.W, self.H, self.state
+        hW -= W * np.einsum("...ij,...ij->...j", W, hW)[..., None, :]
+        hW -= dW * s.row_curvature
+        # diag(H^T hH) from K x N quantities: h_j . (tau dW G + tau W dG)_j
+        #   = sum_k (dW^T H)_kj tau G_kj + (W^T H)_kj tau dG_kj   (no pass over d x N)
+        c = np.sum(dWtH * self._tau_G + self._WtH * tau_dG, axis=-2)[..., None, :]
+        if hH.ndim == 2:
+            if self._work is None:
+                self._work = np.empty_like(H)
+            np.multiply(H, c, out=self._work)
+            hH -= self._work
+            np.multiply(dH, s.col_curvature, out=self._work)
+            hH -= self._work
+        else:
+            hH -= H * c
+            hH -= dH * s.col_curvature
         return hW, hH
 
 

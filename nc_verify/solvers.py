@@ -104,9 +104,11 @@ def solve(
     pm_problem = problem.to_pymanopt(backend)
     history = {"cost": [], "gradient_norm": []}
     inner_gradient = pm_problem.riemannian_gradient
+    last = [None]
 
     def recording_gradient(point):
         g = inner_gradient(point)
+        last[0] = point
         history["cost"].append(problem.cost(*point))
         history["gradient_norm"].append(float(np.sqrt(sum(np.sum(gi**2) for gi in g))))
         return g
@@ -116,11 +118,16 @@ def solve(
     opt = _make_optimizer(optimizer, gradient_tol, max_iterations, verbose)
     res = opt.run(pm_problem, initial_point=[W0, H0])
     W, H = (np.asarray(a, dtype=np.float64) for a in res.point)
+    cost, gradient_norm = problem.cost(W, H), problem.gradient_norm(W, H)
+    if last[0] is None or not all(np.array_equal(a, b) for a, b in zip(last[0], (W, H))):
+        # stopped on an iteration cap after a step whose gradient was never evaluated
+        history["cost"].append(cost)
+        history["gradient_norm"].append(gradient_norm)
     return SolveResult(
         W=W,
         H=H,
-        cost=problem.cost(W, H),
-        gradient_norm=problem.gradient_norm(W, H),
+        cost=cost,
+        gradient_norm=gradient_norm,
         iterations=int(res.iterations),
         stopping_reason=str(res.stopping_criterion),
         history={k: np.asarray(v) for k, v in history.items()},
