@@ -278,6 +278,31 @@ def solve_supcon(problem: SupConProblem, *, x0=None, seed=None, gradient_tol: fl
     return H, problem.cost(H), problem.gradient_norm(H)
 
 
+def newton_polish_supcon(problem: SupConProblem, H, *, steps: int = 6):
+    """Pseudo-inverse Riemannian Newton steps on ``grad f = 0`` (as :func:`~nc_verify.critical_points.newton_polish`).
+
+    Eigenvalues with ``|lambda| <= sqrt(eps) ||Hess||`` (the rotation orbit) are left
+    out; a step is kept only if it lowers ``||grad f||``.  Returns ``(H, gradient_norm)``.
+    """
+    H = problem.check_point(H)
+    g = problem.gradient_norm(H)
+    for _ in range(steps):
+        B = problem.tangent_basis(H)
+        lam, V = eigh(problem.hessian_matrix(H), driver="evd")
+        cut = np.sqrt(EPS) * np.max(np.abs(lam))
+        if g == 0.0 or cut == 0.0:
+            break
+        c = B.from_ambient(np.zeros((problem.d, 0)), problem.riemannian_gradient(H))
+        inv = np.where(np.abs(lam) > cut, 1.0 / np.where(lam == 0, 1.0, lam), 0.0)
+        _, dH = B.to_ambient(-(V @ (inv * (V.T @ c))))
+        H2 = (H + dH) / np.linalg.norm(H + dH, axis=0)
+        g2 = problem.gradient_norm(H2)
+        if g2 >= g:
+            break
+        H, g = H2, g2
+    return H, g
+
+
 @dataclass
 class SupConPointReport:
     """Second-order classification of a point of the supervised contrastive problem.
