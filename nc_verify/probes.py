@@ -56,6 +56,9 @@ PROBE_KINDS = {
     "local_minimizer": "local_minimizer",
 }
 COUNTEREXAMPLE = "local_minimizer_above_best"
+#: Largest tangent dimension at which descent end points are Newton-polished and the
+#: saddle search runs by default (both form a dense Hessian at every step).
+POLISH_LIMIT = 300
 SUPCON = "supcon"
 
 
@@ -275,6 +278,8 @@ def _descend_ufm(problem, rng, tol, max_iterations):
 
     res = solve(problem, "trust_regions", x0=problem.random_point(rng), gradient_tol=tol,
                 max_iterations=max_iterations)
+    if problem.tangent_dimension > POLISH_LIMIT:
+        return res.cost, (res.W, res.H)
     W, H, _ = newton_polish(problem, res.W, res.H)
     return res.cost, (W, H)
 
@@ -315,7 +320,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     search_starts : int, optional
         Starts of the critical-point search (Levenberg-Marquardt from structured
         starts; finds saddles).  Default ``n_starts`` up to tangent dimension 300
-        (dense Hessians at every iterate), 0 above.  Not available for "supcon".
+        (dense Hessians at every iterate; :data:`POLISH_LIMIT`), 0 above.  Not available for "supcon".
     seed : int, Generator or None
     descent_tol : float
         Gradient-norm target of the descent runs; the polish then takes the point to
@@ -341,7 +346,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
         raise ValueError(f"probe classifies with dense Hessians: tangent dimension {problem.tangent_dimension} "
                          f"exceeds {DENSE_LIMIT}; choose smaller (d, K, n)")
     if search_starts is None:
-        search_starts = 0 if supcon or problem.tangent_dimension > 300 else n_starts
+        search_starts = 0 if supcon or problem.tangent_dimension > POLISH_LIMIT else n_starts
     search_starts = check_int(search_starts, "search_starts", 0)
     if supcon and search_starts:
         raise ValueError("search_starts must be 0 for loss 'supcon' (descent starts only)")
