@@ -10,13 +10,16 @@ from .critical_points import CriticalPointSearch, find_critical_points
 from .derivatives import DerivativeReport, check_derivatives
 from .families import critical_point_families
 from .geometry import etf_point, random_orthogonal, simplex_etf
+from .losses import CrossEntropy, FocalLoss, LabelSmoothingCE, Loss, LossState, SquaredError, get_loss
 from .metrics import NCMetrics, nc_metrics
+from .probes import ProbeReport, probe, recheck_counterexample
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
 from .solvers import OPTIMIZERS, SolveResult, solve
 from .spectrum import (
     TangentBasis, hessian_matrix, hessian_spectrum, min_hessian_eigenpair, symmetry_orbit_dimension,
     tangent_basis,
 )
+from .supcon import SupConProblem
 from .theorem1 import Theorem1Report, verify_theorem1
 from .theorem2 import Theorem2Report, verify_theorem2
 
@@ -25,6 +28,17 @@ __version__ = "0.1.0"
 __all__ = [
     "CriticalPointReport",
     "CriticalPointSearch",
+    "CrossEntropy",
+    "FocalLoss",
+    "LabelSmoothingCE",
+    "Loss",
+    "LossState",
+    "ProbeReport",
+    "SquaredError",
+    "SupConProblem",
+    "get_loss",
+    "probe",
+    "recheck_counterexample",
     "DerivativeReport",
     "HessianOperator",
     "NCMetrics",

@@ -185,7 +185,7 @@ def _second_order(problem, W, H, method, rng) -> dict:
 
 
 def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, method: str = "auto",
-                            rng=None) -> CriticalPointReport:
+                            rng=None, reference=None) -> CriticalPointReport:
     """Classify ``(W, H)`` as a critical point of problem (4) (see the module docstring).
 
     Parameters
@@ -201,6 +201,11 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
         ``lambda_min`` only.
     rng : Generator, int or None
         Lanczos start vector.
+    reference : float, optional
+        Reference cost used in place of Theorem 1's bound (e.g. the best value a
+        probe found, for losses or regimes without a closed-form minimum; see
+        :mod:`nc_verify.probes`).  Without it, a problem whose ``bound`` is None
+        has no reference cost: minimisers are reported as "local_minimizer".
     """
     if not isinstance(problem, UFMProblem):
         raise TypeError(f"problem must be a UFMProblem, got {type(problem).__name__}")
@@ -218,15 +223,18 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
             W, H, refined = W2, H2, True
             sp = _second_order(problem, W, H, method, rng)
     g = problem.gradient_norm(W, H)
-    cost, bound = problem.cost(W, H), problem.bound
+    cost = problem.cost(W, H)
+    bound = problem.bound if reference is None else float(reference)
     orbit = symmetry_orbit_dimension(W, H)
     lam, S, sigma, spectrum = sp["lam"], sp["S"], sp["sigma"], sp["spectrum"]
     n_zero, zero_gap, n_negative = sp["n_zero"], sp["zero_gap"], None
     resolution = sp["base"] + (problem.tau + 2.0) * S * g / sigma
     gtol = gradient_tolerance(problem, W, H, S)
+    has_reference = bound is not None and (reference is not None or problem.d >= problem.K - 1)
+    if bound is None:
+        bound = float("nan")
     gap = cost - bound
-    gap_resolution = (problem.K + problem.N + 2 * problem.d * problem.tau) * EPS * max(cost, bound) + g * g / sigma
-    has_reference = problem.d >= problem.K - 1
+    gap_resolution = (problem.K + problem.N + 2 * problem.d * problem.tau) * EPS * max(abs(cost), abs(bound)) + g * g / sigma
     at_bound = has_reference and gap <= gap_resolution
     if spectrum is not None:
         n_negative = int(np.sum(spectrum < -resolution))

@@ -41,6 +41,10 @@ def _print_table(rows, headers) -> None:
 
 
 # --------------------------------------------------------------------- verify
+#: Search starts of the Theorem 2 check inside ``nc-verify verify`` (a few seconds at (8, 4, 2)).
+VERIFY_THEOREM2_STARTS = 40
+
+
 def _cmd_verify(args) -> int:
     from .derivatives import check_derivatives
     from .problem import UFMProblem
@@ -103,10 +107,6 @@ def _cmd_deepnet(args) -> int:
     return 0
 
 
-#: Search starts of the Theorem 2 check inside ``nc-verify verify`` (a few seconds at (8, 4, 2)).
-VERIFY_THEOREM2_STARTS = 40
-
-
 # ------------------------------------------------------------------- theorem2
 def _cmd_theorem2(args) -> int:
     from .theorem2 import verify_theorem2
@@ -128,6 +128,44 @@ def _cmd_theorem2(args) -> int:
     print(f"\nverdict: {rep.verdict} ({rep.elapsed:.1f} s)")
     _write_json(args.json, rep.as_dict())
     return 0 if rep.holds else 1
+
+# ---------------------------------------------------------------------- probe
+def _cmd_probe(args) -> int:
+    from .probes import probe
+
+    rep = probe(args.d, args.K, args.n, args.tau, loss=args.loss, n_starts=args.starts,
+                search_starts=args.search_starts, seed=args.seed, save_dir=args.save_dir)
+    regime = "inside Theorem 2's assumptions" if rep.theorem2_regime else "outside Theorem 2's assumptions"
+    print(f"nc-verify probe: d={rep.d} K={rep.K} n={rep.n} tau={rep.tau} loss={rep.loss} seed={rep.seed} "
+          f"({regime}; a probe is evidence, not a proof)")
+    _print_table(rep.rows(), ["kind", "cost", "cost - best", "lambda_min", "margin", "hits"])
+    f = rep.figures()
+    print(f"\nbest value found: {rep.best_value:.12g}"
+          + ("" if rep.theorem1_bound is None else f" (Theorem 1 bound {rep.theorem1_bound:.12g})"))
+    if f["worst_saddle_lambda"] is not None:
+        print(f"worst saddle: lambda_min = {f['worst_saddle_lambda']:.3e}, margin {f['worst_saddle_margin']:.3g}")
+    for p in rep.counterexamples:
+        print(f"potential counterexample saved to {p.file}")
+    print(f"verdict: {rep.verdict}")
+    _write_json(args.json, rep.as_dict())
+    return 1 if rep.counterexamples else 0
+
+
+# ---------------------------------------------------------------------- sweep
+def _cmd_sweep(args) -> int:
+    from .sweep import SUMMARY_HEADERS, heatmap, load_grid, run_sweep, summary_rows
+
+    grid = load_grid(args.grid)
+    summary = run_sweep(grid, args.out, resume=args.resume, workers=args.workers, scheduler=args.scheduler)
+    _print_table(summary_rows(summary.records), SUMMARY_HEADERS)
+    print(f"\n{summary.ran} cells run, {summary.skipped} already done, {summary.total} in the grid; "
+          f"{summary.seconds:.1f} s ({summary.cells_per_minute:.1f} cells/min) on "
+          + (f"scheduler {args.scheduler}" if args.scheduler else f"{args.workers} worker(s)"))
+    png = args.heatmap if args.heatmap is not None else str(args.out) + ".png"
+    if summary.records:
+        print(f"heatmap: {heatmap(summary.records, png)}")
+    bad = [r for r in summary.records.values() if r["verdict"] in ("potential counterexample", "FAIL")]
+    return 1 if bad else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,6 +219,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE", default=None, help="also write the report as JSON")
     p.set_defaults(func=_cmd_theorem2)
+
+    p = sub.add_parser("probe", help="probe a conjecture: distinct critical points, counterexamples, worst saddle")
+    p.add_argument("--d", type=int, required=True)
+    p.add_argument("--K", type=int, required=True)
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--tau", type=float, required=True)
+    p.add_argument("--loss", default="cross_entropy",
+                   help="cross_entropy, label_smoothing:ALPHA, focal:GAMMA, mse or supcon")
+    p.add_argument("--starts", type=int, default=10, help="descent starts")
+    p.add_argument("--search-starts", type=int, default=None, help="critical-point search starts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save-dir", default="counterexamples", help="where potential counterexamples are saved")
+    p.add_argument("--json", metavar="FILE", default=None, help="also write the results as JSON")
+    p.set_defaults(func=_cmd_probe)
+
+    p = sub.add_parser("sweep", help="run a grid of probes or checks on dask.distributed")
+    p.add_argument("grid", help="grid file (TOML)")
+    p.add_argument("--out", required=True, help="results file (JSON lines, appended)")
+    p.add_argument("--resume", action="store_true", help="skip cells already in --out")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, help="LocalCluster worker processes (0: serial, no dask)")
+    where.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
+    p.add_argument("--heatmap", default=None, help="PNG path (default: OUT.png)")
+    p.set_defaults(func=_cmd_sweep)
     return parser
 
 
@@ -189,7 +251,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         parser.exit(2, f"nc-verify {args.command}: error: {exc}\n")
 
 

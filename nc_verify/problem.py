@@ -20,7 +20,7 @@ from ._validation import (
     check_unit_columns,
     as_rng,
 )
-from .losses import CROSS_ENTROPY, LossState
+from .losses import CROSS_ENTROPY, CrossEntropy, LossState, get_loss
 
 BACKENDS = ("analytic", "autograd")
 
@@ -113,6 +113,10 @@ class UFMProblem:
         Feature dimension (>= 2), number of classes (>= 2), samples per class (>= 1).
     tau : float
         Temperature (finite, > 0).
+    loss : loss object or spec string, optional
+        A loss of the logit matrix ``M`` following the protocol of
+        :mod:`nc_verify.losses` (default cross-entropy, problem (4)); e.g.
+        ``"focal:2"`` or ``LabelSmoothingCE(0.1)``.  Every derivative goes through it.
 
     Attributes
     ----------
@@ -136,12 +140,13 @@ class UFMProblem:
         self.tau = check_positive_float(tau, "tau")
         self.N = self.K * self.n
         self.labels = np.repeat(np.arange(self.K), self.n)
-        self.loss = CROSS_ENTROPY if loss is None else loss
+        self.loss = CROSS_ENTROPY if loss is None else get_loss(loss)
         self._manifold = None
         self._cache = None
 
     def __repr__(self) -> str:
-        return f"UFMProblem(d={self.d}, K={self.K}, n={self.n}, tau={self.tau!r})"
+        extra = "" if isinstance(self.loss, CrossEntropy) else f", loss={self.loss.spec!r}"
+        return f"UFMProblem(d={self.d}, K={self.K}, n={self.n}, tau={self.tau!r}{extra})"
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -154,8 +159,14 @@ class UFMProblem:
         return self._manifold
 
     @property
-    def bound(self) -> float:
-        """Theorem 1's lower bound at this ``(K, tau)``; attained iff NC1-NC3 hold (``d >= K``)."""
+    def bound(self):
+        """Theorem 1's lower bound at this ``(K, tau)``; attained iff NC1-NC3 hold (``d >= K``).
+
+        ``None`` for a loss other than cross-entropy: Theorem 1 is about
+        cross-entropy, and no closed-form minimum value is known for the others.
+        """
+        if not isinstance(self.loss, CrossEntropy):
+            return None
         return theorem1_bound(self.K, self.tau)
 
     @property
@@ -286,8 +297,9 @@ class UFMProblem:
         ----------
         backend : {"analytic", "autograd"}
             "analytic" supplies the hand-written Euclidean gradient and Hessian
-            (``pymanopt.function.numpy``); "autograd" declares only the cost with
-            ``pymanopt.function.autograd`` and lets pymanopt differentiate it.
+            (``pymanopt.function.numpy``); "autograd" declares only the cost
+            (the loss's ``autograd_value``) with ``pymanopt.function.autograd``
+            and lets pymanopt differentiate it.
         """
         import pymanopt
 
@@ -296,14 +308,11 @@ class UFMProblem:
         if backend == "autograd":
             import autograd.numpy as anp
 
-            tau, labels, cols = self.tau, self.labels, np.arange(self.N)
+            tau, labels, value = self.tau, self.labels, self.loss.autograd_value
 
             @pymanopt.function.autograd(manifold)
             def cost(W, H):
-                M = tau * anp.dot(W.T, H)
-                m = anp.max(M, axis=0)
-                lse = m + anp.log(anp.sum(anp.exp(M - m), axis=0))
-                return anp.mean(lse - M[labels, cols])
+                return value(tau * anp.dot(W.T, H), labels)
 
             return pymanopt.Problem(manifold, cost)
 
