@@ -365,7 +365,7 @@ def classify_supcon_point(problem: SupConProblem, H, *, reference=None) -> SupCo
     if g > gtol:
         kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
     else:
-        kind, reason = _kind(float(vals[0]), resolution, at_ref, has_reference, n_zero, orbit, second)
+        kind, reason = _kind(float(vals[0]), resolution, at_ref, has_reference, n_zero, orbit, second, S)
         if kind == "global_minimizer":
             reason = "cost equals the reference value to within its resolution"
     return SupConPointReport(kind, reason, cost, ref, g, float(gtol), float(vals[0]), float(resolution),
