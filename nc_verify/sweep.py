@@ -41,7 +41,7 @@ import numpy as np
 from ._progress import Progress
 from ._validation import check_int, check_positive_float
 
-TASKS = ("probe", "derivatives", "theorem1")
+TASKS = ("probe", "derivatives", "theorem1", "theorem2")
 PARAMETERS = ("d", "K", "n", "tau", "loss", "seed")
 GRID_KEYS = ("task",) + PARAMETERS + ("options",)
 #: Keyword options each task accepts from the grid's ``[options]`` table.
@@ -49,6 +49,7 @@ TASK_OPTIONS = {
     "probe": ("n_starts", "search_starts", "descent_tol", "max_iterations", "save_dir"),
     "derivatives": ("directions",),
     "theorem1": ("trials", "random_points"),
+    "theorem2": ("n_starts",),
 }
 _INSTALL_HINT = 'sweeps need dask.distributed: pip install "nc-verify[sweep]"'
 
@@ -191,6 +192,8 @@ def parse_grid(data: dict) -> Grid:
             raise ValueError(f"grid {where}: tangent dimension {T} exceeds the probe's dense limit {DENSE_LIMIT}")
         if task == "theorem1" and (d < K or loss != "cross_entropy"):
             raise ValueError(f"grid {where}: Theorem 1 needs d >= K and loss 'cross_entropy'")
+        if task == "theorem2" and loss != "cross_entropy":
+            raise ValueError(f"grid {where}: Theorem 2 is stated for loss 'cross_entropy' (use task 'probe')")
     return Grid(task, values, dict(options))
 
 
@@ -232,12 +235,18 @@ def run_cell(cell: Cell) -> dict:
         rep = check_derivatives(UFMProblem(cell.d, cell.K, cell.n, cell.tau, loss=cell.loss), rng=cell.seed, **opts)
         figures = rep.as_dict()
         verdict = "pass" if figures.pop("passed") else "FAIL"
-    else:
+    elif cell.task == "theorem1":
         from .theorem1 import verify_theorem1
 
         rep = verify_theorem1(cell.d, cell.K, cell.n, cell.tau, seed=cell.seed, **opts)
         figures = rep.as_dict()
         verdict = "holds" if rep.holds else "FAIL"
+    else:
+        from .theorem2 import verify_theorem2
+
+        rep = verify_theorem2(cell.d, cell.K, cell.n, cell.tau, seed=cell.seed, **opts)
+        figures = rep.as_dict()
+        verdict = rep.verdict if rep.mode == "check" else f"probe: {rep.verdict}"
     figures = json.loads(json.dumps(figures, default=_json_default))
     return {"cell": cell.id, **cell.inputs, "verdict": verdict, "figures": figures,
             "elapsed_s": time.perf_counter() - t0}

@@ -154,3 +154,23 @@ def test_missing_dask_message(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match=r'pip install "nc-verify\[sweep\]"'):
         sweep._import_distributed()
+
+
+def test_theorem2_cell():
+    """A theorem2 cell runs verify_theorem2 and records its verdict and critical points."""
+    from nc_verify.sweep import Cell, parse_grid, run_cell
+
+    grid = parse_grid({"task": "theorem2", "d": [5], "K": [3], "n": [1], "tau": [1.0],
+                       "options": {"n_starts": 10}})
+    (cell,) = list(grid.cells())
+    assert isinstance(cell, Cell)
+    rec = run_cell(cell)
+    assert rec["verdict"] == "holds"
+    assert rec["figures"]["holds"] is True and rec["figures"]["assumptions_hold"] is True
+
+
+def test_theorem2_needs_cross_entropy():
+    from nc_verify.sweep import parse_grid
+
+    with pytest.raises(ValueError, match="Theorem 2 is stated for loss 'cross_entropy'"):
+        parse_grid({"task": "theorem2", "d": [5], "K": [3], "n": [1], "tau": [1.0], "loss": ["focal:2"]})
