@@ -9,26 +9,18 @@ import argparse
 import json
 import sys
 
+from ._jsonable import json_default
+
 
 def _write_json(path, payload) -> None:
     if path is None:
         return
     try:
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, default=_json_default)
+            json.dump(payload, fh, indent=2, default=json_default)
             fh.write("\n")
     except OSError as exc:
         raise SystemExit(f"nc-verify: cannot write --json file {path!r}: {exc}") from None
-
-
-def _json_default(obj):
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def _print_table(rows, headers) -> None:

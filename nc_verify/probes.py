@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._jsonable import json_default
 from ._progress import Progress
 from ._validation import as_rng, check_int, check_positive_float
 from .classification import classify_critical_point
@@ -231,7 +232,7 @@ def save_counterexample(path, problem, point, metadata: dict) -> str:
         path += ".npz"
     meta = {"d": problem.d, "K": problem.K, "n": problem.n, "tau": problem.tau,
             "loss": _loss_spec(problem), **metadata}
-    text = json.dumps(meta, indent=2, default=_json_default)
+    text = json.dumps(meta, indent=2, default=json_default)
     names = ("H",) if len(point) == 1 else ("W", "H")
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in zip(names, point)}
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -254,14 +255,6 @@ def recheck_counterexample(path):
     """Re-classify a saved point against its saved reference value; returns the classification report."""
     problem, point, meta = load_counterexample(path)
     return _classify(problem, point, meta["reference"], rng=0)
-
-
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 # ---------------------------------------------------------------- the probe

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._jsonable import json_default
 from ._progress import Progress
 from ._validation import check_int, check_positive_float
 
@@ -60,14 +61,6 @@ def _import_distributed():
     except ImportError as exc:
         raise ImportError(f"{_INSTALL_HINT} ({exc})") from None
     return distributed
-
-
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 # --------------------------------------------------------------------- grid
@@ -247,7 +240,7 @@ def run_cell(cell: Cell) -> dict:
         rep = verify_theorem2(cell.d, cell.K, cell.n, cell.tau, seed=cell.seed, **opts)
         figures = rep.as_dict()
         verdict = rep.verdict if rep.mode == "check" else f"probe: {rep.verdict}"
-    figures = json.loads(json.dumps(figures, default=_json_default))
+    figures = json.loads(json.dumps(figures, default=json_default))
     return {"cell": cell.id, **cell.inputs, "verdict": verdict, "figures": figures,
             "elapsed_s": time.perf_counter() - t0}
 
@@ -255,7 +248,7 @@ def run_cell(cell: Cell) -> dict:
 # ------------------------------------------------------------------ results
 def append_record(path, record: dict) -> None:
     """Append one JSON line with a single ``os.write`` on an ``O_APPEND`` descriptor."""
-    line = (json.dumps(record, sort_keys=True, default=_json_default) + "\n").encode()
+    line = (json.dumps(record, sort_keys=True, default=json_default) + "\n").encode()
     fd = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         written = os.write(fd, line)

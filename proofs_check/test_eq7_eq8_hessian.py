@@ -97,19 +97,6 @@ def test_wrong_sign_cross_term_is_rejected():
 
 
 # ---------------------------------------------------------------- large tau
-def _decimal_cost(p, W, H):
-    """f(W, H) in 150-digit decimal arithmetic from the exact binary values of W, H."""
-    Wd = [[Decimal(float(x)) for x in row] for row in W.T]
-    Hd = [[Decimal(float(x)) for x in col] for col in H.T]
-    tau = Decimal(p.tau)
-    total = Decimal(0)
-    for j, h in enumerate(Hd):
-        m = [tau * sum(a * b for a, b in zip(w, h)) for w in Wd]
-        y = m[p.labels[j]]
-        total += (sum((mi - y).exp() for mi in m)).ln()
-    return total / p.N
-
-
 def _decimal_retract(X, V, t):
     cols = []
     for x, v in zip(X.T, V.T):
