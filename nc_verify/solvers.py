@@ -67,6 +67,7 @@ def solve(
     gradient_tol: float = 1e-10,
     max_iterations=None,
     verbose: bool = False,
+    callback=None,
 ) -> SolveResult:
     """Minimise problem (4) with a pymanopt optimiser.
 
@@ -86,6 +87,11 @@ def solve(
         Cap on iterations (pymanopt's default, 1000, when None).
     verbose : bool
         Print pymanopt's per-iteration table.
+    callback : callable, optional
+        Called as ``callback(k, W, H)`` at every point where the optimiser evaluates
+        the gradient, ``k`` counting from 0 (the start): every iterate of steepest
+        descent and conjugate gradient, every accepted iterate of trust regions.
+        Entry ``k`` of ``SolveResult.history`` belongs to the same point.
     """
     if not isinstance(problem, UFMProblem):
         raise TypeError(f"problem must be a UFMProblem, got {type(problem).__name__}")
@@ -94,6 +100,8 @@ def solve(
     gradient_tol = check_positive_float(gradient_tol, "gradient_tol")
     if max_iterations is not None:
         max_iterations = check_int(max_iterations, "max_iterations", 1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if x0 is None:
         W0, H0 = problem.random_point(as_rng(seed))
     else:
@@ -109,6 +117,8 @@ def solve(
         g = inner_gradient(point)
         history["cost"].append(problem.cost(*point))
         history["gradient_norm"].append(float(np.sqrt(sum(np.sum(gi**2) for gi in g))))
+        if callback is not None:
+            callback(len(history["cost"]) - 1, point[0], point[1])
         return g
 
     # pymanopt 2.2.1 reads the gradient from this attribute on every call.
