@@ -7,6 +7,7 @@ numerical checks of Theorems 1 and 2.
 
 from .geometry import etf_point, random_orthogonal, simplex_etf
 from .metrics import NCMetrics, nc_metrics
+from .regularized import RegularizedUFM, minimize_regularized
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
 from .solvers import OPTIMIZERS, SolveResult, solve
 
@@ -17,8 +18,10 @@ __all__ = [
     "NCMetrics",
     "OPTIMIZERS",
     "SolveResult",
+    "RegularizedUFM",
     "UFMProblem",
     "etf_point",
+    "minimize_regularized",
     "nc_metrics",
     "random_orthogonal",
     "simplex_etf",
