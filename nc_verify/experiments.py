@@ -228,7 +228,7 @@ class Figure3Result:
 
 def figure3(*, d: int = 100, n: int = 5, K_grid=FIGURE3_K_GRID, tau_grid=FIGURE3_TAU_GRID, tau_for_K: float = 1.0,
             K_for_tau: int = 10, starts: int = 3, optimizers=("trust_regions", "steepest_descent"),
-            gradient_tol: float = 1e-7, max_iterations: int = 5000, seed: int = 0, progress=None) -> Figure3Result:
+            gradient_tol: float = 1e-10, max_iterations: int = 5000, seed: int = 0, progress=None) -> Figure3Result:
     """Figure 3: final cost from random starts vs the Theorem 1 bound (d = 100, n = 5).
 
     Left panel: ``tau = tau_for_K``, K over ``K_grid``; right: ``K = K_for_tau``, tau
