@@ -13,6 +13,7 @@ from .geometry import etf_point, random_orthogonal, simplex_etf
 from .losses import CrossEntropy, FocalLoss, LabelSmoothingCE, Loss, LossState, SquaredError, get_loss
 from .metrics import NCMetrics, nc_metrics
 from .probes import ProbeReport, probe, recheck_counterexample
+from .regularized import RegularizedUFM, minimize_regularized
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
 from .solvers import OPTIMIZERS, SolveResult, solve
 from .spectrum import (
@@ -47,6 +48,7 @@ __all__ = [
     "TangentBasis",
     "Theorem1Report",
     "Theorem2Report",
+    "RegularizedUFM",
     "UFMProblem",
     "check_derivatives",
     "classify_critical_point",
@@ -56,6 +58,7 @@ __all__ = [
     "hessian_matrix",
     "hessian_spectrum",
     "min_hessian_eigenpair",
+    "minimize_regularized",
     "nc_metrics",
     "random_orthogonal",
     "simplex_etf",

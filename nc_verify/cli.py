@@ -160,6 +160,39 @@ def _cmd_sweep(args) -> int:
     return 1 if bad else 0
 
 
+
+# ------------------------------------------------------------------ reproduce
+def _cmd_reproduce(args) -> int:
+    import os
+
+    from .experiments import ARTEFACTS, reproduce
+
+    names = ARTEFACTS if args.artefact == "all" else (args.artefact,)
+    if args.trials is not None and args.trials < 1:
+        raise ValueError(f"--trials must be a positive integer, got {args.trials}")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create --out directory {args.out!r}: {exc}") from None
+    if not os.access(args.out, os.W_OK):
+        raise ValueError(f"--out directory {args.out!r} is not writable")
+    options = {}
+    if args.lambda_ is not None:
+        options["lambda_"] = args.lambda_
+    for name in names:
+        opts = dict(options)
+        if name == "figure5" and args.d is not None:
+            opts["d"] = args.d
+        if name == "figure3":
+            opts.pop("lambda_", None)
+        mode = "quick" if args.quick else "paper-size"
+        print(f"\n== {name} ({mode}, seed={args.seed}) ==")
+        _, files, rows = reproduce(name, args.out, trials=args.trials, seed=args.seed, quick=args.quick, **opts)
+        _print_table(rows, ["quantity", "nc-verify", "paper"])
+        print("wrote: " + ", ".join(files))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nc-verify", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,6 +268,18 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
     p.add_argument("--heatmap", default=None, help="PNG path (default: OUT.png)")
     p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("reproduce", help="regenerate Table 1 and Figures 1, 3, 5 beside the paper's numbers")
+    p.add_argument("artefact", choices=("table1", "figure1", "figure3", "figure5", "all"))
+    p.add_argument("--out", default=".", metavar="DIR", help="directory for CSV/JSON/PNG files (created)")
+    p.add_argument("--trials", type=int, default=None,
+                   help="trials (Table 1, Figure 5) or random starts per grid point (Figure 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="small grids and few trials (seconds per artefact)")
+    p.add_argument("--lambda", dest="lambda_", type=float, default=None,
+                   help="weight decay lambda_W = lambda_H of the regularised runs (default 3e-5)")
+    p.add_argument("--d", type=int, default=None, help="feature dimension of Figure 5 (default K + 1 = 101)")
+    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 

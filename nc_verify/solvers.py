@@ -75,6 +75,7 @@ def solve(
     verbose: bool = False,
     second_order: bool = False,
     max_escapes: int = 20,
+    callback=None,
 ) -> SolveResult:
     """Minimise problem (4) with a pymanopt optimiser.
 
@@ -104,6 +105,12 @@ def solve(
         again, up to ``max_escapes`` times.  Needed because pymanopt's trust
         regions stop at once when started on a saddle (its test is first order).
     max_escapes : int
+        Cap on the escapes of ``second_order``.
+    callback : callable, optional
+        Called as ``callback(k, W, H)`` at every point where the optimiser evaluates
+        the gradient, ``k`` counting from 0 (the start): every iterate of steepest
+        descent and conjugate gradient, every accepted iterate of trust regions.
+        Entry ``k`` of ``SolveResult.history`` belongs to the same point.
     """
     if not isinstance(problem, UFMProblem):
         raise TypeError(f"problem must be a UFMProblem, got {type(problem).__name__}")
@@ -112,6 +119,8 @@ def solve(
     gradient_tol = check_positive_float(gradient_tol, "gradient_tol")
     if max_iterations is not None:
         max_iterations = check_int(max_iterations, "max_iterations", 1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if x0 is None:
         W0, H0 = problem.random_point(as_rng(seed))
     else:
@@ -122,7 +131,8 @@ def solve(
     if second_order:
         return _solve_second_order(problem, optimizer, backend=backend, x0=(W0, H0),
                                    gradient_tol=gradient_tol, max_iterations=max_iterations,
-                                   verbose=verbose, max_escapes=check_int(max_escapes, "max_escapes", 0))
+                                   verbose=verbose, max_escapes=check_int(max_escapes, "max_escapes", 0),
+                                   callback=callback)
     pm_problem = problem.to_pymanopt(backend)
     history = {"cost": [], "gradient_norm": []}
     inner_gradient = pm_problem.riemannian_gradient
@@ -133,6 +143,8 @@ def solve(
         last[0] = point
         history["cost"].append(problem.cost(*point))
         history["gradient_norm"].append(float(np.sqrt(sum(np.sum(gi**2) for gi in g))))
+        if callback is not None:
+            callback(len(history["cost"]) - 1, point[0], point[1])
         return g
 
     # pymanopt 2.2.1 reads the gradient from this attribute on every call.
@@ -156,12 +168,17 @@ def solve(
     )
 
 
-def _solve_second_order(problem, optimizer, *, x0, max_escapes, **kwargs) -> SolveResult:
+def _solve_second_order(problem, optimizer, *, x0, max_escapes, callback, **kwargs) -> SolveResult:
     """First-order solves alternating with negative-curvature escapes (see :func:`solve`)."""
     from .classification import classify_critical_point
     from .critical_points import retract
 
+    offset = [0]
+    if callback is not None:
+        # one numbering across the restarted phases, matching the concatenated history
+        kwargs["callback"] = lambda k, W, H: callback(offset[0] + k, W, H)
     res = solve(problem, optimizer, x0=x0, **kwargs)
+    offset[0] += len(res.history["cost"])
     iterations, escapes = res.iterations, 0
     history = {k: [v] for k, v in res.history.items()}
     while True:
@@ -179,6 +196,7 @@ def _solve_second_order(problem, optimizer, *, x0, max_escapes, **kwargs) -> Sol
             step *= 2.0
         escapes += 1
         res = solve(problem, optimizer, x0=candidates[int(np.argmin(costs))], **kwargs)
+        offset[0] += len(res.history["cost"])
         iterations += res.iterations
         for k, v in res.history.items():
             history[k].append(v)
