@@ -338,9 +338,8 @@ def figure5(*, K: int = 100, n: int = 30, d: int = 101, tau: float = 1.0, lambda
     with Progress(2 * trials, "figure5", enabled=progress) as bar:
         for t in range(trials):
             W0, H0 = _start(d, K, p4.N, seed, t)
-            # pymanopt evaluates the gradient at iterates 0..max_iterations-1: one more
-            # iteration records iterate ``iterations`` too.
-            r = solve(p4, "steepest_descent", x0=(_unit(W0), _unit(H0)), max_iterations=iterations + 1,
+            # solve records iterates 0..iterations (the last one after the final step)
+            r = solve(p4, "steepest_descent", x0=(_unit(W0), _unit(H0)), max_iterations=iterations,
                       gradient_tol=1e-14, callback=recorder("normalized", t))
             pad("normalized", t, len(r.history["cost"]) - 1)
             bar.update()

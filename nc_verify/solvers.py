@@ -109,8 +109,8 @@ def solve(
     callback : callable, optional
         Called as ``callback(k, W, H)`` at every point where the optimiser evaluates
         the gradient, ``k`` counting from 0 (the start): every iterate of steepest
-        descent and conjugate gradient, every accepted iterate of trust regions.
-        Entry ``k`` of ``SolveResult.history`` belongs to the same point.
+        descent and conjugate gradient, every accepted iterate of trust regions, and
+        the final point. Entry ``k`` of ``SolveResult.history`` belongs to the same point.
     """
     if not isinstance(problem, UFMProblem):
         raise TypeError(f"problem must be a UFMProblem, got {type(problem).__name__}")
@@ -157,6 +157,8 @@ def solve(
         # stopped on an iteration cap after a step whose gradient was never evaluated
         history["cost"].append(cost)
         history["gradient_norm"].append(gradient_norm)
+        if callback is not None:
+            callback(len(history["cost"]) - 1, W, H)
     return SolveResult(
         W=W,
         H=H,

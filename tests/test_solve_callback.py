@@ -19,10 +19,12 @@ def test_callback_points_match_history(optimizer):
 
 
 def test_steepest_descent_records_each_iteration():
+    """Iterates 0..6 of a 6-step run: the start, every step, and the final point."""
     p = UFMProblem(4, 3, 2, 1.0)
     ks = []
-    solve(p, "steepest_descent", seed=1, max_iterations=6, gradient_tol=1e-14, callback=lambda k, W, H: ks.append(k))
-    assert ks == list(range(6))
+    r = solve(p, "steepest_descent", seed=1, max_iterations=6, gradient_tol=1e-14,
+              callback=lambda k, W, H: ks.append(k))
+    assert ks == list(range(7)) and len(r.history["cost"]) == 7
 
 
 def test_bad_callback():
