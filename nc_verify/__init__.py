@@ -5,6 +5,7 @@ Riemannian derivatives (eqs. (5)-(8)), pymanopt solvers, neural-collapse metrics
 numerical checks of Theorems 1 and 2.
 """
 
+from .certify import Certificate, certify_minimum, certify_strict_saddle, exact_family, exact_point
 from .geometry import etf_point, random_orthogonal, simplex_etf
 from .metrics import NCMetrics, nc_metrics
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
@@ -13,6 +14,11 @@ from .solvers import OPTIMIZERS, SolveResult, solve
 __version__ = "0.1.0"
 
 __all__ = [
+    "Certificate",
+    "certify_minimum",
+    "certify_strict_saddle",
+    "exact_family",
+    "exact_point",
     "HessianOperator",
     "NCMetrics",
     "OPTIMIZERS",
