@@ -162,6 +162,10 @@ class AllTauCertificate:
         ``P(1 + t)``.
     denominator : list of str
         The distinct ``Z_j(x)`` whose product is ``L(x)``.
+    coefficients : list of str
+        Coefficients of ``P`` (exact rationals), constant term first.
+    denominator_coefficients : list of list of str
+        Coefficients of each distinct ``Z_j``, constant term first.
     """
 
     proved: bool
@@ -170,6 +174,8 @@ class AllTauCertificate:
     polynomial: str | None = None
     shifted: str | None = None
     denominator: list | None = None
+    coefficients: list | None = None
+    denominator_coefficients: list | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -211,4 +217,5 @@ def all_tau_polynomial(point: ExactPoint, direction: ExactDirection) -> AllTauCe
     proved = (not P.is_zero()) and all(c <= 0 for c in coeffs)
     reason = ("all coefficients of P(1 + t) are <= 0 and P != 0: Q < 0 for every tau > 0" if proved else
               "P is zero" if P.is_zero() else "P(1 + t) has a positive coefficient: no sign for every tau")
-    return AllTauCertificate(proved, reason, sm.q, str(P), str(shifted), [str(z) for z in sm.Z])
+    return AllTauCertificate(proved, reason, sm.q, str(P), str(shifted), [str(z) for z in sm.Z],
+                             [str(c) for c in P.coeffs()], [[str(c) for c in z.coeffs()] for z in sm.Z])

@@ -44,7 +44,7 @@ class Enclosure:
     @classmethod
     def of(cls, x) -> "Enclosure":
         sign = "negative" if x < 0 else "positive" if x > 0 else "contains zero"
-        return cls(x.str(6, radius=True), float(x.mid()), float(x.rad()), sign)
+        return cls(x.str(radius=True), float(x.mid()), float(x.rad()), sign)
 
 
 @dataclass

@@ -295,12 +295,12 @@ def _cross_polytope(p):
     return _point(p, "family cross_polytope", [Fraction(1)] * d, RW, _repeat_columns(RW, n), directions)
 
 
-def _collinear(p, w_signs, aligned):
+def _collinear(p, w_signs, aligned, name):
     d, K, n = p.d, p.K, p.n
     RW = _zeros(d, K)
     RW[0] = [Fraction(s) for s in w_signs]
     signs = [_sign_vector(n, n - a) for a in aligned]
-    return _point(p, "family collinear", [Fraction(1)] * d, RW, _signed_features(RW, signs))
+    return _point(p, f"family {name}", [Fraction(1)] * d, RW, _signed_features(RW, signs))
 
 
 def _u1_v1(p):
@@ -436,7 +436,7 @@ def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
     if name == "cross_polytope":
         return _cross_polytope(p)
     if name == "collinear_all_equal":
-        return _collinear(p, [1] * p.K, [p.n] * p.K)
+        return _collinear(p, [1] * p.K, [p.n] * p.K, name)
     if name == "u1_v1":
         return _u1_v1(p)
     if name == "u1_means_along_u":
@@ -448,7 +448,7 @@ def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
         parts = m.group(1).split()
         if len(parts) != p.K or any(int(t[1:]) > p.n for t in parts):
             raise ValueError(f"{name!r} does not fit K={p.K}, n={p.n}")
-        return _collinear(p, [1 if t[0] == "+" else -1 for t in parts], [int(t[1:]) for t in parts])
+        return _collinear(p, [1 if t[0] == "+" else -1 for t in parts], [int(t[1:]) for t in parts], name)
     m = _BRACKET.match(name)
     if m:
         value = int(m.group(2))
