@@ -42,6 +42,11 @@ def _monomial(e: int):
     return fl.fmpq_poly([0] * e + [1])
 
 
+#: Largest polynomial degree the exact identities are attempted with (``q`` times the
+#: spread of a column of ``W^T H``); generic rational points exceed it by far.
+MAX_DEGREE = 4096
+
+
 class _Softmax:
     """Exact softmax data of a scaled rational point: ``q``, types, ``Z_j``, ``L``, ``N L G``."""
 
@@ -55,6 +60,9 @@ class _Softmax:
             for x in line:
                 q = q * x.denominator // math.gcd(q, x.denominator)
         self.q, self.A = q, A
+        spread = max(max(line[j] for line in A) - min(line[j] for line in A) for j in range(N))
+        if spread * q > MAX_DEGREE:
+            raise OverflowError(f"degree q * spread = {spread * q} exceeds {MAX_DEGREE}")
         types = {}
         for j in range(N):
             key = (int(labels[j]), tuple(point.RH[a][j] for a in range(point.d)))
@@ -101,12 +109,15 @@ class CriticalityProof:
         Number of gradient polynomials that are not identically zero.
     checked : int
         Number of polynomial identities checked (after merging equal columns).
+    reason : str
+        Empty, or why the identities were not attempted (degree above :data:`MAX_DEGREE`).
     """
 
     proved: bool
     q: int
     nonzero: int
     checked: int
+    reason: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -123,7 +134,10 @@ def prove_critical_all_tau(point: ExactPoint) -> CriticalityProof:
     """
     if not point.is_rational:
         raise ValueError("an all-temperature criticality proof needs a point in scaled rational form")
-    sm = _Softmax(point)
+    try:
+        sm = _Softmax(point)
+    except OverflowError as exc:
+        return CriticalityProof(False, 0, 0, 0, f"not attempted: {exc}")
     K, d, A = point.K, point.d, sm.A
     RW, RH = point.RW, point.RH
     zero = flint().fmpq_poly([])
@@ -201,7 +215,10 @@ def all_tau_polynomial(point: ExactPoint, direction: ExactDirection) -> AllTauCe
         return AllTauCertificate(False, "D = tau (W^T dH + dW^T H) is not zero along this direction")
     if not any(x for line in RdW + RdH for x in line):
         return AllTauCertificate(False, "zero direction")
-    sm = _Softmax(point, direction_columns=lambda j: tuple(RdH[a][j] for a in range(point.d)))
+    try:
+        sm = _Softmax(point, direction_columns=lambda j: tuple(RdH[a][j] for a in range(point.d)))
+    except OverflowError as exc:
+        return AllTauCertificate(False, f"not attempted: {exc}")
     B = point.inner(RdW, RdH)
     a = [point.inner(RdW, RdW)[k][k] for k in range(K)]
     b = {j: sum(point.sigma[r] * RdH[r][j] * RdH[r][j] for r in range(point.d)) for j, _ in sm.types}
