@@ -5,6 +5,7 @@ Riemannian derivatives (eqs. (5)-(8)), pymanopt solvers, neural-collapse metrics
 numerical checks of Theorems 1 and 2.
 """
 
+from .certify import Certificate, certify_minimum, certify_strict_saddle, exact_family, exact_point
 from .classification import CriticalPointReport, classify_critical_point
 from .critical_points import CriticalPointSearch, find_critical_points
 from .derivatives import DerivativeReport, check_derivatives
@@ -13,8 +14,8 @@ from .geometry import etf_point, random_orthogonal, simplex_etf
 from .losses import CrossEntropy, FocalLoss, LabelSmoothingCE, Loss, LossState, SquaredError, get_loss
 from .metrics import NCMetrics, nc_metrics
 from .probes import ProbeReport, probe, recheck_counterexample
-from .regularized import RegularizedUFM, minimize_regularized
 from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
+from .regularized import RegularizedUFM, minimize_regularized
 from .solvers import OPTIMIZERS, SolveResult, solve
 from .spectrum import (
     TangentBasis, hessian_matrix, hessian_spectrum, min_hessian_eigenpair, symmetry_orbit_dimension,
@@ -27,40 +28,25 @@ from .theorem2 import Theorem2Report, verify_theorem2
 __version__ = "0.1.0"
 
 __all__ = [
-    "CriticalPointReport",
-    "CriticalPointSearch",
-    "CrossEntropy",
-    "FocalLoss",
-    "LabelSmoothingCE",
-    "Loss",
-    "LossState",
-    "ProbeReport",
-    "SquaredError",
-    "SupConProblem",
-    "get_loss",
-    "probe",
-    "recheck_counterexample",
-    "DerivativeReport",
-    "HessianOperator",
-    "NCMetrics",
-    "OPTIMIZERS",
-    "SolveResult",
-    "TangentBasis",
-    "Theorem1Report",
-    "Theorem2Report",
-    "RegularizedUFM",
-    "UFMProblem",
+    "certify_minimum",
+    "certify_strict_saddle",
     "check_derivatives",
     "classify_critical_point",
     "critical_point_families",
     "etf_point",
+    "exact_family",
+    "exact_point",
     "find_critical_points",
+    "get_loss",
     "hessian_matrix",
     "hessian_spectrum",
     "min_hessian_eigenpair",
     "minimize_regularized",
     "nc_metrics",
+    "OPTIMIZERS",
+    "probe",
     "random_orthogonal",
+    "recheck_counterexample",
     "simplex_etf",
     "solve",
     "symmetry_orbit_dimension",
@@ -69,4 +55,24 @@ __all__ = [
     "theorem2_tau_limit",
     "verify_theorem1",
     "verify_theorem2",
+    "Certificate",
+    "CriticalPointReport",
+    "CriticalPointSearch",
+    "CrossEntropy",
+    "DerivativeReport",
+    "FocalLoss",
+    "HessianOperator",
+    "LabelSmoothingCE",
+    "Loss",
+    "LossState",
+    "NCMetrics",
+    "ProbeReport",
+    "RegularizedUFM",
+    "SolveResult",
+    "SquaredError",
+    "SupConProblem",
+    "TangentBasis",
+    "Theorem1Report",
+    "Theorem2Report",
+    "UFMProblem",
 ]

@@ -192,6 +192,83 @@ def _cmd_reproduce(args) -> int:
         print("wrote: " + ", ".join(files))
     return 0
 
+# -------------------------------------------------------------------- certify
+def _load_point(path):
+    """``W``, ``H`` (and a direction ``dW``, ``dH`` if present) from an ``.npz`` file.
+
+    Arrays are exact: integer or float arrays (floats taken as the binary rationals
+    they are), or integer pairs ``W_num``/``W_den`` (likewise ``H``, ``dW``, ``dH``).
+    """
+    from fractions import Fraction
+
+    import numpy as np
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read --point file {path!r}: {exc}") from None
+
+    def get(name):
+        if name in data:
+            return data[name]
+        if f"{name}_num" in data and f"{name}_den" in data:
+            num, den = data[f"{name}_num"], data[f"{name}_den"]
+            if num.shape != den.shape:
+                raise ValueError(f"{name}_num and {name}_den must have the same shape")
+            return np.vectorize(lambda a, b: Fraction(int(a), int(b)), otypes=[object])(num, den)
+        return None
+
+    W, H = get("W"), get("H")
+    if W is None or H is None:
+        raise ValueError(f"--point file {path!r} must hold W and H (or W_num/W_den and H_num/H_den)")
+    dW, dH = get("dW"), get("dH")
+    return W, H, (None if dW is None or dH is None else (dW, dH))
+
+
+def _cmd_certify(args) -> int:
+    from .certify import certify_minimum, certify_strict_saddle, exact_point
+    from .families import critical_point_families
+    from .problem import UFMProblem
+
+    if (args.family is None) == (args.point is None):
+        raise ValueError("give exactly one of --family NAME and --point FILE.npz")
+    problem = UFMProblem(args.d, args.K, args.n, args.tau)
+    jobs = []
+    if args.point is not None:
+        W, H, direction = _load_point(args.point)
+        point = exact_point(W, H, source=f"point {args.point}")
+        problem = UFMProblem(point.d, point.K, point.n, args.tau)
+        jobs.append(("minimum" if args.minimum else "saddle", point, direction))
+    elif args.family == "all":
+        for name in critical_point_families(problem):
+            jobs.append(("minimum" if name == "global_etf" else "saddle", name, None))
+    else:
+        jobs.append(("minimum" if args.minimum or args.family == "global_etf" else "saddle", args.family, None))
+    print(f"nc-verify certify: d={problem.d} K={problem.K} n={problem.n} tau={args.tau} "
+          f"prec={args.prec} max_prec={args.max_prec}")
+    certs, rows = [], []
+    for kind, point, direction in jobs:
+        if kind == "minimum":
+            cert = certify_minimum(problem, point, prec=args.prec, max_prec=args.max_prec)
+            value = cert.mu.text if cert.mu is not None else "-"
+        else:
+            cert = certify_strict_saddle(problem, point, direction=direction, prec=args.prec,
+                                         max_prec=args.max_prec, all_tau=args.all_tau)
+            value = cert.rayleigh_quotient.text if cert.rayleigh_quotient is not None else "-"
+        all_tau = "-" if cert.all_tau is None else ("proved" if cert.all_tau.proved else "no")
+        rows.append((cert.point.removeprefix("family "), cert.kind, cert.status, cert.criticality.status,
+                     value, all_tau, cert.precision, f"{cert.time_s * 1e3:.1f}"))
+        certs.append(cert)
+    _print_table(rows, ["point", "claim", "status", "criticality", "Rayleigh quotient / mu", "all tau",
+                        "bits", "ms"])
+    print()
+    for cert in certs:
+        print(cert.summary())
+        print()
+    _write_json(args.json, {"certificates": [c.as_dict() for c in certs]})
+    ok = all(c.status == "certified" for c in certs)
+    return 0 if ok else 1
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nc-verify", description=__doc__.splitlines()[0])
@@ -280,6 +357,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight decay lambda_W = lambda_H of the regularised runs (default 3e-5)")
     p.add_argument("--d", type=int, default=None, help="feature dimension of Figure 5 (default K + 1 = 101)")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("certify", help="certified (ball-arithmetic) verdicts at exact points (extra 'certify')")
+    p.add_argument("--family", default=None, help="a family name of critical_point_families, or 'all'")
+    p.add_argument("--point", metavar="FILE.npz", default=None,
+                   help="an exact point: arrays W, H (or W_num/W_den, H_num/H_den), optional dW, dH")
+    p.add_argument("--d", type=int, default=6)
+    p.add_argument("--K", type=int, default=4)
+    p.add_argument("--n", type=int, default=2)
+    p.add_argument("--tau", type=float, default=1.0)
+    p.add_argument("--minimum", action="store_true", help="certify a minimum up to symmetry instead of a saddle")
+    p.add_argument("--all-tau", action="store_true", help="also prove the saddle for every tau > 0 where possible")
+    p.add_argument("--prec", type=int, default=53, help="starting precision in bits")
+    p.add_argument("--max-prec", type=int, default=4096, help="largest precision tried")
+    p.add_argument("--json", metavar="FILE", default=None, help="also write the certificates as JSON")
+    p.set_defaults(func=_cmd_certify)
     return parser
 
 
