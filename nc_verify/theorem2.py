@@ -68,7 +68,7 @@ class Theorem2Report:
     n_starts, n_converged : int
     saturated : bool
         The search's saturation rule (:attr:`~nc_verify.critical_points.CriticalPointSearch.saturated`):
-        at least ``MIN_SATURATION_STARTS`` (200) starts and no new distinct point in the last
+        at least ``MIN_SATURATION_STARTS`` (400) starts and no new distinct point in the last
         ``SATURATION_FRACTION`` (half) of them.
     last_new_point_at : int
     unseen_probability : float
@@ -185,7 +185,7 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     tau : float
     n_starts : int or None
         Starts of the numerical search (every tenth is a descent run).  None
-        (default): search until saturated (at least 200 starts, no new distinct
+        (default): search until saturated (at least 400 starts, no new distinct
         point in the last half of them) or ``max_starts`` starts; see
         :func:`~nc_verify.find_critical_points`.
     seed : int, Generator or None
