@@ -2,14 +2,16 @@
 
 1. full Hessian spectrum at (d, K, n) = (100, 10, 5) (tangent dimension 5940): build vs eigh;
 2. lambda_min by Lanczos at (512, 100, 50) (tangent dimension ~2.6 million): time, products;
-3. verify_theorem2(8, 4, 2, 2.0) with 200 starts, end to end.
+3. verify_theorem2(8, 4, 2, 2.0) with 200 starts, end to end;
+4. the default (adaptive) critical-point search at (5, 3, 1) and (6, 4, 1), tau = 1 and 2:
+   starts and seconds until saturated, distinct points found.
 """
 
 import time
 
 import numpy as np
 
-from nc_verify import UFMProblem, hessian_matrix, min_hessian_eigenpair, verify_theorem2
+from nc_verify import UFMProblem, find_critical_points, hessian_matrix, min_hessian_eigenpair, verify_theorem2
 from nc_verify import families as F
 from scipy.linalg import eigh
 
@@ -38,6 +40,11 @@ def main():
     rep = verify_theorem2(8, 4, 2, 2.0, n_starts=200, seed=0, progress=False)
     print(f"verify_theorem2(8,4,2,2.0) 200 starts: {time.perf_counter() - t0:.1f} s, verdict {rep.verdict}, "
           f"{len(rep.critical_points)} distinct points, saturated {rep.saturated}")
+
+    for d, K, n, tau in ((5, 3, 1, 1.0), (6, 4, 1, 1.0), (6, 4, 1, 2.0)):
+        r = find_critical_points(UFMProblem(d, K, n, tau), seed=0, progress=False)
+        print(f"default search ({d},{K},{n},{tau:g}): saturated {r.saturated} after {r.n_starts} starts, "
+              f"{r.elapsed:.1f} s, {len(r.points)} distinct points, last new at start {r.last_new_point_at}")
 
 
 if __name__ == "__main__":

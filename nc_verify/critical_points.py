@@ -8,11 +8,33 @@ Newton steps (least squares: the Hessian is singular along the rotation orbit),
 and re-checks ``||grad f||`` at the end -- a local minimum of ``phi`` with
 ``grad f != 0`` is reported as a failed start, never as a critical point.
 
-Starts: uniform random points; points inside a random ``r``-dimensional subspace
-(the gradient keeps the subspace, so these reach the low-rank critical points);
-clustered starts near coincident or antipodal classifiers; small perturbations of
-the exact family points (:mod:`nc_verify.families`); and descent runs (trust
-regions from a random start, ending at minima).
+Starts (:data:`START_KINDS`, taken in turn): uniform random points; points inside
+a random ``r``-dimensional subspace (the gradient keeps the subspace, so these
+reach the low-rank critical points); clustered starts near coincident or antipodal
+classifiers; small perturbations of the exact family points
+(:mod:`nc_verify.families`); "coincident" starts, random configurations in a 2- or
+3-dimensional subspace in which random pairs of classifiers are made equal or
+antipodal and random features equal or opposite to their classifier, then slightly
+perturbed (many critical points have such exact coincidences and small basins
+otherwise: at ``(6, 4, 1, tau=2)`` they raise the hit rate of the rarest point from
+about 1/1600 to about 1/500 per start, estimated from 400 starts per kind);
+"explore" starts, perturbations of points found so far (critical points come in
+close pairs near bifurcations, e.g. beside the anti-aligned ETF at ``tau = 2``).  Every tenth start (``descent_fraction``) is a descent run (trust
+regions from a uniform start, ending at a minimum), interleaved with the others
+(descent runs all end at the global minimum; placed first, they delayed every
+discovery and distorted the saturation curve).
+
+Saturation: the search is *saturated* when it has used at least
+:data:`MIN_SATURATION_STARTS` starts, the last :data:`SATURATION_FRACTION` of them
+found no new distinct point (with the default one half: doubling the starts found
+nothing new), and every distinct point was reached by at least two starts (so the
+Good-Turing estimate below is zero).  With ``n_starts=None`` the
+search runs until it is saturated or reaches ``max_starts``.  Saturation is
+evidence, not proof, that every critical point has been found: a point whose
+basin catches a fraction ``p`` of the starts is missed by ``m`` starts with
+probability ``(1 - p)^m``.  The Good-Turing estimate of the chance that one more
+start finds a new point (points hit exactly once / converged starts) is reported
+alongside.
 
 Distinct points are kept modulo the symmetries of problem (4) (a common
 rotation, class relabelling, reordering samples within a class) by comparing
@@ -21,15 +43,19 @@ values of ``W^T H`` and the Hessian spectrum.  A point with more zero Hessian
 eigenvalues than its rotation-orbit dimension lies on a continuum of critical
 points (e.g. ``W = u 1^T``, ``H = v 1^T`` with the angle of ``u, v`` free): such
 points are compared by the invariants that stay constant along a continuum
-(cost, spectrum of ``W^T W``, number of zero Hessian eigenvalues) and reported once.
+(cost and spectrum of ``W^T W``) and reported once.  The number of zero Hessian
+eigenvalues is not one of them: it differs between strata of one continuum (e.g.
+``W = u 1^T``, cost ``log K``, any ``H`` whose class means differ only along ``u``:
+10 and 13 zero eigenvalues at two of its points at ``(6, 4, 1)``).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import eigh
+from scipy.linalg import LinAlgError, eigh
 
 from ._progress import Progress
 from ._validation import as_rng, check_int
@@ -38,7 +64,14 @@ from .problem import UFMProblem
 from .spectrum import EPS, count_zero_eigenvalues, hessian_matrix, symmetry_orbit_dimension, tangent_basis
 
 METHODS = ("lm", "newton", "descent")
-START_KINDS = ("uniform", "subspace", "clustered", "family")
+#: Kinds of the root-finder starts, taken in turn (a kind listed twice gets twice the starts).
+START_KINDS = ("uniform", "coincident", "subspace", "family", "coincident", "clustered", "explore")
+#: A search is saturated when no new distinct point came in the last
+#: ``SATURATION_FRACTION`` of its starts, and it used at least ``MIN_SATURATION_STARTS``.
+SATURATION_FRACTION = 0.5
+MIN_SATURATION_STARTS = 400
+#: Cap of the adaptive search (``n_starts=None``).
+DEFAULT_MAX_STARTS = 4000
 #: Invariants of two points closer than this (relative to their size) are the same
 #: point: polished points carry errors ~ (gradient at rounding level) / (smallest
 #: non-zero curvature), far below it, while distinct critical points differ at O(1).
@@ -106,7 +139,11 @@ class _Local:
 def _local(problem, W, H) -> _Local:
     B = tangent_basis(problem, W, H)
     g = B.from_ambient(*problem.riemannian_gradient(W, H))
-    lam, V = eigh(hessian_matrix(problem, W, H, basis=B), driver="evd")
+    A = hessian_matrix(problem, W, H, basis=B)
+    try:
+        lam, V = eigh(A, driver="evd")
+    except LinAlgError:     # LAPACK's divide and conquer can fail to converge (seen at (6, 4, 1))
+        lam, V = eigh(A, driver="evr")
     return _Local(g, lam, V, B)
 
 
@@ -225,6 +262,8 @@ class CriticalPointSearch:
         Distinct points known after each start (the saturation curve).
     descent_costs : ndarray
         Costs at the ends of the descent runs (method "descent", Newton-polished), in start order.
+    elapsed : float
+        Seconds.
     """
 
     points: list
@@ -232,14 +271,23 @@ class CriticalPointSearch:
     n_converged: int
     discovery: np.ndarray
     descent_costs: np.ndarray
+    elapsed: float = 0.0
 
     @property
     def saturated(self) -> bool:
-        """No new distinct point in the second half of the starts."""
-        if self.n_starts == 0 or not self.points:
-            return False
-        half = self.n_starts // 2
-        return bool(self.discovery[-1] == self.discovery[max(half - 1, 0)])
+        """At least :data:`MIN_SATURATION_STARTS` starts, none new in the last
+        :data:`SATURATION_FRACTION` of them, and every distinct point reached by at least two starts."""
+        return _saturated(self.discovery, self.points)
+
+    @property
+    def unseen_probability(self) -> float:
+        """Good-Turing estimate of the chance that one more start finds a new point.
+
+        ``(points hit by exactly one start) / (converged starts)``; NaN without a converged start.
+        """
+        if self.n_converged == 0:
+            return float("nan")
+        return sum(p.hits == 1 for p in self.points) / self.n_converged
 
     @property
     def last_new_point_at(self) -> int:
@@ -253,8 +301,18 @@ class CriticalPointSearch:
             "points": [p.as_dict() for p in self.points], "n_starts": self.n_starts,
             "n_converged": self.n_converged, "discovery": self.discovery,
             "saturated": self.saturated, "last_new_point_at": self.last_new_point_at,
-            "descent_costs": self.descent_costs,
+            "unseen_probability": self.unseen_probability, "descent_costs": self.descent_costs,
+            "elapsed": self.elapsed,
         }
+
+
+def _saturated(discovery, points) -> bool:
+    """The saturation rule of :class:`CriticalPointSearch` (discovery curve and points so far)."""
+    m = len(discovery)
+    if m < MIN_SATURATION_STARTS or not points or any(p.hits < 2 for p in points):
+        return False
+    last_new = int(np.argmax(np.asarray(discovery) == discovery[-1])) + 1
+    return last_new <= (1.0 - SATURATION_FRACTION) * m
 
 
 # ------------------------------------------------------------------- starts
@@ -262,8 +320,13 @@ def _normalise(X):
     return X / np.linalg.norm(X, axis=0)
 
 
-def _start(problem, kind, rng, family_points):
-    d, K, N = problem.d, problem.K, problem.N
+def _perturb(W, H, rng, low, high):
+    noise = 10.0 ** rng.uniform(low, high)
+    return _normalise(W + noise * rng.standard_normal(W.shape)), _normalise(H + noise * rng.standard_normal(H.shape))
+
+
+def _start(problem, kind, rng, family_points, found_points=()):
+    d, K, N, n = problem.d, problem.K, problem.N, problem.n
     if kind == "uniform":
         return problem.random_point(rng)
     if kind == "subspace":
@@ -279,10 +342,25 @@ def _start(problem, kind, rng, family_points):
         own = np.repeat(W, problem.n, axis=1) * rng.choice([-1.0, 1.0], N)
         H = _normalise(own + noise * rng.standard_normal((d, N)))
         return W, H
-    # "family": a perturbed exact critical point
+    if kind == "coincident":
+        r = int(rng.integers(2, min(d, 3) + 1))
+        U = np.linalg.qr(rng.standard_normal((d, r)))[0]
+        W = _normalise(rng.standard_normal((r, K)))
+        group = rng.integers(0, K, K)
+        for k in range(1, K):               # join class k to an earlier class of its group
+            same = np.flatnonzero(group[:k] == group[k])
+            if same.size and rng.random() < 0.5:
+                W[:, k] = rng.choice([-1.0, 1.0]) * W[:, same[0]]
+        H = _normalise(rng.standard_normal((r, N)))
+        own = rng.random(N) < 0.5
+        H[:, own] = W[:, np.arange(N)[own] // n] * rng.choice([-1.0, 1.0], int(own.sum()))
+        return _perturb(U @ W, U @ H, rng, -3, -1)
+    if kind == "explore" and found_points:
+        q = found_points[int(rng.integers(len(found_points)))]
+        return _perturb(q.W, q.H, rng, -3, -1)
+    # "family" (and "explore" before anything is found): a perturbed exact critical point
     W, H = family_points[int(rng.integers(len(family_points)))]
-    noise = 10.0 ** rng.uniform(-4, -1)
-    return _normalise(W + noise * rng.standard_normal(W.shape)), _normalise(H + noise * rng.standard_normal(H.shape))
+    return _perturb(W, H, rng, -4, -1)
 
 
 # ------------------------------------------------------------------ dedup
@@ -304,8 +382,9 @@ def _same(p: FoundPoint, q: FoundPoint) -> bool:
     if abs(p.cost - q.cost) > INVARIANT_RTOL * (abs(p.cost) + abs(q.cost) + 1e-300):
         return False
     if p.continuum or q.continuum:
-        return (p.continuum and q.continuum and p.n_zero == q.n_zero
-                and _close(p.invariants["gram_W"], q.invariants["gram_W"]))
+        # not n_zero: it changes from stratum to stratum of one continuum (at W = u 1^T,
+        # cost log K, points with 10 and 13 zero eigenvalues at (6, 4, 1) lie on one connected set)
+        return p.continuum and q.continuum and _close(p.invariants["gram_W"], q.invariants["gram_W"])
     return all(_close(p.invariants[k], q.invariants[k]) for k in ("gram_W", "gram_H", "cross", "hessian"))
 
 
@@ -334,9 +413,14 @@ def add_distinct(points: list, new: FoundPoint, source: str) -> bool:
     return True
 
 
-def find_critical_points(problem: UFMProblem, *, n_starts: int = 100, seed=None,
+def _is_descent(i: int, fraction: float) -> bool:
+    """Start ``i`` (0-based) is a descent run: starts 0, 1/f, 2/f, ... (``ceil(m f)`` of the first ``m``)."""
+    return np.ceil((i + 1) * fraction) > np.ceil(i * fraction)
+
+
+def find_critical_points(problem: UFMProblem, *, n_starts=None, seed=None,
                          methods=("lm", "descent"), descent_fraction: float = 0.1,
-                         progress=None) -> CriticalPointSearch:
+                         max_starts: int = DEFAULT_MAX_STARTS, progress=None) -> CriticalPointSearch:
     """Search for the critical points of problem (4) from many starts.
 
     Parameters
@@ -344,14 +428,21 @@ def find_critical_points(problem: UFMProblem, *, n_starts: int = 100, seed=None,
     problem : UFMProblem
         Dense Hessians are formed at every iterate: meant for small sizes
         (tangent dimension up to a few hundred).
-    n_starts : int
-        Number of starts (descent runs included).
+    n_starts : int or None
+        Number of starts (descent runs included).  None (default): run until the
+        search is saturated (see :attr:`CriticalPointSearch.saturated`: at least
+        :data:`MIN_SATURATION_STARTS` starts and no new distinct point in the last
+        :data:`SATURATION_FRACTION` of them) or ``max_starts`` starts were used.
     seed : int, numpy Generator or None
     methods : iterable of {"lm", "newton", "descent"}
         "lm": Levenberg-Marquardt on ``1/2 ||grad f||^2`` then Newton polish;
         "newton": pseudo-inverse Newton alone; "descent": trust regions from a
-        uniform random start (``descent_fraction`` of the starts), polished.
-        Starts cycle through the kinds uniform, subspace, clustered, family.
+        uniform random start (every ``1/descent_fraction``-th start, from the
+        first), polished.  The other starts take the kinds of
+        :data:`START_KINDS` in turn.
+    descent_fraction : float in [0, 1]
+    max_starts : int
+        Cap of the adaptive search (``n_starts=None``); ignored otherwise.
     progress : bool or None
         Progress bar on stderr (default: when stderr is a terminal).
 
@@ -361,8 +452,11 @@ def find_critical_points(problem: UFMProblem, *, n_starts: int = 100, seed=None,
     """
     from .solvers import solve
 
+    t0 = time.perf_counter()
     p = _check_problem(problem)
-    n_starts = check_int(n_starts, "n_starts", 1)
+    adaptive = n_starts is None
+    max_starts = check_int(max_starts, "max_starts", 1)
+    n_starts = max_starts if adaptive else check_int(n_starts, "n_starts", 1)
     methods = tuple(methods)
     for m in methods:
         if m not in METHODS:
@@ -374,21 +468,22 @@ def find_critical_points(problem: UFMProblem, *, n_starts: int = 100, seed=None,
     rng = as_rng(seed)
     family_points = list(critical_point_families(p).values())
     root_finders = [m for m in methods if m != "descent"]
-    n_descent = n_starts if not root_finders else (
-        int(round(descent_fraction * n_starts)) if "descent" in methods else 0)
+    fraction = 1.0 if not root_finders else (descent_fraction if "descent" in methods else 0.0)
     points, discovery, descent_costs = [], [], []
-    n_converged = 0
-    with Progress(n_starts, "critical points", enabled=progress) as bar:
+    n_converged = n_other = 0
+    label = "critical points (until saturated)" if adaptive else "critical points"
+    with Progress(n_starts, label, enabled=progress) as bar:
         for i in range(n_starts):
-            if i < n_descent:
+            if _is_descent(i, fraction):
                 res = solve(p, "trust_regions", x0=p.random_point(rng), gradient_tol=1e-10)
                 W, H, _ = newton_polish(p, res.W, res.H)
                 descent_costs.append(p.cost(W, H))
                 source = "descent"
             else:
-                kind = START_KINDS[i % len(START_KINDS)]
-                W0, H0 = _start(p, kind, rng, family_points)
-                finder = root_finders[i % len(root_finders)]
+                kind = START_KINDS[n_other % len(START_KINDS)]
+                W0, H0 = _start(p, kind, rng, family_points, points)
+                finder = root_finders[n_other % len(root_finders)]
+                n_other += 1
                 if finder == "lm":
                     W, H, _ = levenberg_marquardt(p, W0, H0)
                 else:
@@ -401,7 +496,10 @@ def find_critical_points(problem: UFMProblem, *, n_starts: int = 100, seed=None,
                 add_distinct(points, found, source)
             discovery.append(len(points))
             bar.update(postfix=f"{len(points)} distinct")
+            if adaptive and _saturated(discovery, points):
+                break
     return CriticalPointSearch(
-        points=points, n_starts=n_starts, n_converged=n_converged,
+        points=points, n_starts=len(discovery), n_converged=n_converged,
         discovery=np.asarray(discovery, dtype=int), descent_costs=np.asarray(descent_costs),
+        elapsed=time.perf_counter() - t0,
     )

@@ -21,7 +21,7 @@ import numpy as np
 from ._progress import Progress
 from ._validation import check_int, check_positive_float
 from .classification import CriticalPointReport, classify_critical_point
-from .critical_points import FoundPoint, _invariants, _same, find_critical_points
+from .critical_points import DEFAULT_MAX_STARTS, FoundPoint, _invariants, _same, find_critical_points
 from .families import critical_point_families
 from .problem import UFMProblem, theorem2_tau_limit
 from .spectrum import EPS
@@ -67,8 +67,14 @@ class Theorem2Report:
         Distinct points per kind.
     n_starts, n_converged : int
     saturated : bool
-        No new distinct point in the second half of the search.
+        The search's saturation rule (:attr:`~nc_verify.critical_points.CriticalPointSearch.saturated`):
+        at least ``MIN_SATURATION_STARTS`` (400) starts and no new distinct point in the last
+        ``SATURATION_FRACTION`` (half) of them.
     last_new_point_at : int
+    unseen_probability : float
+        Good-Turing estimate of the chance that one more search start finds a new point.
+    search_elapsed : float
+        Seconds spent in the search.
     descent_gaps : ndarray
         ``f - bound`` at the (polished) end of every descent run.
     reference : str
@@ -95,6 +101,8 @@ class Theorem2Report:
     n_converged: int
     saturated: bool
     last_new_point_at: int
+    unseen_probability: float
+    search_elapsed: float
     descent_gaps: np.ndarray
     reference: str
     descent_tol: float
@@ -132,7 +140,8 @@ class Theorem2Report:
             f"lambda_min {worst:.3g}, smallest margin {min(margins, default=float('nan')):.3g}x resolution); "
             + (", ".join(f"{c.name}: {c.report.kind}" for c in bad[:4]) or "none undecided")
             + f"; search {'saturated' if self.saturated else 'NOT saturated'}: last new point at start "
-            f"{self.last_new_point_at}/{self.n_starts}, {self.n_converged} starts converged",
+            f"{self.last_new_point_at}/{self.n_starts}, {self.n_converged} starts converged, "
+            f"Good-Turing chance of a new point per start {self.unseen_probability:.2g}",
         ))
         if local:
             costs = [c.report.cost for c in local]
@@ -152,7 +161,8 @@ class Theorem2Report:
             "assumptions_hold": self.assumptions_hold, "mode": self.mode, "verdict": self.verdict,
             "holds": self.holds, "counts": dict(self.counts), "n_starts": self.n_starts,
             "n_converged": self.n_converged, "saturated": self.saturated,
-            "last_new_point_at": self.last_new_point_at, "descent_gaps": self.descent_gaps,
+            "last_new_point_at": self.last_new_point_at, "unseen_probability": self.unseen_probability,
+            "search_elapsed": self.search_elapsed, "descent_gaps": self.descent_gaps,
             "reference": self.reference,
             "descent_tol": self.descent_tol, "elapsed": self.elapsed,
             "critical_points": [c.as_dict() for c in self.critical_points],
@@ -165,19 +175,24 @@ def _found(problem, rep: CriticalPointReport) -> FoundPoint:
                       n_zero=rep.n_zero, orbit_dimension=rep.orbit_dimension, hits=0)
 
 
-def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts: int = 200, seed=0,
-                    families: bool = True, progress=None) -> Theorem2Report:
+def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0,
+                    families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None) -> Theorem2Report:
     """Check Theorem 2 at ``(d, K, n, tau)`` by enumerating and classifying critical points.
 
     Parameters
     ----------
     d, K, n : int
     tau : float
-    n_starts : int
-        Starts of the numerical search (a tenth of them are descent runs).
+    n_starts : int or None
+        Starts of the numerical search (every tenth is a descent run).  None
+        (default): search until saturated (at least 400 starts, no new distinct
+        point in the last half of them) or ``max_starts`` starts; see
+        :func:`~nc_verify.find_critical_points`.
     seed : int, Generator or None
     families : bool
         Also classify every exact family point.
+    max_starts : int
+        Cap of the adaptive search.
     progress : bool or None
         Progress bars (default: when stderr is a terminal).
 
@@ -192,7 +207,8 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts: int = 200, 
     """
     t0 = time.perf_counter()
     problem = UFMProblem(d, K, n, tau)
-    n_starts = check_int(n_starts, "n_starts", 1)
+    if n_starts is not None:
+        n_starts = check_int(n_starts, "n_starts", 1)
     tau = check_positive_float(tau, "tau")
     limit = theorem2_tau_limit(d, K)
     assumptions = d > K and tau < limit
@@ -218,7 +234,7 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts: int = 200, 
             for name, (W, H) in fam.items():
                 add(classify_critical_point(problem, W, H), name)
                 bar.update()
-    search = find_critical_points(problem, n_starts=n_starts, seed=seed, progress=progress)
+    search = find_critical_points(problem, n_starts=n_starts, seed=seed, max_starts=max_starts, progress=progress)
     with Progress(len(search.points), "classify", enabled=progress) as bar:
         for p in search.points:
             add(classify_critical_point(problem, p.W, p.H), "found", p.hits, p.sources)
@@ -249,6 +265,7 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts: int = 200, 
         mode="check" if assumptions else "probe", verdict=verdict, critical_points=entries,
         counts=counts, n_starts=search.n_starts, n_converged=search.n_converged,
         saturated=search.saturated, last_new_point_at=search.last_new_point_at,
+        unseen_probability=search.unseen_probability, search_elapsed=search.elapsed,
         descent_gaps=descent_gaps, reference=reference, descent_tol=descent_tol, elapsed=time.perf_counter() - t0,
     )
 
