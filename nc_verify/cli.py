@@ -100,6 +100,15 @@ def _cmd_deepnet(args) -> int:
 
 
 # ------------------------------------------------------------------- theorem2
+def _starts(text: str):
+    if text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+
+
 def _cmd_theorem2(args) -> int:
     from .theorem2 import verify_theorem2
 
@@ -317,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--K", type=int, default=4)
     p.add_argument("--n", type=int, default=2)
     p.add_argument("--tau", type=float, default=2.0)
-    p.add_argument("--starts", type=int, default=200, help="search starts (default 200)")
+    p.add_argument("--starts", type=_starts, default=200,
+                   help="search starts (default 200), or 'auto': search until saturated (at most 4000 starts)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE", default=None, help="also write the report as JSON")
     p.set_defaults(func=_cmd_theorem2)
