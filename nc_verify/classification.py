@@ -22,8 +22,9 @@ magnitude is at most ``resolution`` cannot be told from zero at this point.
 Kinds:
 
 * ``"not_critical"`` -- ``||grad f||`` above the rounding level.
-* ``"global_minimizer"`` -- the cost equals Theorem 1's bound to within its own
-  resolution (needs ``d >= K - 1``; then the bound is attained and is the minimum).
+* ``"global_minimizer"`` -- the cost equals Theorem 1's bound (or the given
+  reference value) to within its own resolution, in either direction (needs
+  ``d >= K - 1``; then the bound is attained and is the minimum).
 * ``"strict_saddle"`` -- ``lambda_min < -resolution``; an escape direction is given.
 * ``"spurious_local_minimizer"`` -- the cost is resolved above the bound, the
   Hessian is positive semi-definite with exactly the rotation orbit as kernel and
@@ -32,7 +33,8 @@ Kinds:
   exists (``d < K - 1``: the bound is not attained), so "spurious" cannot be judged.
 * ``"undecided"`` -- anything the arithmetic cannot settle: ``|lambda_min|`` within
   the resolution at a point above the bound, a Hessian that underflows to zero, extra flat directions at a
-  second-order minimiser, or a cost at the bound with resolved negative curvature.
+  second-order minimiser, a cost at the bound with resolved negative curvature, or a
+  cost resolved below the reference value (which then is not the minimum).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh
 
-from ._validation import check_choice
+from ._validation import check_choice, check_finite_float
 from .critical_points import gradient_scale, gradient_tolerance, newton_polish
 from .metrics import nc_metrics
 from .problem import UFMProblem
@@ -139,9 +141,13 @@ class CriticalPointReport:
         return out
 
 
-def _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest, S):
+def _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, second_smallest, S):
+    """Verdict from the second-order data; ``gap = f - reference`` (NaN without a reference)."""
+    at_bound = has_reference and abs(gap) <= gap_resolution
     if S == 0.0:
         return "undecided", "the Hessian underflows to zero in float64 (exp(-tau) below the smallest double)"
+    if has_reference and gap < -gap_resolution:
+        return "undecided", "cost resolved below the reference value, which therefore is not the minimum"
     if lam < -resolution:
         if at_bound:
             return "undecided", "negative curvature resolved at a cost equal to the global minimum (inconsistent)"
@@ -224,7 +230,7 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
             sp = _second_order(problem, W, H, method, rng)
     g = problem.gradient_norm(W, H)
     cost = problem.cost(W, H)
-    bound = problem.bound if reference is None else float(reference)
+    bound = problem.bound if reference is None else check_finite_float(reference, "reference")
     orbit = symmetry_orbit_dimension(W, H)
     lam, S, sigma, spectrum = sp["lam"], sp["S"], sp["sigma"], sp["spectrum"]
     n_zero, zero_gap, n_negative = sp["n_zero"], sp["zero_gap"], None
@@ -235,7 +241,6 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
         bound = float("nan")
     gap = cost - bound
     gap_resolution = (problem.K + problem.N + 2 * problem.d * problem.tau) * EPS * max(abs(cost), abs(bound)) + g * g / sigma
-    at_bound = has_reference and gap <= gap_resolution
     if spectrum is not None:
         n_negative = int(np.sum(spectrum < -resolution))
         second_smallest = sp["second_smallest"]
@@ -244,7 +249,7 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
     if g > gtol:
         kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
     else:
-        kind, reason = _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest, S)
+        kind, reason = _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, second_smallest, S)
     return CriticalPointReport(
         kind=kind, reason=reason, cost=cost, bound=bound, gap=gap, gap_resolution=gap_resolution,
         gradient_norm=g, gradient_tol=gtol, initial_gradient_norm=g0, refined=refined,

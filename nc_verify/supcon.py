@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh
 
-from ._validation import as_rng, check_choice, check_int, check_matrix, check_positive_float, check_unit_columns
+from ._validation import (
+    as_rng, check_choice, check_finite_float, check_int, check_matrix, check_positive_float, check_unit_columns,
+)
 from .problem import BACKENDS, project_columns
 from .spectrum import EPS, TangentBasis, count_zero_eigenvalues, symmetry_orbit_dimension
 
@@ -359,13 +361,14 @@ def classify_supcon_point(problem: SupConProblem, H, *, reference=None) -> SupCo
     cost = problem.cost(H)
     orbit = symmetry_orbit_dimension(np.zeros((problem.d, 0)), H)
     has_reference = reference is not None
-    ref = float(reference) if has_reference else float("nan")
-    at_ref = has_reference and cost - ref <= (problem.N + 2 * problem.d * problem.tau) * EPS * abs(cost) + g * g / sigma
+    ref = check_finite_float(reference, "reference") if has_reference else float("nan")
+    gap_resolution = (problem.N + 2 * problem.d * problem.tau) * EPS * abs(cost) + g * g / sigma
     second = float(np.min(outside)) if outside.size else np.inf
     if g > gtol:
         kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
     else:
-        kind, reason = _kind(float(vals[0]), resolution, at_ref, has_reference, n_zero, orbit, second, S)
+        kind, reason = _kind(float(vals[0]), resolution, cost - ref, gap_resolution, has_reference, n_zero, orbit,
+                             second, S)
         if kind == "global_minimizer":
             reason = "cost equals the reference value to within its resolution"
     return SupConPointReport(kind, reason, cost, ref, g, float(gtol), float(vals[0]), float(resolution),

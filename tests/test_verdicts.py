@@ -46,3 +46,41 @@ def test_spurious_minimizer_is_violated(monkeypatch):
     monkeypatch.setattr(T2, "find_critical_points", _search_with_descent_costs([p.bound]))
     monkeypatch.setattr(T2, "classify_critical_point", fake)
     assert verify_theorem2(5, 3, 1, 1.0, n_starts=1).verdict == "violated"
+
+
+def test_cost_below_the_reference_is_undecided():
+    # The ETF attains the bound; a reference 0.1 above it is beaten, so it is not the minimum
+    # and the point must not be called a minimiser "at" it.
+    p = UFMProblem(5, 3, 1, 1.0)
+    W, H = F.global_etf(p)
+    assert classify_critical_point(p, W, H).kind == "global_minimizer"
+    r = classify_critical_point(p, W, H, reference=p.bound + 0.1)
+    assert r.kind == "undecided" and "below the reference" in r.reason
+    assert classify_critical_point(p, W, H, reference=p.bound).kind == "global_minimizer"
+
+
+@pytest.mark.parametrize("bad, exc", [(float("nan"), ValueError), (float("inf"), ValueError),
+                                      ("0.1", TypeError), ([0.1], TypeError)])
+def test_reference_must_be_a_finite_number(bad, exc):
+    p = UFMProblem(5, 3, 1, 1.0)
+    with pytest.raises(exc, match="reference"):
+        classify_critical_point(p, *F.global_etf(p), reference=bad)
+
+
+def test_supcon_cost_below_the_reference_is_undecided():
+    from nc_verify import SupConProblem
+    from nc_verify.supcon import classify_supcon_point
+
+    p = SupConProblem(4, 3, 2, 1.0)
+    H = p.etf_point(rng=0)
+    assert classify_supcon_point(p, H, reference=p.etf_value()).kind == "global_minimizer"
+    assert classify_supcon_point(p, H, reference=p.etf_value() + 0.1).kind == "undecided"
+    with pytest.raises(ValueError, match="reference"):
+        classify_supcon_point(p, H, reference=float("nan"))
+
+
+def test_probe_reference_is_validated():
+    from nc_verify import probe
+
+    with pytest.raises(TypeError, match="reference"):
+        probe(4, 3, 1, 1.0, reference="low", save_dir=None)
