@@ -35,7 +35,8 @@ from ._progress import Progress
 from ._validation import as_rng, check_int
 from .families import critical_point_families
 from .problem import UFMProblem
-from .spectrum import EPS, count_zero_eigenvalues, hessian_matrix, symmetry_orbit_dimension, tangent_basis
+from .rounding import EPS, gradient_rounding
+from .spectrum import count_zero_eigenvalues, hessian_matrix, symmetry_orbit_dimension, tangent_basis
 
 METHODS = ("lm", "newton", "descent")
 START_KINDS = ("uniform", "subspace", "clustered", "family")
@@ -73,16 +74,13 @@ def gradient_scale(problem: UFMProblem, W, H) -> float:
 def gradient_tolerance(problem: UFMProblem, W, H, hessian_norm: float) -> float:
     """``||grad f||`` at which ``(W, H)`` is critical to within float64 rounding.
 
-    ``eps (K + N + 2 d tau) * gradient_scale + eps sqrt(d (K + N)) * ||Hess||``: the
-    first term bounds the rounding of eqs. (5)-(6) (sums of ``K + N`` terms at most,
-    each softmax term with the relative error ``2 d tau eps`` of its logit
-    difference), the second the gradient of a point whose coordinates are rounded
-    to float64 (an ``eps``-sized displacement moves the gradient by ``||Hess||``
-    times it).
+    ``eps (K + N + 2 d tau) * gradient_scale + eps sqrt(d (K + N)) * ||Hess||``
+    (:func:`~nc_verify.rounding.gradient_rounding`): the first term bounds the
+    rounding of eqs. (5)-(6) (sums of ``K + N`` terms at most, each softmax term with
+    the relative error ``2 d tau eps`` of its logit difference), the second the
+    gradient of a point whose coordinates are rounded to float64.
     """
-    m = problem.K + problem.N
-    rounding = m + 2 * problem.d * problem.tau
-    return EPS * (rounding * gradient_scale(problem, W, H) + np.sqrt(problem.d * m) * hessian_norm)
+    return gradient_rounding(problem, gradient_scale(problem, W, H), hessian_norm)
 
 
 @dataclass

@@ -24,8 +24,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from ._validation import as_rng, check_choice, check_int, check_positive_float
 from .problem import UFMProblem, project_columns
-
-EPS = np.finfo(np.float64).eps
+from .rounding import EPS
 METHODS = ("auto", "dense", "lanczos")
 #: ``method="auto"`` builds the dense Hessian up to this tangent dimension (eigh
 #: costs ~T^3/3 flops: under a second here), Lanczos above it.

@@ -24,7 +24,7 @@ from .classification import CriticalPointReport, classify_critical_point
 from .critical_points import FoundPoint, _invariants, _same, find_critical_points
 from .families import critical_point_families
 from .problem import UFMProblem, theorem2_tau_limit
-from .spectrum import EPS
+from .rounding import cost_resolution
 
 
 @dataclass
@@ -235,7 +235,7 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts: int = 200, 
         reference, target = "bound", problem.bound
     else:
         reference, target = "lowest_minimum", min(local)
-    descent_tol = (problem.K + problem.N + 2 * d * tau) * EPS * target
+    descent_tol = cost_resolution(problem, target)
     descent_gaps = search.descent_costs - target
     kinds = [e.report.kind for e in entries]
     violated = "spurious_local_minimizer" in kinds or bool(local and max(local) - min(local) > descent_tol)
