@@ -26,13 +26,14 @@ points are compared by the invariants that stay constant along a continuum
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import eigh
 
 from ._progress import Progress
-from ._validation import as_rng, check_int
+from ._validation import as_rng, check_choice, check_int
 from .families import critical_point_families
 from .problem import UFMProblem
 from .rounding import EPS, gradient_rounding
@@ -361,12 +362,16 @@ def find_critical_points(problem: UFMProblem, *, n_starts: int = 100, seed=None,
 
     p = _check_problem(problem)
     n_starts = check_int(n_starts, "n_starts", 1)
+    if isinstance(methods, str):
+        raise TypeError(f"methods must be a sequence of method names, got the string {methods!r}; "
+                        f"e.g. ({methods!r},)")
     methods = tuple(methods)
     for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"unknown method {m!r}; valid: {', '.join(map(repr, METHODS))}")
+        check_choice(m, "method", METHODS)
     if not methods:
         raise ValueError("methods must name at least one of " + ", ".join(map(repr, METHODS)))
+    if isinstance(descent_fraction, (bool, np.bool_)) or not isinstance(descent_fraction, numbers.Real):
+        raise TypeError(f"descent_fraction must be a real number, got {type(descent_fraction).__name__}")
     if not 0.0 <= descent_fraction <= 1.0:
         raise ValueError(f"descent_fraction must be in [0, 1], got {descent_fraction!r}")
     rng = as_rng(seed)
