@@ -30,6 +30,7 @@ from scipy.linalg import eigh
 from ._validation import (
     as_rng, check_choice, check_finite_float, check_int, check_matrix, check_positive_float, check_unit_columns,
 )
+from .losses import autograd_logsumexp
 from .problem import BACKENDS, project_columns
 from .rounding import EPS, eigenvalue_resolution, gap_resolution, gradient_rounding
 from .spectrum import TangentBasis, symmetry_orbit_dimension
@@ -246,10 +247,7 @@ class SupConProblem:
             @pymanopt.function.autograd(manifold)
             def cost(H):
                 M = tau * anp.dot(H.T, H)
-                Mm = M + mask
-                m = anp.max(Mm, axis=0)
-                lse = m + anp.log(anp.sum(anp.exp(Mm - m), axis=0))
-                return anp.mean(lse - anp.sum(A * M, axis=0))
+                return anp.mean(autograd_logsumexp(M + mask) - anp.sum(A * M, axis=0))
 
             return pymanopt.Problem(manifold, cost)
 
