@@ -115,6 +115,13 @@ def _step(loc: _Local, filt):
     return loc.basis.to_ambient(-c)
 
 
+def pseudo_inverse(eigenvalues: np.ndarray) -> np.ndarray:
+    """``1 / lambda`` for ``|lambda| > sqrt(eps) max |lambda|``, 0 otherwise (flat directions left out)."""
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    keep = np.abs(lam) > np.sqrt(EPS) * np.max(np.abs(lam))
+    return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
+
+
 def newton_polish(problem: UFMProblem, W, H, *, steps: int = 6):
     """Pseudo-inverse Riemannian Newton steps on ``grad f = 0``; keeps a step only if it lowers ``||grad f||``.
 
@@ -124,10 +131,9 @@ def newton_polish(problem: UFMProblem, W, H, *, steps: int = 6):
     """
     loc = _local(problem, W, H)
     for _ in range(steps):
-        cut = np.sqrt(EPS) * loc.hessian_norm
-        if loc.gradient_norm == 0.0 or cut == 0.0:
+        if loc.gradient_norm == 0.0 or loc.hessian_norm == 0.0:
             break
-        dW, dH = _step(loc, lambda lam: np.where(np.abs(lam) > cut, 1.0 / np.where(lam == 0, 1, lam), 0.0))
+        dW, dH = _step(loc, pseudo_inverse)
         W2, H2 = retract(W, H, dW, dH)
         if problem.gradient_norm(W2, H2) >= loc.gradient_norm:
             break

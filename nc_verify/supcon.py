@@ -32,8 +32,8 @@ from ._validation import (
 )
 from .losses import autograd_logsumexp
 from .problem import BACKENDS, project_columns
-from .rounding import EPS, eigenvalue_resolution, gap_resolution, gradient_rounding
-from .spectrum import TangentBasis, symmetry_orbit_dimension
+from .rounding import eigenvalue_resolution, gap_resolution, gradient_rounding
+from .spectrum import TangentBasis, householder_basis, symmetry_orbit_dimension
 
 
 @dataclass(frozen=True)
@@ -214,10 +214,7 @@ class SupConProblem:
     # --------------------------------------------------------------- spectrum
     def tangent_basis(self, H) -> TangentBasis:
         """Orthonormal basis of ``T_H OB(d, N)`` (the Householder basis of :mod:`nc_verify.spectrum`)."""
-        H = self.check_point(H)
-        V = H.copy()
-        V[0] += np.where(H[0] >= 0, 1.0, -1.0)
-        return TangentBasis(self.d, 0, self.N, V)
+        return householder_basis(self.check_point(H), 0)
 
     def hessian_matrix(self, H) -> np.ndarray:
         """The Riemannian Hessian in :meth:`tangent_basis` coordinates, shape (T, T), symmetrised."""
@@ -285,17 +282,17 @@ def newton_polish_supcon(problem: SupConProblem, H, *, steps: int = 6):
     Eigenvalues with ``|lambda| <= sqrt(eps) ||Hess||`` (the rotation orbit) are left
     out; a step is kept only if it lowers ``||grad f||``.  Returns ``(H, gradient_norm)``.
     """
+    from .critical_points import pseudo_inverse
+
     H = problem.check_point(H)
     g = problem.gradient_norm(H)
     for _ in range(steps):
         B = problem.tangent_basis(H)
         lam, V = eigh(problem.hessian_matrix(H), driver="evd")
-        cut = np.sqrt(EPS) * np.max(np.abs(lam))
-        if g == 0.0 or cut == 0.0:
+        if g == 0.0 or not np.any(lam):
             break
         c = B.from_ambient(np.zeros((problem.d, 0)), problem.riemannian_gradient(H))
-        inv = np.where(np.abs(lam) > cut, 1.0 / np.where(lam == 0, 1.0, lam), 0.0)
-        _, dH = B.to_ambient(-(V @ (inv * (V.T @ c))))
+        _, dH = B.to_ambient(-(V @ (pseudo_inverse(lam) * (V.T @ c))))
         H2 = (H + dH) / np.linalg.norm(H + dH, axis=0)
         g2 = problem.gradient_norm(H2)
         if g2 >= g:
