@@ -37,6 +37,16 @@ def check_positive_float(value, name: str) -> float:
     return value
 
 
+def check_finite_float(value, name: str) -> float:
+    """Return ``value`` as ``float`` after checking it is a finite real number."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
 def check_matrix(x, name: str, shape: tuple[int, int]) -> np.ndarray:
     """Return ``x`` as a finite float64 array of the given shape."""
     try:

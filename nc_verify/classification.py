@@ -22,8 +22,9 @@ magnitude is at most ``resolution`` cannot be told from zero at this point.
 Kinds:
 
 * ``"not_critical"`` -- ``||grad f||`` above the rounding level.
-* ``"global_minimizer"`` -- the cost equals Theorem 1's bound to within its own
-  resolution (needs ``d >= K - 1``; then the bound is attained and is the minimum).
+* ``"global_minimizer"`` -- the cost equals Theorem 1's bound (or the given
+  reference value) to within its own resolution, in either direction (needs
+  ``d >= K - 1``; then the bound is attained and is the minimum).
 * ``"strict_saddle"`` -- ``lambda_min < -resolution``; an escape direction is given.
 * ``"spurious_local_minimizer"`` -- the cost is resolved above the bound, the
   Hessian is positive semi-definite with exactly the rotation orbit as kernel and
@@ -32,7 +33,8 @@ Kinds:
   exists (``d < K - 1``: the bound is not attained), so "spurious" cannot be judged.
 * ``"undecided"`` -- anything the arithmetic cannot settle: ``|lambda_min|`` within
   the resolution at a point above the bound, a Hessian that underflows to zero, extra flat directions at a
-  second-order minimiser, or a cost at the bound with resolved negative curvature.
+  second-order minimiser, a cost at the bound with resolved negative curvature, or a
+  cost resolved below the reference value (which then is not the minimum).
 """
 
 from __future__ import annotations
@@ -42,13 +44,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh
 
-from ._validation import check_choice
+from ._validation import check_choice, check_finite_float
 from .critical_points import gradient_scale, gradient_tolerance, newton_polish
 from .metrics import nc_metrics
 from .problem import UFMProblem
+from .rounding import EPS, TINY, eigenvalue_floor, eigenvalue_resolution, gap_resolution
 from .spectrum import (
-    DENSE_LIMIT, EPS, count_zero_eigenvalues, hessian_matrix, min_hessian_eigenpair,
-    symmetry_orbit_dimension, tangent_basis,
+    DENSE_LIMIT, count_zero_eigenvalues, hessian_matrix, min_hessian_eigenpair, symmetry_orbit_dimension,
+    tangent_basis,
 )
 
 KINDS = ("global_minimizer", "strict_saddle", "spurious_local_minimizer", "local_minimizer",
@@ -139,9 +142,13 @@ class CriticalPointReport:
         return out
 
 
-def _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest, S):
+def _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, second_smallest, S):
+    """Verdict from the second-order data; ``gap = f - reference`` (NaN without a reference)."""
+    at_bound = has_reference and abs(gap) <= gap_resolution
     if S == 0.0:
         return "undecided", "the Hessian underflows to zero in float64 (exp(-tau) below the smallest double)"
+    if has_reference and gap < -gap_resolution:
+        return "undecided", "cost resolved below the reference value, which therefore is not the minimum"
     if lam < -resolution:
         if at_bound:
             return "undecided", "negative curvature resolved at a cost equal to the global minimum (inconsistent)"
@@ -160,28 +167,36 @@ def _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smalle
     return "local_minimizer", "Hessian PSD with kernel = rotation orbit (no reference cost: d < K - 1)"
 
 
+def spectrum_summary(problem, eigenvalues) -> dict:
+    """Second-order data from a full Hessian spectrum (ascending), for problem (4) or SupCon.
+
+    Returns a dict with ``lam`` (smallest eigenvalue), ``S`` (``max |lambda|``), ``base``
+    (:func:`~nc_verify.rounding.eigenvalue_floor`), ``n_zero`` and ``zero_gap``
+    (:func:`~nc_verify.spectrum.count_zero_eigenvalues` at ``base``),
+    ``second_smallest`` (smallest eigenvalue outside the zero cluster) and ``sigma``
+    (smallest magnitude outside it, at least ``base``).
+    """
+    vals = np.asarray(eigenvalues, dtype=np.float64)
+    S = float(np.max(np.abs(vals)))
+    base = eigenvalue_floor(problem, S)
+    n_zero, zero_gap = count_zero_eigenvalues(vals, base)
+    outside = vals[np.argsort(np.abs(vals))[n_zero:]]
+    return {"lam": float(vals[0]), "S": S, "base": base, "n_zero": n_zero, "zero_gap": zero_gap,
+            "second_smallest": float(np.min(outside)) if outside.size else np.inf,
+            "sigma": max(float(np.min(np.abs(outside))) if outside.size else S, base, TINY)}
+
+
 def _second_order(problem, W, H, method, rng) -> dict:
     """Hessian data at a point: lambda_min, direction, spectrum and zero cluster (dense) or Lanczos."""
-    T = problem.tangent_dimension
-    out = {"spectrum": None, "n_zero": None, "zero_gap": None, "second_smallest": None}
     if method == "dense":
         B = tangent_basis(problem, W, H)
         vals, vecs = eigh(hessian_matrix(problem, W, H, basis=B), driver="evd")
-        S = float(np.max(np.abs(vals)))
-        base = (T + 2 * problem.d * problem.tau) * EPS * S
-        n_zero, zero_gap = count_zero_eigenvalues(vals, base)
-        outside = vals[np.argsort(np.abs(vals))[n_zero:]]
-        out.update(spectrum=vals, lam=float(vals[0]), direction=B.to_ambient(vecs[:, 0]), n_zero=n_zero,
-                   zero_gap=zero_gap, second_smallest=float(np.min(outside)) if outside.size else np.inf,
-                   sigma=float(np.min(np.abs(outside))) if outside.size else S)
-    else:
-        lam, direction, info = min_hessian_eigenpair(problem, W, H, "lanczos", rng=rng, full_output=True)
-        S = info["scale"]
-        base = (T + 2 * problem.d * problem.tau) * EPS * S
-        out.update(lam=lam, direction=direction, sigma=max(abs(lam), base))
-    out.update(S=S, base=base)
-    out["sigma"] = max(out["sigma"], base, np.finfo(np.float64).tiny)
-    return out
+        return {**spectrum_summary(problem, vals), "spectrum": vals, "direction": B.to_ambient(vecs[:, 0])}
+    lam, direction, info = min_hessian_eigenpair(problem, W, H, "lanczos", rng=rng, full_output=True)
+    S = info["scale"]
+    base = eigenvalue_floor(problem, S)
+    return {"lam": lam, "S": S, "base": base, "n_zero": None, "zero_gap": None, "second_smallest": None,
+            "sigma": max(abs(lam), base, TINY), "spectrum": None, "direction": direction}
 
 
 def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, method: str = "auto",
@@ -224,29 +239,26 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
             sp = _second_order(problem, W, H, method, rng)
     g = problem.gradient_norm(W, H)
     cost = problem.cost(W, H)
-    bound = problem.bound if reference is None else float(reference)
+    bound = problem.bound if reference is None else check_finite_float(reference, "reference")
     orbit = symmetry_orbit_dimension(W, H)
     lam, S, sigma, spectrum = sp["lam"], sp["S"], sp["sigma"], sp["spectrum"]
     n_zero, zero_gap, n_negative = sp["n_zero"], sp["zero_gap"], None
-    resolution = sp["base"] + (problem.tau + 2.0) * S * g / sigma
+    resolution = eigenvalue_resolution(problem, S, g, sigma)
     gtol = gradient_tolerance(problem, W, H, S)
     has_reference = bound is not None and (reference is not None or problem.d >= problem.K - 1)
     if bound is None:
         bound = float("nan")
     gap = cost - bound
-    gap_resolution = (problem.K + problem.N + 2 * problem.d * problem.tau) * EPS * max(abs(cost), abs(bound)) + g * g / sigma
-    at_bound = has_reference and gap <= gap_resolution
+    gap_res = gap_resolution(problem, cost, bound, g, sigma)
     if spectrum is not None:
         n_negative = int(np.sum(spectrum < -resolution))
-        second_smallest = sp["second_smallest"]
-    else:
-        second_smallest = None
+    second_smallest = sp["second_smallest"]
     if g > gtol:
         kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
     else:
-        kind, reason = _kind(lam, resolution, at_bound, has_reference, n_zero, orbit, second_smallest, S)
+        kind, reason = _kind(lam, resolution, gap, gap_res, has_reference, n_zero, orbit, second_smallest, S)
     return CriticalPointReport(
-        kind=kind, reason=reason, cost=cost, bound=bound, gap=gap, gap_resolution=gap_resolution,
+        kind=kind, reason=reason, cost=cost, bound=bound, gap=gap, gap_resolution=gap_res,
         gradient_norm=g, gradient_tol=gtol, initial_gradient_norm=g0, refined=refined,
         lambda_min=lam, resolution=resolution, margin=abs(lam) / resolution if resolution > 0 else np.inf,
         n_negative=n_negative, n_zero=n_zero, zero_gap=zero_gap, orbit_dimension=orbit,

@@ -51,6 +51,7 @@ eigenvalues is not one of them: it differs between strata of one continuum (e.g.
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -58,10 +59,11 @@ import numpy as np
 from scipy.linalg import LinAlgError, eigh
 
 from ._progress import Progress
-from ._validation import as_rng, check_int
+from ._validation import as_rng, check_choice, check_int
 from .families import critical_point_families
 from .problem import UFMProblem
-from .spectrum import EPS, count_zero_eigenvalues, hessian_matrix, symmetry_orbit_dimension, tangent_basis
+from .rounding import EPS, gradient_rounding
+from .spectrum import count_zero_eigenvalues, hessian_matrix, symmetry_orbit_dimension, tangent_basis
 
 METHODS = ("lm", "newton", "descent")
 #: Kinds of the root-finder starts, taken in turn (a kind listed twice gets twice the starts).
@@ -106,16 +108,13 @@ def gradient_scale(problem: UFMProblem, W, H) -> float:
 def gradient_tolerance(problem: UFMProblem, W, H, hessian_norm: float) -> float:
     """``||grad f||`` at which ``(W, H)`` is critical to within float64 rounding.
 
-    ``eps (K + N + 2 d tau) * gradient_scale + eps sqrt(d (K + N)) * ||Hess||``: the
-    first term bounds the rounding of eqs. (5)-(6) (sums of ``K + N`` terms at most,
-    each softmax term with the relative error ``2 d tau eps`` of its logit
-    difference), the second the gradient of a point whose coordinates are rounded
-    to float64 (an ``eps``-sized displacement moves the gradient by ``||Hess||``
-    times it).
+    ``eps (K + N + 2 d tau) * gradient_scale + eps sqrt(d (K + N)) * ||Hess||``
+    (:func:`~nc_verify.rounding.gradient_rounding`): the first term bounds the
+    rounding of eqs. (5)-(6) (sums of ``K + N`` terms at most, each softmax term with
+    the relative error ``2 d tau eps`` of its logit difference), the second the
+    gradient of a point whose coordinates are rounded to float64.
     """
-    m = problem.K + problem.N
-    rounding = m + 2 * problem.d * problem.tau
-    return EPS * (rounding * gradient_scale(problem, W, H) + np.sqrt(problem.d * m) * hessian_norm)
+    return gradient_rounding(problem, gradient_scale(problem, W, H), hessian_norm)
 
 
 @dataclass
@@ -153,6 +152,13 @@ def _step(loc: _Local, filt):
     return loc.basis.to_ambient(-c)
 
 
+def pseudo_inverse(eigenvalues: np.ndarray) -> np.ndarray:
+    """``1 / lambda`` for ``|lambda| > sqrt(eps) max |lambda|``, 0 otherwise (flat directions left out)."""
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    keep = np.abs(lam) > np.sqrt(EPS) * np.max(np.abs(lam))
+    return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
+
+
 def newton_polish(problem: UFMProblem, W, H, *, steps: int = 6):
     """Pseudo-inverse Riemannian Newton steps on ``grad f = 0``; keeps a step only if it lowers ``||grad f||``.
 
@@ -162,10 +168,9 @@ def newton_polish(problem: UFMProblem, W, H, *, steps: int = 6):
     """
     loc = _local(problem, W, H)
     for _ in range(steps):
-        cut = np.sqrt(EPS) * loc.hessian_norm
-        if loc.gradient_norm == 0.0 or cut == 0.0:
+        if loc.gradient_norm == 0.0 or loc.hessian_norm == 0.0:
             break
-        dW, dH = _step(loc, lambda lam: np.where(np.abs(lam) > cut, 1.0 / np.where(lam == 0, 1, lam), 0.0))
+        dW, dH = _step(loc, pseudo_inverse)
         W2, H2 = retract(W, H, dW, dH)
         if problem.gradient_norm(W2, H2) >= loc.gradient_norm:
             break
@@ -457,12 +462,16 @@ def find_critical_points(problem: UFMProblem, *, n_starts=None, seed=None,
     adaptive = n_starts is None
     max_starts = check_int(max_starts, "max_starts", 1)
     n_starts = max_starts if adaptive else check_int(n_starts, "n_starts", 1)
+    if isinstance(methods, str):
+        raise TypeError(f"methods must be a sequence of method names, got the string {methods!r}; "
+                        f"e.g. ({methods!r},)")
     methods = tuple(methods)
     for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"unknown method {m!r}; valid: {', '.join(map(repr, METHODS))}")
+        check_choice(m, "method", METHODS)
     if not methods:
         raise ValueError("methods must name at least one of " + ", ".join(map(repr, METHODS)))
+    if isinstance(descent_fraction, (bool, np.bool_)) or not isinstance(descent_fraction, numbers.Real):
+        raise TypeError(f"descent_fraction must be a real number, got {type(descent_fraction).__name__}")
     if not 0.0 <= descent_fraction <= 1.0:
         raise ValueError(f"descent_fraction must be in [0, 1], got {descent_fraction!r}")
     rng = as_rng(seed)

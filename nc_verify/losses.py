@@ -183,6 +183,17 @@ def _col_curvature_shifted(M, G, Mc):
     return np.sum((M - Mc) * G, axis=0)
 
 
+def autograd_logsumexp(M):
+    """Column-wise ``log sum_i exp(M_ij)`` in ``autograd.numpy``, shifted by the column maximum.
+
+    The independent (autograd-differentiated) evaluation of the losses' values.
+    """
+    import autograd.numpy as anp
+
+    m = anp.max(M, axis=0)
+    return m + anp.log(anp.sum(anp.exp(M - m), axis=0))
+
+
 class Loss:
     """Base class of the losses of ``M``: see the module docstring for the protocol.
 
@@ -231,38 +242,22 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     shift_invariant = True
 
-    def __call__(self, M: np.ndarray, labels: np.ndarray) -> LossState:
-        K, N = M.shape
+    def _value_grad(self, M, labels):
+        N = M.shape[1]
         cols = np.arange(N)
-        dom = np.argmax(M, axis=0)[None, :]                      # (1, N)
-        Mc = np.take_along_axis(M, dom, axis=0)                  # (1, N)
-        E = np.exp(M - Mc)                                       # <= 1, E[dom] = 1
-        E_off = E.copy()
-        E_off[dom[0], cols] = 0.0
-        S = E_off.sum(axis=0)                                    # Z - 1, no cancellation
-        p = E / (1.0 + S)
-        My = M[labels, cols]
-        value = float(np.mean((Mc[0] - My) + np.log1p(S)))
-
+        dom, Mc, S, p, q = _softmax_parts(M, labels)
+        value = float(np.mean((Mc[0] - M[labels, cols]) + np.log1p(S)))
         grad = p.copy()
-        p_off_y = p.copy()
-        p_off_y[labels, cols] = 0.0
-        grad[labels, cols] = -p_off_y.sum(axis=0)                # p_y - 1 without cancellation
-        grad /= N
+        grad[labels, cols] = -q                                  # p_y - 1 without cancellation
+        return value, grad / N, {"Mc": Mc, "p": p, "dom": dom}
 
-        p_off_c = p.copy()
-        p_off_c[dom[0], cols] = 0.0
-        col_curv = (np.sum(p_off_c * (M - Mc), axis=0) + (Mc[0] - My)) / N
-        row_curv = np.sum(M * grad, axis=1)
-        return SoftmaxState(value, grad, row_curv, col_curv, p, dom)
+    def _state(self, M, labels, value, grad, row, col, extra):
+        return SoftmaxState(value, grad, row, col, extra["p"], extra["dom"])
 
     def autograd_value(self, M, labels):
         import autograd.numpy as anp
 
-        cols = np.arange(M.shape[1])
-        m = anp.max(M, axis=0)
-        lse = m + anp.log(anp.sum(anp.exp(M - m), axis=0))
-        return anp.mean(lse - M[labels, cols])
+        return anp.mean(autograd_logsumexp(M) - M[labels, np.arange(M.shape[1])])
 
 
 def _check_unit_interval(alpha, name: str) -> float:
@@ -316,9 +311,7 @@ class LabelSmoothingCE(Loss):
         import autograd.numpy as anp
 
         K, N = M.shape
-        m = anp.max(M, axis=0)
-        lse = m + anp.log(anp.sum(anp.exp(M - m), axis=0))
-        return anp.mean(lse - anp.sum(self._targets(K, N, labels) * M, axis=0))
+        return anp.mean(autograd_logsumexp(M) - anp.sum(self._targets(K, N, labels) * M, axis=0))
 
 
 class FocalLoss(Loss):
@@ -377,9 +370,7 @@ class FocalLoss(Loss):
     def autograd_value(self, M, labels):
         import autograd.numpy as anp
 
-        cols = np.arange(M.shape[1])
-        m = anp.max(M, axis=0)
-        log_py = M[labels, cols] - m - anp.log(anp.sum(anp.exp(M - m), axis=0))
+        log_py = M[labels, np.arange(M.shape[1])] - autograd_logsumexp(M)
         q = 1.0 - anp.exp(log_py)
         return anp.mean(-(q**self.gamma) * log_py)
 

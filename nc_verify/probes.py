@@ -38,7 +38,7 @@ import numpy as np
 
 from ._jsonable import json_default
 from ._progress import Progress
-from ._validation import as_rng, check_int, check_positive_float
+from ._validation import as_rng, check_finite_float, check_int, check_positive_float
 from .classification import classify_critical_point
 from .critical_points import (
     INVARIANT_RTOL, _same, add_distinct, describe_point, gradient_tolerance, newton_polish,
@@ -344,9 +344,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     if supcon and search_starts:
         raise ValueError("search_starts must be 0 for loss 'supcon' (descent starts only)")
     if reference is not None:
-        reference = float(reference)
-        if not np.isfinite(reference):
-            raise ValueError(f"reference must be finite, got {reference!r}")
+        reference = check_finite_float(reference, "reference")
     rng = as_rng(seed)
     descend = _descend_supcon if supcon else _descend_ufm
 

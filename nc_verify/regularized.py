@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._validation import as_rng, check_choice, check_int, check_matrix, check_positive_float
-from .losses import CROSS_ENTROPY
+from .losses import CROSS_ENTROPY, get_loss
 
 #: Minimisers of the regularised model (:func:`minimize_regularized`).
 METHODS = ("gradient_descent", "lbfgs")
@@ -77,6 +77,8 @@ class RegularizedUFM:
         Include the bias ``b`` (shape (K,)) as a variable.
     lambda_b : float
         Weight decay on the bias (>= 0); only with ``bias=True``.
+    loss : loss object or spec string, optional
+        Loss of the logits (:func:`~nc_verify.losses.get_loss`; default cross-entropy).
 
     Attributes
     ----------
@@ -101,7 +103,7 @@ class RegularizedUFM:
             raise ValueError("lambda_b > 0 needs bias=True")
         self.N = self.K * self.n
         self.labels = np.repeat(np.arange(self.K), self.n)
-        self.loss = CROSS_ENTROPY if loss is None else loss
+        self.loss = CROSS_ENTROPY if loss is None else get_loss(loss)
         self._shapes = [(self.d, self.K), (self.d, self.N)] + ([(self.K,)] if self.bias else [])
 
     def __repr__(self) -> str:
@@ -203,17 +205,15 @@ class RegularizedUFM:
     def _autograd_cost(self):
         import autograd.numpy as anp
 
-        labels, cols, N = self.labels, np.arange(self.N), self.N
+        labels, value = self.labels, self.loss.autograd_value
         lam = (self.lambda_W, self.lambda_H, self.lambda_b)
 
         def cost(*x):
             M = anp.dot(x[0].T, x[1])
             if self.bias:
                 M = M + anp.reshape(x[2], (-1, 1))
-            m = anp.max(M, axis=0)
-            lse = m + anp.log(anp.sum(anp.exp(M - m), axis=0))
             penalty = sum(0.5 * l * anp.sum(a * a) for l, a in zip(lam, x))
-            return anp.sum(lse - M[labels, cols]) / N + penalty
+            return value(M, labels) + penalty
 
         return cost
 

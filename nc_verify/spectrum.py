@@ -24,8 +24,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from ._validation import as_rng, check_choice, check_int, check_positive_float
 from .problem import UFMProblem, project_columns
-
-EPS = np.finfo(np.float64).eps
+from .rounding import EPS
 METHODS = ("auto", "dense", "lanczos")
 #: ``method="auto"`` builds the dense Hessian up to this tangent dimension (eigh
 #: costs ~T^3/3 flops: under a second here), Lanczos above it.
@@ -93,10 +92,14 @@ def tangent_basis(problem: UFMProblem, W, H) -> TangentBasis:
     """
     p = _check_problem(problem)
     W, H = p.check_point(W, H)
-    X = np.concatenate([W, H], axis=1)
+    return householder_basis(np.concatenate([W, H], axis=1), p.K)
+
+
+def householder_basis(X: np.ndarray, K: int) -> TangentBasis:
+    """The :class:`TangentBasis` at the unit columns ``X = [W, H]`` (``K`` columns of ``W``; 0 without ``W``)."""
     V = X.copy()
     V[0] += np.where(X[0] >= 0, 1.0, -1.0)    # |v_c[0]| >= 1: no cancellation
-    return TangentBasis(p.d, p.K, p.N, V)
+    return TangentBasis(X.shape[0], K, X.shape[1] - K, V)
 
 
 def hessian_matrix(problem: UFMProblem, W, H, *, basis: TangentBasis | None = None,

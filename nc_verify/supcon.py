@@ -27,9 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh
 
-from ._validation import as_rng, check_choice, check_int, check_matrix, check_positive_float, check_unit_columns
+from ._validation import (
+    as_rng, check_choice, check_finite_float, check_int, check_matrix, check_positive_float, check_unit_columns,
+)
+from .losses import autograd_logsumexp
 from .problem import BACKENDS, project_columns
-from .spectrum import EPS, TangentBasis, count_zero_eigenvalues, symmetry_orbit_dimension
+from .rounding import eigenvalue_resolution, gap_resolution, gradient_rounding
+from .spectrum import TangentBasis, householder_basis, symmetry_orbit_dimension
 
 
 @dataclass(frozen=True)
@@ -210,10 +214,7 @@ class SupConProblem:
     # --------------------------------------------------------------- spectrum
     def tangent_basis(self, H) -> TangentBasis:
         """Orthonormal basis of ``T_H OB(d, N)`` (the Householder basis of :mod:`nc_verify.spectrum`)."""
-        H = self.check_point(H)
-        V = H.copy()
-        V[0] += np.where(H[0] >= 0, 1.0, -1.0)
-        return TangentBasis(self.d, 0, self.N, V)
+        return householder_basis(self.check_point(H), 0)
 
     def hessian_matrix(self, H) -> np.ndarray:
         """The Riemannian Hessian in :meth:`tangent_basis` coordinates, shape (T, T), symmetrised."""
@@ -243,10 +244,7 @@ class SupConProblem:
             @pymanopt.function.autograd(manifold)
             def cost(H):
                 M = tau * anp.dot(H.T, H)
-                Mm = M + mask
-                m = anp.max(Mm, axis=0)
-                lse = m + anp.log(anp.sum(anp.exp(Mm - m), axis=0))
-                return anp.mean(lse - anp.sum(A * M, axis=0))
+                return anp.mean(autograd_logsumexp(M + mask) - anp.sum(A * M, axis=0))
 
             return pymanopt.Problem(manifold, cost)
 
@@ -284,17 +282,17 @@ def newton_polish_supcon(problem: SupConProblem, H, *, steps: int = 6):
     Eigenvalues with ``|lambda| <= sqrt(eps) ||Hess||`` (the rotation orbit) are left
     out; a step is kept only if it lowers ``||grad f||``.  Returns ``(H, gradient_norm)``.
     """
+    from .critical_points import pseudo_inverse
+
     H = problem.check_point(H)
     g = problem.gradient_norm(H)
     for _ in range(steps):
         B = problem.tangent_basis(H)
         lam, V = eigh(problem.hessian_matrix(H), driver="evd")
-        cut = np.sqrt(EPS) * np.max(np.abs(lam))
-        if g == 0.0 or cut == 0.0:
+        if g == 0.0 or not np.any(lam):
             break
         c = B.from_ambient(np.zeros((problem.d, 0)), problem.riemannian_gradient(H))
-        inv = np.where(np.abs(lam) > cut, 1.0 / np.where(lam == 0, 1.0, lam), 0.0)
-        _, dH = B.to_ambient(-(V @ (inv * (V.T @ c))))
+        _, dH = B.to_ambient(-(V @ (pseudo_inverse(lam) * (V.T @ c))))
         H2 = (H + dH) / np.linalg.norm(H + dH, axis=0)
         g2 = problem.gradient_norm(H2)
         if g2 >= g:
@@ -334,39 +332,32 @@ class SupConPointReport:
 def classify_supcon_point(problem: SupConProblem, H, *, reference=None) -> SupConPointReport:
     """Classify a point of :class:`SupConProblem` by its dense Hessian spectrum.
 
-    The rounding level of the gradient is ``eps (N + 2 d tau) ||tau H (G + G^T)||
-    + eps sqrt(d N) ||Hess||`` (as in :func:`~nc_verify.critical_points.gradient_tolerance`:
-    sums of ``N`` terms, softmax terms with relative error ``2 d tau eps``, and an
-    ``eps``-sized displacement of the point); eigenvalue resolution
+    The same thresholds as for problem (4) (:mod:`nc_verify.rounding`, with ``m = N``
+    columns): gradient rounding level ``eps (N + 2 d tau) ||tau H (G + G^T)||
+    + eps sqrt(d N) ||Hess||``; eigenvalue resolution
     ``(T + 2 d tau) eps ||Hess|| + (tau + 2) ||Hess|| ||grad|| / sigma``.
     ``reference`` (e.g. the best value found) plays the role of the global minimum
     value; without it, minimisers are "local_minimizer".
     """
-    from .classification import _kind
+    from .classification import _kind, spectrum_summary
 
     H = problem.check_point(H)
-    vals, _ = eigh(problem.hessian_matrix(H), driver="evd")
-    S = float(np.max(np.abs(vals)))
-    T = problem.tangent_dimension
-    base = (T + 2 * problem.d * problem.tau) * EPS * S
-    n_zero, _ = count_zero_eigenvalues(vals, base)
-    outside = vals[np.argsort(np.abs(vals))[n_zero:]]
-    sigma = max(float(np.min(np.abs(outside))) if outside.size else S, base, np.finfo(np.float64).tiny)
+    vals = eigh(problem.hessian_matrix(H), eigvals_only=True, driver="evd")
+    sp = spectrum_summary(problem, vals)
+    S, sigma, n_zero, lam = sp["S"], sp["sigma"], sp["n_zero"], sp["lam"]
     g = problem.gradient_norm(H)
-    scale = float(np.linalg.norm(problem.euclidean_gradient(H)))
-    gtol = EPS * ((problem.N + 2 * problem.d * problem.tau) * scale + np.sqrt(problem.d * problem.N) * S)
-    resolution = base + (problem.tau + 2.0) * S * g / sigma
+    gtol = gradient_rounding(problem, float(np.linalg.norm(problem.euclidean_gradient(H))), S)
+    resolution = eigenvalue_resolution(problem, S, g, sigma)
     cost = problem.cost(H)
     orbit = symmetry_orbit_dimension(np.zeros((problem.d, 0)), H)
     has_reference = reference is not None
-    ref = float(reference) if has_reference else float("nan")
-    at_ref = has_reference and cost - ref <= (problem.N + 2 * problem.d * problem.tau) * EPS * abs(cost) + g * g / sigma
-    second = float(np.min(outside)) if outside.size else np.inf
+    ref = check_finite_float(reference, "reference") if has_reference else float("nan")
     if g > gtol:
         kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
     else:
-        kind, reason = _kind(float(vals[0]), resolution, at_ref, has_reference, n_zero, orbit, second, S)
+        kind, reason = _kind(lam, resolution, cost - ref, gap_resolution(problem, cost, ref, g, sigma),
+                             has_reference, n_zero, orbit, sp["second_smallest"], S)
         if kind == "global_minimizer":
             reason = "cost equals the reference value to within its resolution"
-    return SupConPointReport(kind, reason, cost, ref, g, float(gtol), float(vals[0]), float(resolution),
-                             abs(float(vals[0])) / float(resolution), n_zero, orbit, vals, H)
+    return SupConPointReport(kind, reason, cost, ref, g, float(gtol), lam, float(resolution),
+                             abs(lam) / float(resolution), n_zero, orbit, vals, H)

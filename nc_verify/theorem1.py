@@ -16,9 +16,8 @@ from ._validation import as_rng, check_int
 from .geometry import etf_point
 from .metrics import nc_metrics
 from .problem import UFMProblem
+from .rounding import cost_resolution
 from .solvers import solve
-
-_EPS = np.finfo(np.float64).eps
 
 #: Gradient tolerances of the optimised runs. Trust regions converge quadratically
 #: and reach 1e-10 in a few iterations; steepest descent converges linearly and is
@@ -34,16 +33,6 @@ SD_GRADIENT_TOL = 1e-8
 REACH_RTOL = 1e-8
 NC1_TOL = 1e-8
 NC23_TOL = 1e-3
-
-
-def cost_resolution(problem: UFMProblem, value: float) -> float:
-    """Rounding level of a computed cost near ``value``.
-
-    Each logit ``tau w^T h`` carries an absolute error ~ eps tau, which perturbs
-    ``log1p(sum exp(M_i - M_y))`` by a relative ~ 2 eps tau; ``log1p`` and the mean add
-    a few eps. 16 eps (1 + tau) |value| bounds both with margin.
-    """
-    return 16.0 * _EPS * (1.0 + problem.tau) * max(abs(value), np.finfo(np.float64).tiny)
 
 
 @dataclass

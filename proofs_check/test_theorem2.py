@@ -56,8 +56,10 @@ def test_checker_rejects_hessian_without_curvature_terms(monkeypatch):
 
     monkeypatch.setattr(HessianOperator, "__call__", wrong)
     bad = classify_critical_point(p, W, H)
-    # without the curvature terms the rotation orbit is no longer the kernel
-    assert bad.n_zero != bad.orbit_dimension or bad.lambda_min < -bad.resolution
+    # without the curvature terms the rotation orbit is no longer the kernel and negative
+    # curvature appears at the bound: the checker must refuse to call the ETF a minimiser
+    assert bad.kind == "undecided" and "inconsistent" in bad.reason
+    assert bad.n_zero != bad.orbit_dimension and bad.lambda_min < -bad.resolution
 
 
 def test_checker_rejects_a_non_critical_point():

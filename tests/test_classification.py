@@ -148,6 +148,12 @@ class TestSearch:
             find_critical_points(p, n_starts=2, methods=("bfgs",))
         with pytest.raises(ValueError, match="n_starts"):
             find_critical_points(p, n_starts=0)
+        with pytest.raises(TypeError, match="methods must be a sequence"):
+            find_critical_points(p, n_starts=2, methods="lm")
+        with pytest.raises(TypeError, match="descent_fraction"):
+            find_critical_points(p, n_starts=2, descent_fraction="0.1")
+        with pytest.raises(ValueError, match="descent_fraction"):
+            find_critical_points(p, n_starts=2, descent_fraction=float("nan"))
 
 
 class TestSecondOrderSolve:

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from nc_verify import UFMProblem, probe, recheck_counterexample, theorem1_bound
+from nc_verify import probe, recheck_counterexample, theorem1_bound
 from nc_verify.cli import main
 from nc_verify.probes import load_counterexample
 

@@ -62,6 +62,16 @@ class TestValidation:
             RegularizedUFM(2, 3, 1, 1.0, 1.0, lambda_b=0.1)
         with pytest.raises(TypeError, match="bias"):
             RegularizedUFM(2, 3, 1, 1.0, 1.0, bias="yes")
+        with pytest.raises(ValueError, match="unknown loss"):
+            RegularizedUFM(2, 3, 1, 1.0, 1.0, loss="hinge")
+        with pytest.raises(TypeError, match="loss"):
+            RegularizedUFM(2, 3, 1, 1.0, 1.0, loss=3)
+
+    def test_other_loss_checked_against_its_own_autograd_value(self):
+        # the autograd reference must differentiate the problem's loss, not cross-entropy
+        p = RegularizedUFM(4, 3, 2, 1e-2, 1e-2, loss="focal:2")
+        chk = p.check_gradient(rng=1)
+        assert chk.passed and chk.autograd_relative_error < np.sqrt(EPS)
 
     def test_bad_points(self):
         p = RegularizedUFM(2, 3, 1, 1.0, 1.0)
