@@ -10,7 +10,7 @@ from nc_verify.critical_points import CriticalPointSearch
 
 
 def _search_with_descent_costs(costs):
-    def fake(problem, *, n_starts, seed, progress):
+    def fake(problem, *, n_starts, seed, progress, **kwargs):
         return CriticalPointSearch(points=[], n_starts=1, n_converged=0, discovery=np.array([0]),
                                    descent_costs=np.asarray(costs, dtype=float))
     return fake
