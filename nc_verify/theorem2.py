@@ -202,8 +202,10 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     Theorem2Report
         ``verdict`` "holds" iff no spurious local minimiser was found, every critical
         point other than the global minimisers has ``lambda_min < 0`` by more than
-        its resolution (so none is "undecided"), and every descent run reached the
-        bound.  "violated" only when a spurious local minimiser was found (or, in a
+        its resolution (so none is "undecided"), every minimiser found has exactly as
+        many zero Hessian eigenvalues as the dimension of its rotation orbit
+        (non-degenerate up to symmetry), and every descent run reached the bound.
+        "violated" only when a spurious local minimiser was found (or, in a
         probe with ``d < K - 1`` where the bound is not attained, local minimisers
         with different costs); a descent run that stopped above the bound without
         reaching such a point makes the verdict "undecided".
@@ -259,9 +261,13 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     # have stalled (iteration cap) or stopped at a saddle.  If it ended at a critical
     # point, that point was classified above; otherwise the evidence is incomplete.
     incomplete = bool(np.any(descent_gaps > descent_tol))
+    # minima must be non-degenerate up to the rotation symmetry (zero eigenvalues =
+    # orbit dimension); otherwise the spectrum leaves their nature open
+    minima = [e.report for e in entries if e.report.kind in ("global_minimizer", "local_minimizer")]
+    degenerate = not minima or any(r.n_zero != r.orbit_dimension for r in minima)
     if violated:
         verdict = "violated"
-    elif incomplete or any(k in ("undecided", "not_critical") for k in kinds):
+    elif incomplete or degenerate or any(k in ("undecided", "not_critical") for k in kinds):
         verdict = "undecided"
     else:
         verdict = "holds"
