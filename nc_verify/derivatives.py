@@ -58,7 +58,7 @@ def _inner(a, b) -> float:
     return float(sum(np.sum(x * y) for x, y in zip(a, b)))
 
 
-def _fit_slope(ts: np.ndarray, errs: np.ndarray, floor: float, points: int = 6) -> float:
+def fit_slope(ts: np.ndarray, errs: np.ndarray, floor: float, points: int = 6) -> float:
     """Slope of ``log err`` vs ``log t`` over the straightest window of ``points`` steps above ``floor``.
 
     Below ``floor`` the remainder is rounding noise; at large steps higher Taylor
@@ -122,8 +122,8 @@ def taylor_slopes(problem: UFMProblem, W, H, gradient=None, hessian=None, *, dir
         fs = np.array([problem.cost(_retract(W, t * xi[0]), _retract(H, t * xi[1])) for t in ts])
         e1 = np.abs(fs - f0 - ts * slope)
         e2 = np.abs(fs - f0 - ts * slope - 0.5 * ts**2 * curv)
-        gs.append(_fit_slope(ts, e1, floor))
-        hs.append(_fit_slope(ts, e2, floor))
+        gs.append(fit_slope(ts, e1, floor))
+        hs.append(fit_slope(ts, e2, floor))
     return np.array(gs), np.array(hs)
 
 

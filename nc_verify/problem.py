@@ -222,11 +222,14 @@ class UFMProblem:
         W, H = self.check_point(W, H)
         return self._state(W, H).value
 
-    def euclidean_gradient(self, W, H):
-        """Euclidean gradient ``(tau H G^T, tau W G)`` with ``G = grad g(M)``; shapes (d, K), (d, N)."""
-        W, H = self.check_point(W, H)
+    def _euclidean_gradient(self, W: np.ndarray, H: np.ndarray):
+        """``(tau H G^T, tau W G)`` at a validated point."""
         G = self._state(W, H).grad
         return self.tau * (H @ G.T), self.tau * (W @ G)
+
+    def euclidean_gradient(self, W, H):
+        """Euclidean gradient ``(tau H G^T, tau W G)`` with ``G = grad g(M)``; shapes (d, K), (d, N)."""
+        return self._euclidean_gradient(*self.check_point(W, H))
 
     def riemannian_gradient(self, W, H):
         """Riemannian gradient, eqs. (5)-(6).
@@ -237,9 +240,8 @@ class UFMProblem:
         """
         W, H = self.check_point(W, H)
         s = self._state(W, H)
-        gW = self.tau * (H @ s.grad.T) - W * s.row_curvature
-        gH = self.tau * (W @ s.grad) - H * s.col_curvature
-        return gW, gH
+        EW, EH = self._euclidean_gradient(W, H)
+        return EW - W * s.row_curvature, EH - H * s.col_curvature
 
     def gradient_norm(self, W, H) -> float:
         """Norm of the Riemannian gradient (Frobenius over both blocks)."""
@@ -324,8 +326,7 @@ class UFMProblem:
 
         @pymanopt.function.numpy(manifold)
         def euclidean_gradient(W, H):
-            G = state(W, H).grad
-            return [self.tau * (H @ G.T), self.tau * (W @ G)]
+            return list(self._euclidean_gradient(W, H))
 
         @pymanopt.function.numpy(manifold)
         def euclidean_hessian(W, H, dW, dH):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from nc_verify import UFMProblem
-from nc_verify.derivatives import SLOPE_TOL, _fit_slope, slopes_ok, taylor_slopes
+from nc_verify.derivatives import SLOPE_TOL, fit_slope, slopes_ok, taylor_slopes
 
 SIZES = [(2, 2, 1, 1.0), (6, 4, 2, 1.0), (8, 4, 2, 2.0), (5, 7, 3, 0.05), (20, 5, 3, 20.0)]
 EPS = np.finfo(float).eps
@@ -65,7 +65,7 @@ def test_euclidean_hessian_is_eq7():
     curv = _inner((dW, dH), p.euclidean_hessian(W, H, dW, dH))
     ts = np.logspace(-5, -1, 21)
     errs = np.abs([f(t) - f(0) - t * slope - 0.5 * t**2 * curv for t in ts])
-    assert abs(_fit_slope(ts, errs, 1e3 * EPS) - 3.0) <= SLOPE_TOL
+    assert abs(fit_slope(ts, errs, 1e3 * EPS) - 3.0) <= SLOPE_TOL
 
 
 def test_hessian_without_curvature_terms_is_rejected():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nc_verify import SupConProblem
-from nc_verify.derivatives import _fit_slope
+from nc_verify.derivatives import fit_slope
 from nc_verify.supcon import classify_supcon_point, newton_polish_supcon, solve_supcon
 
 EPS = np.finfo(np.float64).eps
@@ -35,12 +35,12 @@ def test_derivatives_taylor_and_autograd(tau):
     e1 = np.abs(r1)
     e2 = np.abs(r1 - 0.5 * ts**2 * np.sum(h * xi))
     floor = 32 * EPS * (abs(f0) + tau)
-    assert _fit_slope(ts, e1, floor) >= 1.9
-    assert _fit_slope(ts, e2, floor) >= 2.9
+    assert fit_slope(ts, e1, floor) >= 1.9
+    assert fit_slope(ts, e2, floor) >= 2.9
     # a Hessian missing its curvature term is rejected by the same slope test
     wrong = h + xi * (p._state(H).col_curvature)
     e2w = np.abs(r1 - 0.5 * ts**2 * np.sum(wrong * xi))
-    assert _fit_slope(ts, e2w, floor) < 2.5
+    assert fit_slope(ts, e2w, floor) < 2.5
 
 
 def test_hessian_matrix_matches_operator_and_is_symmetric():
