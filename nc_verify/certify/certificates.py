@@ -342,6 +342,14 @@ def _automatic_coefficients(problem, point, Wb, Hb, tau_b, state):
             "projected onto the tangent space in ball arithmetic")
 
 
+def _balls_at(point, tau, proof):
+    """Point, temperature, loss quantities and gradient evidence as balls at the working precision."""
+    tau_b = _tau_ball(tau)
+    Wb, Hb = point.balls()
+    state = ball.loss_state(Wb, Hb, tau_b, point.labels)
+    return tau_b, Wb, Hb, state, _gradient_evidence(Wb, Hb, tau_b, state, proof)
+
+
 def certify_strict_saddle(problem, W, H=None, direction=None, *, prec: int = 53, max_prec: int = 4096,
                           all_tau: bool = False) -> Certificate:
     """Prove in ball arithmetic that the Hessian has negative curvature at an exact critical point.
@@ -390,10 +398,7 @@ def certify_strict_saddle(problem, W, H=None, direction=None, *, prec: int = 53,
     for bits in precisions:
         tried.append(bits)
         with working_precision(bits) as fl:
-            tau_b = _tau_ball(tau)
-            Wb, Hb = point.balls()
-            state = ball.loss_state(Wb, Hb, tau_b, point.labels)
-            evidence = _gradient_evidence(Wb, Hb, tau_b, state, proof)
+            tau_b, Wb, Hb, state, evidence = _balls_at(point, tau, proof)
             if evidence.status == "not_critical":
                 status, reason = "not_critical", "a gradient entry's enclosure excludes 0"
                 break
@@ -485,10 +490,7 @@ def certify_minimum(problem, W, H=None, *, prec: int = 53, max_prec: int = 1024)
     for bits in precisions:
         tried.append(bits)
         with working_precision(bits) as fl:
-            tau_b = _tau_ball(tau)
-            Wb, Hb = point.balls()
-            state = ball.loss_state(Wb, Hb, tau_b, point.labels)
-            evidence = _gradient_evidence(Wb, Hb, tau_b, state, proof)
+            tau_b, Wb, Hb, state, evidence = _balls_at(point, tau, proof)
             if evidence.status == "not_critical":
                 status, reason = "not_critical", "a gradient entry's enclosure excludes 0"
                 break

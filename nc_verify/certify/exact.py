@@ -462,4 +462,7 @@ def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
         blocks = [int(b) for b in m.group(1).split("+")]
         negatives = [int(x) for x in m.group(2).split(",")]
         return _signed_simplex_sum(p, blocks, negatives)
-    raise ValueError(f"unknown family {name!r}; names are those of critical_point_families(problem)")
+    from ..families import critical_point_families
+
+    valid = ", ".join(critical_point_families(p))
+    raise ValueError(f"unknown family {name!r} at (d, K, n) = ({p.d}, {p.K}, {p.n}); valid: {valid}")
