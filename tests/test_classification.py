@@ -157,6 +157,9 @@ class TestSearch:
 
 
 class TestSecondOrderSolve:
+    # pymanopt's trust regions, started exactly at a critical point, divide 0 by 0 in its
+    # own step-length update (the gradient is zero); the escape logic under test handles it
+    @pytest.mark.filterwarnings("ignore:invalid value encountered in scalar divide:RuntimeWarning")
     def test_escapes_from_a_saddle(self):
         p = UFMProblem(6, 4, 2, 1.0)
         x0 = F.cross_polytope(p)
