@@ -58,12 +58,12 @@ class NCMetrics:
 
 
 def _etf_distance(A: np.ndarray) -> float:
-    """``|| A / ||A||_F - (I - 11^T/K) / sqrt(K-1) ||_F`` for a K x K matrix ``A``."""
+    """``|| A / ||A||_F - (I - 11^T/K) / sqrt(K-1) ||_F`` for a K x K matrix ``A`` (NaN if ``A = 0``)."""
     K = A.shape[0]
     target = (np.eye(K) - np.ones((K, K)) / K) / np.sqrt(K - 1)
     nrm = np.linalg.norm(A)
-    if nrm == 0:
-        return float(np.linalg.norm(target))
+    if nrm == 0:  # direction undefined (e.g. classifiers orthogonal to every class mean)
+        return float("nan")
     return float(np.linalg.norm(A / nrm - target))
 
 
