@@ -371,6 +371,15 @@ def _pyplot():
     return plt
 
 
+def _save_png(plt, fig, out: str, name: str) -> str:
+    """Lay out, write ``out/name`` at 120 dpi, close the figure; returns the path."""
+    fig.tight_layout()
+    png = os.path.join(out, name)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
+
+
 def write_table1(result: Table1Result, out: str) -> list:
     """``table1.csv`` (columns: see :class:`Table1Result`) and ``table1_summary.json``; returns the paths."""
     import json
@@ -400,11 +409,7 @@ def write_figure1(result: Figure1Result, out: str) -> list:
             ax.plot([0, W[0, k]], [0, W[1, k]], color=colors[k], lw=0.6)
         ax.set_aspect("equal")
         ax.set_title(titles[f])
-    fig.tight_layout()
-    png = os.path.join(out, "figure1.png")
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return [csv_path, png]
+    return [csv_path, _save_png(plt, fig, out, "figure1.png")]
 
 
 def write_figure3(result: Figure3Result, out: str) -> list:
@@ -432,11 +437,7 @@ def write_figure3(result: Figure3Result, out: str) -> list:
         ax.set_xlabel(key)
         ax.set_ylabel("f at the solution")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    png = os.path.join(out, "figure3.png")
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return [csv_path, png]
+    return [csv_path, _save_png(plt, fig, out, "figure3.png")]
 
 
 def write_figure5(result: Figure5Result, out: str) -> list:
@@ -466,11 +467,7 @@ def write_figure5(result: Figure5Result, out: str) -> list:
         ax.legend(fontsize=8)
         ax.set_title(f"K = {s['K']}, n = {s['n']}, d = {s['d']}, tau = {s['tau']:g}, lambda = {s['lambda_']:g}",
                      fontsize=9)
-    fig.tight_layout()
-    png = os.path.join(out, "figure5.png")
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return [csv_path, png]
+    return [csv_path, _save_png(plt, fig, out, "figure5.png")]
 
 
 # ---------------------------------------------------------------- reproduce

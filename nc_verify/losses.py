@@ -113,7 +113,7 @@ class SoftmaxState(LossState):
     def second_order_form(self, dM: np.ndarray) -> float:
         """``<dM, hess g(M)[dM]>`` as a sum of non-negative variances (first term of eq. (7))."""
         p = self._probs
-        D = dM - np.take_along_axis(dM, self._dominant, axis=0)
+        D = _shifted(dM, self._dominant)
         s = np.sum(p * D, axis=0, keepdims=True)
         return float(np.sum(p * (D - s) ** 2) / p.shape[1])
 
