@@ -10,7 +10,7 @@ Prints each time and its ratio to the goal (below 1 = goal met), measured in one
 import time
 
 from nc_verify.certify import certify_minimum, certify_strict_saddle
-from nc_verify.problem import UFMProblem
+from nc_verify.objective.problem import UFMProblem
 
 
 def best_of(fn, repeats):

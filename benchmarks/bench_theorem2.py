@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from nc_verify import UFMProblem, find_critical_points, hessian_matrix, min_hessian_eigenpair, verify_theorem2
-from nc_verify import families as F
+from nc_verify.landscape import families as F
 from scipy.linalg import eigh
 
 

@@ -5,25 +5,48 @@ Riemannian derivatives (eqs. (5)-(8)), pymanopt solvers, neural-collapse metrics
 numerical checks of Theorems 1 and 2.
 """
 
-from .certify import Certificate, certify_minimum, certify_strict_saddle, exact_family, exact_point
-from .classification import CriticalPointReport, classify_critical_point
-from .critical_points import CriticalPointSearch, find_critical_points
-from .derivatives import DerivativeReport, check_derivatives
-from .families import critical_point_families
-from .geometry import etf_point, random_orthogonal, simplex_etf
-from .losses import CrossEntropy, FocalLoss, LabelSmoothingCE, Loss, LossState, SquaredError, get_loss
-from .metrics import NCMetrics, nc_metrics
-from .probes import ProbeReport, probe, recheck_counterexample
-from .problem import HessianOperator, UFMProblem, theorem1_bound, theorem2_tau_limit
-from .regularized import RegularizedUFM, minimize_regularized
-from .solvers import OPTIMIZERS, SolveResult, solve
-from .spectrum import (
-    TangentBasis, hessian_matrix, hessian_spectrum, min_hessian_eigenpair, symmetry_orbit_dimension,
+from nc_verify.certify import (
+    Certificate,
+    certify_minimum,
+    certify_strict_saddle,
+    exact_family,
+    exact_point,
+)
+from nc_verify.checks.derivatives import DerivativeReport, check_derivatives
+from nc_verify.checks.probes import ProbeReport, probe, recheck_counterexample
+from nc_verify.checks.theorem1 import Theorem1Report, verify_theorem1
+from nc_verify.checks.theorem2 import Theorem2Report, verify_theorem2
+from nc_verify.landscape.classify import CriticalPointReport, classify_critical_point
+from nc_verify.landscape.families import critical_point_families
+from nc_verify.landscape.search import CriticalPointSearch, find_critical_points
+from nc_verify.landscape.solvers import OPTIMIZERS, SolveResult, solve
+from nc_verify.landscape.spectrum import (
+    TangentBasis,
+    hessian_matrix,
+    hessian_spectrum,
+    min_hessian_eigenpair,
+    symmetry_orbit_dimension,
     tangent_basis,
 )
-from .supcon import SupConProblem
-from .theorem1 import Theorem1Report, verify_theorem1
-from .theorem2 import Theorem2Report, verify_theorem2
+from nc_verify.objective.frames import etf_point, random_orthogonal, simplex_etf
+from nc_verify.objective.losses import (
+    CrossEntropy,
+    FocalLoss,
+    LabelSmoothingCE,
+    Loss,
+    LossState,
+    SquaredError,
+    get_loss,
+)
+from nc_verify.objective.metrics import NCMetrics, nc_metrics
+from nc_verify.objective.problem import (
+    HessianOperator,
+    UFMProblem,
+    theorem1_bound,
+    theorem2_tau_limit,
+)
+from nc_verify.objective.regularized import RegularizedUFM, minimize_regularized
+from nc_verify.objective.supcon import SupConProblem
 
 __version__ = "0.1.0"
 

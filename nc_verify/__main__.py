@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from nc_verify.cli import main
 
 sys.exit(main())

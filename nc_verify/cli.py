@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from ._jsonable import json_default
+from nc_verify.utils.serialization import json_default
 
 
 def _write_json(path, payload) -> None:
@@ -38,10 +38,10 @@ VERIFY_THEOREM2_STARTS = 200
 
 
 def _cmd_verify(args) -> int:
-    from .derivatives import check_derivatives
-    from .problem import UFMProblem
-    from .theorem1 import verify_theorem1
-    from .theorem2 import verify_theorem2
+    from nc_verify.checks.derivatives import check_derivatives
+    from nc_verify.checks.theorem1 import verify_theorem1
+    from nc_verify.checks.theorem2 import verify_theorem2
+    from nc_verify.objective.problem import UFMProblem
 
     problem = UFMProblem(args.d, args.K, args.n, args.tau)
     print(f"nc-verify verify: d={args.d} K={args.K} n={args.n} tau={args.tau} seed={args.seed}")
@@ -68,8 +68,8 @@ def _int_list(text: str) -> list:
 
 def _cmd_deepnet(args) -> int:
     try:
-        from .deepnet.figures import figure4, figure6, load_dataset
-        from .deepnet.records import TrainConfig
+        from nc_verify.deepnet.figures import figure4, figure6, load_dataset
+        from nc_verify.deepnet.records import TrainConfig
     except ImportError as exc:
         print(f"nc-verify deepnet: error: {exc}", file=sys.stderr)
         return 2
@@ -110,7 +110,7 @@ def _starts(text: str):
 
 
 def _cmd_theorem2(args) -> int:
-    from .theorem2 import verify_theorem2
+    from nc_verify.checks.theorem2 import verify_theorem2
 
     rep = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=args.starts, seed=args.seed)
     mode = "check of Theorem 2" if rep.mode == "check" else (
@@ -132,7 +132,7 @@ def _cmd_theorem2(args) -> int:
 
 # ---------------------------------------------------------------------- probe
 def _cmd_probe(args) -> int:
-    from .probes import probe
+    from nc_verify.checks.probes import probe
 
     rep = probe(args.d, args.K, args.n, args.tau, loss=args.loss, n_starts=args.starts,
                 search_starts=args.search_starts, seed=args.seed, save_dir=args.save_dir)
@@ -154,7 +154,13 @@ def _cmd_probe(args) -> int:
 
 # ---------------------------------------------------------------------- sweep
 def _cmd_sweep(args) -> int:
-    from .sweep import SUMMARY_HEADERS, heatmap, load_grid, run_sweep, summary_rows
+    from nc_verify.runs.sweep import (
+        SUMMARY_HEADERS,
+        heatmap,
+        load_grid,
+        run_sweep,
+        summary_rows,
+    )
 
     grid = load_grid(args.grid)
     summary = run_sweep(grid, args.out, resume=args.resume, workers=args.workers, scheduler=args.scheduler)
@@ -174,7 +180,7 @@ def _cmd_sweep(args) -> int:
 def _cmd_reproduce(args) -> int:
     import os
 
-    from .experiments import ARTEFACTS, reproduce
+    from nc_verify.runs.experiments import ARTEFACTS, reproduce
 
     names = ARTEFACTS if args.artefact == "all" else (args.artefact,)
     if args.trials is not None and args.trials < 1:
@@ -235,9 +241,9 @@ def _load_point(path):
 
 
 def _cmd_certify(args) -> int:
-    from .certify import certify_minimum, certify_strict_saddle, exact_point
-    from .families import critical_point_families
-    from .problem import UFMProblem
+    from nc_verify.certify import certify_minimum, certify_strict_saddle, exact_point
+    from nc_verify.landscape.families import critical_point_families
+    from nc_verify.objective.problem import UFMProblem
 
     if (args.family is None) == (args.point is None):
         raise ValueError("give exactly one of --family NAME and --point FILE.npz")

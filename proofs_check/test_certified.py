@@ -17,9 +17,9 @@ flint = pytest.importorskip("flint")
 from nc_verify.certify import certify_minimum, certify_strict_saddle, exact_family  # noqa: E402
 from nc_verify.certify import ball  # noqa: E402
 from nc_verify.certify._flint import working_precision  # noqa: E402
-from nc_verify.families import critical_point_families  # noqa: E402
-from nc_verify.problem import UFMProblem  # noqa: E402
-from nc_verify.spectrum import hessian_spectrum, symmetry_orbit_dimension  # noqa: E402
+from nc_verify.landscape.families import critical_point_families  # noqa: E402
+from nc_verify.objective.problem import UFMProblem  # noqa: E402
+from nc_verify.landscape.spectrum import hessian_spectrum, symmetry_orbit_dimension  # noqa: E402
 
 TAUS = (1.0, 6.0, 20.0, 50.0, 100.0, 1000.0)
 

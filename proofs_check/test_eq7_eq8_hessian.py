@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from nc_verify import UFMProblem
-from nc_verify.derivatives import SLOPE_TOL, fit_slope, slopes_ok, taylor_slopes
+from nc_verify.checks.derivatives import taylor_slopes
+from nc_verify.objective.taylor import SLOPE_TOL, fit_slope, slopes_ok
 
 SIZES = [(2, 2, 1, 1.0), (6, 4, 2, 1.0), (8, 4, 2, 2.0), (5, 7, 3, 0.05), (20, 5, 3, 20.0)]
 EPS = np.finfo(float).eps

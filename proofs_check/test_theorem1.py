@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 from nc_verify import UFMProblem, etf_point, theorem1_bound, verify_theorem1
-from nc_verify.theorem1 import cost_resolution
+from nc_verify.checks.theorem1 import cost_resolution
 
 from tests.strategies import problems_and_points
 

@@ -9,12 +9,27 @@ works without it; a missing python-flint raises an ``ImportError`` naming the ex
 * :func:`prove_critical_all_tau`, :func:`all_tau_polynomial` -- statements for every temperature.
 """
 
-from .alltau import AllTauCertificate, CriticalityProof, all_tau_polynomial, prove_critical_all_tau
-from .certificates import (
-    MINIMUM_STATUSES, SADDLE_STATUSES, Certificate, CriticalityEvidence, Enclosure,
-    certify_minimum, certify_strict_saddle,
+from nc_verify.certify.alltau import (
+    AllTauCertificate,
+    CriticalityProof,
+    all_tau_polynomial,
+    prove_critical_all_tau,
 )
-from .exact import ExactDirection, ExactPoint, exact_family, exact_point
+from nc_verify.certify.certificates import (
+    MINIMUM_STATUSES,
+    SADDLE_STATUSES,
+    Certificate,
+    CriticalityEvidence,
+    Enclosure,
+    certify_minimum,
+    certify_strict_saddle,
+)
+from nc_verify.certify.exact import (
+    ExactDirection,
+    ExactPoint,
+    exact_family,
+    exact_point,
+)
 
 __all__ = [
     "AllTauCertificate", "Certificate", "CriticalityEvidence", "CriticalityProof", "Enclosure",

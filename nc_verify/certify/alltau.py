@@ -29,8 +29,8 @@ import math
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
-from ._flint import flint
-from .exact import ExactDirection, ExactPoint
+from nc_verify.certify._flint import flint
+from nc_verify.certify.exact import ExactDirection, ExactPoint
 
 
 def _q(x: Fraction):

@@ -3,7 +3,7 @@
 Every function takes ``flint.arb_mat`` enclosures of an exact point ``(W, H)``
 (shapes (d, K) and (d, N)) and returns enclosures of the exact quantities, at the
 working precision ``flint.ctx.prec``.  The loss quantities mirror
-:class:`nc_verify.losses.CrossEntropy` term by term (cancellation-free: every
+:class:`nc_verify.objective.losses.CrossEntropy` term by term (cancellation-free: every
 quantity is built from the probabilities of the non-dominant classes of each
 column), so 53 bits usually give balls with a sign even where the quantity is
 ``exp(-1000)``; the Hessian's bilinear form (eqs. (7)-(8)) is written once, in
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._flint import flint
+from nc_verify.certify._flint import flint
 
 
 def _rows(A):
@@ -220,7 +220,7 @@ def tangent_basis(W, H):
 
     Coordinate ``c (d - 1) + a`` moves column ``c`` of ``[W, H]`` (columns of ``W``
     first) along the ``a``-th Householder vector of that column, as in
-    :func:`nc_verify.spectrum.tangent_basis` (``T = (d - 1)(K + N)``).
+    :func:`nc_verify.landscape.spectrum.tangent_basis` (``T = (d - 1)(K + N)``).
     """
     fl = flint()
     d, K, N = W.nrows(), W.ncols(), H.ncols()

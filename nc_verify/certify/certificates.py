@@ -13,17 +13,28 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._validation import check_int
-from ..problem import UFMProblem
-from . import ball
-from ._flint import flint, working_precision
-from .alltau import AllTauCertificate, CriticalityProof, all_tau_polynomial, prove_critical_all_tau
-from .exact import ExactDirection, ExactPoint, exact_family, exact_point
+from nc_verify.certify import ball
+from nc_verify.certify._flint import flint, working_precision
+from nc_verify.certify.alltau import (
+    AllTauCertificate,
+    CriticalityProof,
+    all_tau_polynomial,
+    prove_critical_all_tau,
+)
+from nc_verify.certify.exact import (
+    ExactDirection,
+    ExactPoint,
+    exact_family,
+    exact_point,
+)
+from nc_verify.landscape.spectrum import min_hessian_eigenpair, symmetric_eigh
+from nc_verify.objective.problem import UFMProblem
+from nc_verify.utils.validation import check_instance, check_int
 
 SADDLE_STATUSES = ("certified", "not_negative", "undecided", "not_critical")
 MINIMUM_STATUSES = ("certified", "not_minimum", "undecided", "not_critical")
 #: Automatic directions assemble the ball Hessian up to this tangent dimension;
-#: above it the float64 Lanczos eigenvector of :mod:`nc_verify.spectrum` is used.
+#: above it the float64 Lanczos eigenvector of :mod:`nc_verify.landscape.spectrum` is used.
 AUTO_DENSE_LIMIT = 600
 
 
@@ -179,10 +190,6 @@ class Certificate:
 
 
 # ------------------------------------------------------------------ helpers
-def _check_problem(problem) -> UFMProblem:
-    if not isinstance(problem, UFMProblem):
-        raise TypeError(f"problem must be a UFMProblem, got {type(problem).__name__}")
-    return problem
 
 
 def _resolve_point(problem: UFMProblem, W, H) -> ExactPoint:
@@ -297,7 +304,7 @@ def _positive_definite(S) -> bool:
     """
     fl = flint()
     mid, _ = _mid_scaled(S)
-    _, Q = np.linalg.eigh(0.5 * (mid + mid.T))
+    _, Q = symmetric_eigh(0.5 * (mid + mid.T))
     Qb = fl.arb_mat(Q.tolist())
     Qt = Qb.transpose()
     return _gershgorin_positive(Qt * Qb) and _gershgorin_positive(Qt * S * Qb)
@@ -329,16 +336,15 @@ def _automatic_coefficients(problem, point, Wb, Hb, tau_b, state):
     T = problem.tangent_dimension
     if T <= AUTO_DENSE_LIMIT:
         A, _ = _mid_scaled(_ball_hessian(Wb, Hb, tau_b, state))
-        _, vecs = np.linalg.eigh(0.5 * (A + A.T))
+        _, vecs = symmetric_eigh(0.5 * (A + A.T))
         return ("coeffs", vecs[:, 0],
                 "automatic: smallest eigenvector of the midpoint of the ball Hessian (rescaled by a power "
                 "of two, float64 eigh) in the exact Householder tangent basis, coefficients taken exactly")
-    from ..spectrum import min_hessian_eigenpair
 
     Wf, Hf = point.approx()
     _, (dW, dH) = min_hessian_eigenpair(problem, Wf, Hf, method="lanczos", rng=0)
     return ("ambient", (dW, dH),
-            "automatic: float64 Lanczos eigenvector (nc_verify.spectrum), entries taken exactly, "
+            "automatic: float64 Lanczos eigenvector (nc_verify.landscape.spectrum), entries taken exactly, "
             "projected onto the tangent space in ball arithmetic")
 
 
@@ -362,7 +368,7 @@ def certify_strict_saddle(problem, W, H=None, direction=None, *, prec: int = 53,
         The exact point: arrays of integers / ``Fraction`` / floats (unit columns
         checked exactly, see :func:`.exact.exact_point`) with ``H`` (d, N), an
         :class:`ExactPoint`, or a family name of
-        :func:`nc_verify.families.critical_point_families` (then ``H`` is None).
+        :func:`nc_verify.landscape.families.critical_point_families` (then ``H`` is None).
     direction : None, "auto", str, ExactDirection or (dW, dH)
         None: the family's exact direction if it knows one, else "auto" (the
         smallest eigenvector of the ball Hessian's rescaled midpoint in the exact
@@ -387,7 +393,7 @@ def certify_strict_saddle(problem, W, H=None, direction=None, *, prec: int = 53,
         at ``max_prec``), "not_critical" (the gradient is proved nonzero).
     """
     t0 = time.perf_counter()
-    p = _check_problem(problem)
+    p = check_instance(problem, "problem", UFMProblem)
     precisions = _precisions(prec, max_prec)
     point = _resolve_point(p, W, H)
     chosen = _resolve_direction(point, direction)
@@ -481,7 +487,7 @@ def certify_minimum(problem, W, H=None, *, prec: int = 53, max_prec: int = 1024)
     negative Rayleigh quotient was proved along the float eigenvector).
     """
     t0 = time.perf_counter()
-    p = _check_problem(problem)
+    p = check_instance(problem, "problem", UFMProblem)
     precisions = _precisions(prec, max_prec)
     point = _resolve_point(p, W, H)
     tau = _exact_tau(p)
@@ -519,7 +525,7 @@ def certify_minimum(problem, W, H=None, *, prec: int = 53, max_prec: int = 1024)
             S0mid, e0 = _mid_scaled(S0)
             lam = float(np.ldexp(np.linalg.eigvalsh(0.5 * (S0mid + S0mid.T))[0], e0))
             if lam <= 0:
-                fl_vecs = np.linalg.eigh(0.5 * (Amid + Amid.T))[1][:, 0]
+                fl_vecs = symmetric_eigh(0.5 * (Amid + Amid.T))[1][:, 0]
                 dW, dH = _basis_combination(Wb, Hb, fl_vecs)
                 Q = ball.hessian_forms(Wb, Hb, tau_b, state, [(dW, dH)])[0, 0]
                 if Q < 0:

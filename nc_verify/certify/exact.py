@@ -12,7 +12,7 @@ An :class:`ExactPoint` is given either
 
 :func:`exact_point` takes a user's arrays (integers, ``Fraction`` or floats, a float
 taken as the binary rational it is) and checks unit columns *exactly*;
-:func:`exact_family` mirrors :func:`nc_verify.families.critical_point_families` by
+:func:`exact_family` mirrors :func:`nc_verify.landscape.families.critical_point_families` by
 name (the same configuration, up to a rotation where the float construction uses a
 QR basis), with the exact negative-curvature directions the family is known to have.
 """
@@ -27,8 +27,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..problem import UFMProblem
-from ._flint import flint
+from nc_verify.certify._flint import flint
+from nc_verify.objective.problem import UFMProblem
+from nc_verify.utils.validation import check_instance
 
 
 def _fraction(x, name: str) -> Fraction:
@@ -149,7 +150,7 @@ class ExactPoint:
 
     def approx(self):
         """Float64 ``(W, H)`` (midpoints at 53 bits), for float tools and display."""
-        from ._flint import working_precision
+        from nc_verify.certify._flint import working_precision
 
         with working_precision(53):
             W, H = self.balls()
@@ -216,7 +217,7 @@ def _etf_block(R, sigma, row0, rows_avail, col0, K):
     """Write a ``K``-vertex simplex ETF into rows ``row0..`` and columns ``col0..`` of ``R``.
 
     With ``rows_avail >= K``: ``sqrt(K/(K-1)) (e_k - 1/K)`` in ``K`` rows (as
-    :func:`nc_verify.geometry.simplex_etf`); with ``K - 1`` rows: the Helmert basis
+    :func:`nc_verify.objective.frames.simplex_etf`); with ``K - 1`` rows: the Helmert basis
     of ``1^perp``, row ``i`` scaled by ``sqrt(K / ((K-1) i (i+1)))``.
     """
     s = Fraction(K, K - 1)
@@ -413,7 +414,7 @@ _SIGNED_SUM = re.compile(r"^signed_simplex_sum\[([\d+]+)\|([\d,]+)\]$")
 
 
 def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
-    """The exact point of the family ``name`` of :func:`nc_verify.families.critical_point_families`.
+    """The exact point of the family ``name`` of :func:`nc_verify.landscape.families.critical_point_families`.
 
     Names as that function gives them: ``"global_etf"``, ``"anti_aligned_etf"``,
     ``"collinear_all_equal"``, ``"collinear[+2 -1 ...]"``, ``"u1_v1"``,
@@ -424,8 +425,7 @@ def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
     the Helmert basis, whose row scales ``sqrt(K / ((K-1) i (i+1)))`` keep it in
     scaled rational form.
     """
-    if not isinstance(problem, UFMProblem):
-        raise TypeError(f"problem must be a UFMProblem, got {type(problem).__name__}")
+    check_instance(problem, "problem", UFMProblem)
     if not isinstance(name, str):
         raise TypeError(f"family name must be a str, got {type(name).__name__}")
     p = problem
@@ -462,7 +462,7 @@ def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
         blocks = [int(b) for b in m.group(1).split("+")]
         negatives = [int(x) for x in m.group(2).split(",")]
         return _signed_simplex_sum(p, blocks, negatives)
-    from ..families import critical_point_families
+    from nc_verify.landscape.families import critical_point_families
 
     valid = ", ".join(critical_point_families(p))
     raise ValueError(f"unknown family {name!r} at (d, K, n) = ({p.d}, {p.K}, {p.n}); valid: {valid}")

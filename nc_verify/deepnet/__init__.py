@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 
-from ._imports import TORCH_INSTALL_HINT, require_torch
+from nc_verify.deepnet._imports import TORCH_INSTALL_HINT, require_torch
 
 _EXPORTS = {
     # torch-free

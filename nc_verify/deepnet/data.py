@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_rng, check_choice, check_int
-from ._imports import require_sklearn_digits
+from nc_verify.deepnet._imports import require_sklearn_digits
+from nc_verify.utils.validation import as_rng, check_choice, check_int
 
 #: Directory and file names of the python-pickle releases of CIFAR.
 CIFAR_LAYOUT = {

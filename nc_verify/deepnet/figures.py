@@ -14,13 +14,19 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from .._validation import as_rng, check_choice, check_int
-from ._imports import require_torch
-from .data import ImageSet, load_cifar, load_digits, randomize_labels, synthetic_images
-from .models import ARCHITECTURES, HEADS, build_model
-from .plots import plot_head_comparison, plot_width_sweep
-from .records import TrainConfig, write_csv
-from .training import select_device, train
+from nc_verify.deepnet._imports import require_torch
+from nc_verify.deepnet.data import (
+    ImageSet,
+    load_cifar,
+    load_digits,
+    randomize_labels,
+    synthetic_images,
+)
+from nc_verify.deepnet.models import ARCHITECTURES, HEADS, build_model
+from nc_verify.deepnet.plots import plot_head_comparison, plot_width_sweep
+from nc_verify.deepnet.records import TrainConfig, write_csv
+from nc_verify.deepnet.training import select_device, train
+from nc_verify.utils.validation import as_rng, check_choice, check_int
 
 torch = require_torch()
 

@@ -19,13 +19,13 @@ Heads (the last layer, ``logits = W^T h`` with ``W`` of shape (d, K), no bias):
 
 from __future__ import annotations
 
-from ._imports import require_torch
+from nc_verify.deepnet._imports import require_torch
 
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
 
-from .._validation import check_choice, check_int, check_positive_float  # noqa: E402
+from nc_verify.utils.validation import check_choice, check_int, check_positive_float  # noqa: E402
 
 HEADS = ("normalized", "regularized")
 ARCHITECTURES = ("resnet18", "resnet50")

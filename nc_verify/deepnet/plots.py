@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ._imports import new_figure
+from nc_verify.deepnet._imports import new_figure
 
 
 def _panel(ax, runs, key, label_of, *, log=False, title=""):

@@ -7,7 +7,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 
-from .._validation import check_int, check_positive_float
+from nc_verify.utils.validation import check_int, check_positive_float
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class EpochRecord:
     accuracy : float
         Fraction of training images classified correctly.
     nc1, nc2, nc3 : float
-        :func:`nc_verify.metrics.nc_metrics` of the classifier ``W`` (d, K) and the
+        :func:`nc_verify.objective.metrics.nc_metrics` of the classifier ``W`` (d, K) and the
         features ``H`` (d, N).
     seconds : float
         Wall time since training started.

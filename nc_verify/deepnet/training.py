@@ -6,7 +6,7 @@ rows to the unit sphere after every step; the regularised head trains on
 cross-entropy plus weight decay on ``W`` and on the features
 (:func:`regularized_loss`). After every epoch the whole training set is passed
 through the network in evaluation mode and NC1-NC3 are computed by the same
-:func:`nc_verify.metrics.nc_metrics` as for the feature model, in float64.
+:func:`nc_verify.objective.metrics.nc_metrics` as for the feature model, in float64.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._progress import Progress
-from ..metrics import nc_metrics
-from ._imports import require_torch
-from .data import ImageSet
-from .records import EpochRecord, TrainConfig, TrainingRun
+from nc_verify.deepnet._imports import require_torch
+from nc_verify.deepnet.data import ImageSet
+from nc_verify.deepnet.records import EpochRecord, TrainConfig, TrainingRun
+from nc_verify.objective.metrics import nc_metrics
+from nc_verify.utils.progress import Progress
 
 torch = require_torch()
 F = torch.nn.functional

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from nc_verify.families import critical_point_families
-from nc_verify.problem import UFMProblem
+from nc_verify.landscape.families import critical_point_families
+from nc_verify.objective.problem import UFMProblem
 
 EPS = np.finfo(np.float64).eps
 

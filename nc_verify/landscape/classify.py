@@ -1,0 +1,276 @@
+"""Second-order classification of a critical point of problem (4), honest about precision.
+
+A point is first checked for criticality (``||grad f||`` against the rounding level
+of eqs. (5)-(6), :func:`~nc_verify.landscape.newton.gradient_tolerance`); a point
+that is critical to about ``sqrt(eps)`` is first refined by pseudo-inverse Newton
+steps.  Then the Riemannian Hessian (eqs. (7)-(8)) decides:
+
+``resolution = (T + 2 d tau) eps ||Hess|| + (tau + 2) ||Hess|| ||grad f|| / sigma``
+
+with ``T = (d-1)(K+N)`` the tangent dimension and ``sigma`` the smallest eigenvalue
+magnitude outside the zero cluster.  The first term estimates the error of the
+computed eigenvalues: the eigensolver's backward error (``eps ||Hess||`` per
+coordinate, ``T`` coordinates) plus the relative error ``2 d tau eps`` that
+rounding of the logit differences ``tau (w_i - w_c)^T h_j`` (absolute error
+``~ 2 d eps tau``) puts into every softmax term; the second is the eigenvalue shift between the computed
+point and the exact critical point nearby: that point lies about
+``||grad f|| / sigma`` away (one Newton step), and the Hessian changes by about
+``(tau + 2) ||Hess||`` per unit distance (every derivative of the logits brings a
+factor ``tau``, the sphere's curvature a factor of order one).  An eigenvalue whose
+magnitude is at most ``resolution`` cannot be told from zero at this point.
+
+Kinds:
+
+* ``"not_critical"`` -- ``||grad f||`` above the rounding level.
+* ``"global_minimizer"`` -- the cost equals Theorem 1's bound (or the given
+  reference value) to within its own resolution, in either direction (needs
+  ``d >= K - 1``; then the bound is attained and is the minimum).
+* ``"strict_saddle"`` -- ``lambda_min < -resolution``; an escape direction is given.
+* ``"spurious_local_minimizer"`` -- the cost is resolved above the bound, the
+  Hessian is positive semi-definite with exactly the rotation orbit as kernel and
+  every other eigenvalue ``> resolution`` (a strict local minimiser modulo symmetry).
+* ``"local_minimizer"`` -- the same second-order evidence where no reference cost
+  exists (``d < K - 1``: the bound is not attained), so "spurious" cannot be judged.
+* ``"undecided"`` -- anything the arithmetic cannot settle: ``|lambda_min|`` within
+  the resolution at a point above the bound, a Hessian that underflows to zero, extra flat directions at a
+  second-order minimiser, a cost at the bound with resolved negative curvature, or a
+  cost resolved below the reference value (which then is not the minimum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nc_verify.landscape.newton import gradient_scale, gradient_tolerance, newton_polish
+from nc_verify.landscape.rounding import (
+    EPS,
+    TINY,
+    eigenvalue_floor,
+    eigenvalue_resolution,
+    gap_resolution,
+)
+from nc_verify.landscape.spectrum import (
+    DENSE_LIMIT,
+    count_zero_eigenvalues,
+    hessian_matrix,
+    min_hessian_eigenpair,
+    symmetric_eigh,
+    symmetry_orbit_dimension,
+    tangent_basis,
+)
+from nc_verify.objective.metrics import nc_metrics
+from nc_verify.objective.problem import UFMProblem
+from nc_verify.utils.validation import check_choice, check_finite_float, check_instance
+
+KINDS = ("global_minimizer", "strict_saddle", "spurious_local_minimizer", "local_minimizer",
+         "undecided", "not_critical")
+
+
+@dataclass
+class CriticalPointReport:
+    """Classification of one point (see the module docstring for the verdicts).
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    reason : str
+        One sentence: the evidence behind ``kind``.
+    cost, bound, gap : float
+        ``f``, Theorem 1's bound and ``f - bound``.
+    gap_resolution : float
+        ``(K + N) eps max(f, bound) + ||grad f||^2 / sigma``: rounding of the
+        cost plus the cost difference to the exact critical point nearby.
+    gradient_norm, gradient_tol, initial_gradient_norm : float
+        After refinement; the rounding level; before refinement.
+    refined : bool
+        Whether Newton refinement was applied.
+    lambda_min : float
+    resolution : float
+        See the module docstring.
+    margin : float
+        ``|lambda_min| / resolution`` (> 1: the sign of ``lambda_min`` is resolved).
+    n_negative : int or None
+        Eigenvalues ``< -resolution`` (None when only ``lambda_min`` was computed).
+    n_zero : int or None
+        Zero eigenvalues, counted at the largest relative gap of the spectrum.
+    zero_gap : float or None
+        The relative gap at that cut.
+    orbit_dimension : int
+        Dimension of the rotation orbit (:func:`~nc_verify.symmetry_orbit_dimension`).
+    hessian_norm : float
+        ``max |lambda|`` (dense) or a power-iteration estimate (Lanczos).
+    method : str
+        "dense" or "lanczos".
+    nc : dict
+        NC metrics (:func:`~nc_verify.nc_metrics`).
+    escape_direction : tuple (dW, dH) or None
+        Unit tangent direction with ``Hess[dW, dH] = lambda_min`` (saddles).
+    W, H : ndarray
+        The (refined) point.
+    spectrum : ndarray or None
+        All Hessian eigenvalues (dense method).
+    """
+
+    kind: str
+    reason: str
+    cost: float
+    bound: float
+    gap: float
+    gap_resolution: float
+    gradient_norm: float
+    gradient_tol: float
+    initial_gradient_norm: float
+    refined: bool
+    lambda_min: float
+    resolution: float
+    margin: float
+    n_negative: object
+    n_zero: object
+    zero_gap: object
+    orbit_dimension: int
+    hessian_norm: float
+    method: str
+    nc: dict
+    escape_direction: object
+    W: np.ndarray
+    H: np.ndarray
+    spectrum: object
+
+    def as_dict(self, arrays: bool = False) -> dict:
+        """JSON-ready dict; ``arrays=True`` also includes the point, spectrum and direction."""
+        out = {k: getattr(self, k) for k in (
+            "kind", "reason", "cost", "bound", "gap", "gap_resolution", "gradient_norm",
+            "gradient_tol", "initial_gradient_norm", "refined", "lambda_min", "resolution",
+            "margin", "n_negative", "n_zero", "zero_gap", "orbit_dimension", "hessian_norm",
+            "method", "nc")}
+        if arrays:
+            out.update(W=self.W, H=self.H, spectrum=self.spectrum,
+                       escape_direction=None if self.escape_direction is None else list(self.escape_direction))
+        return out
+
+
+def _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, second_smallest, S):
+    """Verdict from the second-order data; ``gap = f - reference`` (NaN without a reference)."""
+    at_bound = has_reference and abs(gap) <= gap_resolution
+    if S == 0.0:
+        return "undecided", "the Hessian underflows to zero in float64 (exp(-tau) below the smallest double)"
+    if has_reference and gap < -gap_resolution:
+        return "undecided", "cost resolved below the reference value, which therefore is not the minimum"
+    if lam < -resolution:
+        if at_bound:
+            return "undecided", "negative curvature resolved at a cost equal to the global minimum (inconsistent)"
+        return "strict_saddle", "lambda_min < 0 by more than the resolution"
+    if at_bound:
+        return "global_minimizer", "cost equals Theorem 1's bound to within its resolution"
+    if n_zero is None:
+        return "undecided", "cost above the bound, |lambda_min| within the resolution (no full spectrum)"
+    second_order = n_zero == orbit and second_smallest > resolution
+    if not second_order:
+        if abs(lam) <= resolution and n_zero > orbit:
+            return "undecided", f"{n_zero - orbit} flat directions beyond the rotation orbit, none resolved negative"
+        return "undecided", "|lambda_min| within the resolution at a cost above the bound"
+    if has_reference:
+        return "spurious_local_minimizer", "cost above the bound, Hessian PSD with kernel = rotation orbit"
+    return "local_minimizer", "Hessian PSD with kernel = rotation orbit (no reference cost: d < K - 1)"
+
+
+def spectrum_summary(problem, eigenvalues) -> dict:
+    """Second-order data from a full Hessian spectrum (ascending), for problem (4) or SupCon.
+
+    Returns a dict with ``lam`` (smallest eigenvalue), ``S`` (``max |lambda|``), ``base``
+    (:func:`~nc_verify.landscape.rounding.eigenvalue_floor`), ``n_zero`` and ``zero_gap``
+    (:func:`~nc_verify.landscape.spectrum.count_zero_eigenvalues` at ``base``),
+    ``second_smallest`` (smallest eigenvalue outside the zero cluster) and ``sigma``
+    (smallest magnitude outside it, at least ``base``).
+    """
+    vals = np.asarray(eigenvalues, dtype=np.float64)
+    S = float(np.max(np.abs(vals)))
+    base = eigenvalue_floor(problem, S)
+    n_zero, zero_gap = count_zero_eigenvalues(vals, base)
+    outside = vals[np.argsort(np.abs(vals))[n_zero:]]
+    return {"lam": float(vals[0]), "S": S, "base": base, "n_zero": n_zero, "zero_gap": zero_gap,
+            "second_smallest": float(np.min(outside)) if outside.size else np.inf,
+            "sigma": max(float(np.min(np.abs(outside))) if outside.size else S, base, TINY)}
+
+
+def _second_order(problem, W, H, method, rng) -> dict:
+    """Hessian data at a point: lambda_min, direction, spectrum and zero cluster (dense) or Lanczos."""
+    if method == "dense":
+        B = tangent_basis(problem, W, H)
+        vals, vecs = symmetric_eigh(hessian_matrix(problem, W, H, basis=B))
+        return {**spectrum_summary(problem, vals), "spectrum": vals, "direction": B.to_ambient(vecs[:, 0])}
+    lam, direction, info = min_hessian_eigenpair(problem, W, H, "lanczos", rng=rng, full_output=True)
+    S = info["scale"]
+    base = eigenvalue_floor(problem, S)
+    return {"lam": lam, "S": S, "base": base, "n_zero": None, "zero_gap": None, "second_smallest": None,
+            "sigma": max(abs(lam), base, TINY), "spectrum": None, "direction": direction}
+
+
+def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, method: str = "auto",
+                            rng=None, reference=None) -> CriticalPointReport:
+    """Classify ``(W, H)`` as a critical point of problem (4) (see the module docstring).
+
+    Parameters
+    ----------
+    problem : UFMProblem
+    W, H : ndarray, shapes (d, K), (d, N)
+    refine : bool
+        Newton-refine a point whose gradient is below ``sqrt(eps)`` times the
+        gradient's scale but above its rounding level.
+    method : {"auto", "dense", "lanczos"}
+        "dense" (full spectrum: zero count, negatives) up to
+        :data:`~nc_verify.landscape.spectrum.DENSE_LIMIT` with "auto"; "lanczos" gives
+        ``lambda_min`` only.
+    rng : Generator, int or None
+        Lanczos start vector.
+    reference : float, optional
+        Reference cost used in place of Theorem 1's bound (e.g. the best value a
+        probe found, for losses or regimes without a closed-form minimum; see
+        :mod:`nc_verify.checks.probes`).  Without it, a problem whose ``bound`` is None
+        has no reference cost: minimisers are reported as "local_minimizer".
+    """
+    check_instance(problem, "problem", UFMProblem)
+    check_choice(method, "method", ("auto", "dense", "lanczos"))
+    W, H = problem.check_point(W, H)
+    if method == "auto":
+        method = "dense" if problem.tangent_dimension <= DENSE_LIMIT else "lanczos"
+    g0 = problem.gradient_norm(W, H)
+    sp = _second_order(problem, W, H, method, rng)
+    refined = False
+    if (refine and method == "dense" and gradient_tolerance(problem, W, H, sp["S"]) < g0
+            <= np.sqrt(EPS) * gradient_scale(problem, W, H)):
+        W2, H2, g2 = newton_polish(problem, W, H)
+        if g2 < g0:
+            W, H, refined = W2, H2, True
+            sp = _second_order(problem, W, H, method, rng)
+    g = problem.gradient_norm(W, H)
+    cost = problem.cost(W, H)
+    bound = problem.bound if reference is None else check_finite_float(reference, "reference")
+    orbit = symmetry_orbit_dimension(W, H)
+    lam, S, sigma, spectrum = sp["lam"], sp["S"], sp["sigma"], sp["spectrum"]
+    n_zero, zero_gap, n_negative = sp["n_zero"], sp["zero_gap"], None
+    resolution = eigenvalue_resolution(problem, S, g, sigma)
+    gtol = gradient_tolerance(problem, W, H, S)
+    has_reference = bound is not None and (reference is not None or problem.d >= problem.K - 1)
+    if bound is None:
+        bound = float("nan")
+    gap = cost - bound
+    gap_res = gap_resolution(problem, cost, bound, g, sigma)
+    if spectrum is not None:
+        n_negative = int(np.sum(spectrum < -resolution))
+    second_smallest = sp["second_smallest"]
+    if g > gtol:
+        kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
+    else:
+        kind, reason = _kind(lam, resolution, gap, gap_res, has_reference, n_zero, orbit, second_smallest, S)
+    return CriticalPointReport(
+        kind=kind, reason=reason, cost=cost, bound=bound, gap=gap, gap_resolution=gap_res,
+        gradient_norm=g, gradient_tol=gtol, initial_gradient_norm=g0, refined=refined,
+        lambda_min=lam, resolution=resolution, margin=abs(lam) / resolution if resolution > 0 else np.inf,
+        n_negative=n_negative, n_zero=n_zero, zero_gap=zero_gap, orbit_dimension=orbit,
+        hessian_norm=S, method=method, nc=nc_metrics(W, H, problem.labels).as_dict(),
+        escape_direction=sp["direction"] if kind == "strict_saddle" else None, W=W, H=H, spectrum=spectrum,
+    )

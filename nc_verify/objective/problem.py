@@ -1,0 +1,337 @@
+"""Problem (4): cross-entropy over unit-norm classifiers and features, and its derivatives.
+
+    minimise  f(W, H) = (1/N) sum_{k,i} CE(tau W^T h_{k,i}, y_k)
+    over      W in OB(d, K),  H in OB(d, N),  N = K n,
+
+with ``M = tau W^T H`` and ``g(M) = f(W, H)``.  The Riemannian gradient is eqs.
+(5)-(6) (eq. (5) corrected: its ``grad g(W)`` must read ``grad g(M)``), and the
+Riemannian Hessian is the operator whose quadratic form is eqs. (7)-(8).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nc_verify.objective.losses import CROSS_ENTROPY, CrossEntropy, LossState, get_loss
+from nc_verify.utils.validation import (
+    as_rng,
+    check_choice,
+    check_int,
+    check_matrix,
+    check_positive_float,
+    check_unit_columns,
+)
+
+BACKENDS = ("analytic", "autograd")
+
+
+def theorem1_bound(K: int, tau: float) -> float:
+    """Theorem 1 lower bound ``log(1 + (K-1) exp(-K tau / (K-1)))`` on ``f`` (for ``d >= K``).
+
+    Evaluated with ``log1p`` so it keeps its relative accuracy for large ``tau``.
+    """
+    K = check_int(K, "K", 2)
+    tau = check_positive_float(tau, "tau")
+    return float(np.log1p((K - 1) * np.exp(-K * tau / (K - 1))))
+
+
+def theorem2_tau_limit(d: int, K: int) -> float:
+    """Theorem 2's temperature limit ``2 (d - 2) / (1 + (K mod 2) / K)``."""
+    d = check_int(d, "d", 2)
+    K = check_int(K, "K", 2)
+    return 2.0 * (d - 2) / (1.0 + (K % 2) / K)
+
+
+def project_columns(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """Tangent projection on the oblique manifold: ``Z - X ddiag(X^T Z)``.
+
+    ``X`` has shape (d, m); ``Z`` has shape (..., d, m) (leading batch axes allowed).
+    """
+    return Z - X * np.sum(X * Z, axis=-2, keepdims=True)
+
+
+class HessianOperator:
+    """The Riemannian Hessian of problem (4) at one point, with point quantities cached.
+
+    Calling it on ``(dW, dH)`` of shapes ``(..., d, K)`` and ``(..., d, N)`` (tangent
+    vectors, optionally batched) returns ``Hess f(W, H)[dW, dH]`` in about six
+    products of the size of ``W^T H``.  Obtain one with
+    :meth:`UFMProblem.hessian_operator`.
+    """
+
+    def __init__(self, problem: "UFMProblem", W: np.ndarray, H: np.ndarray, state: LossState):
+        self.problem = problem
+        self.W = W
+        self.H = H
+        self.state = state
+        self._tau_G = problem.tau * state.grad
+        self._WtH = W.T @ H
+        self._work = None
+
+    def _products(self, dW: np.ndarray, dH: np.ndarray):
+        """Euclidean Hessian-vector product and ``dW^T H``, ``tau dG`` (reused by :meth:`__call__`)."""
+        tau, W, H = self.problem.tau, self.W, self.H
+        dWtH = np.swapaxes(dW, -1, -2) @ H
+        tau_dG = tau * self.state.hvp(tau * (dWtH + W.T @ dH))
+        hW = dH @ self._tau_G.T + H @ np.swapaxes(tau_dG, -1, -2)
+        # tau (dW G + W dG) as one product with inner dimension 2K
+        left = np.concatenate([dW, np.broadcast_to(W, dW.shape)], axis=-1)
+        right = np.concatenate([np.broadcast_to(self._tau_G, tau_dG.shape), tau_dG], axis=-2)
+        return hW, left @ right, dWtH, tau_dG
+
+    def euclidean(self, dW: np.ndarray, dH: np.ndarray):
+        """Euclidean Hessian-vector product ``(d/dt) grad f`` along ``(dW, dH)``."""
+        return self._products(dW, dH)[:2]
+
+    def __call__(self, dW: np.ndarray, dH: np.ndarray):
+        hW, hH, dWtH, tau_dG = self._products(dW, dH)
+        W, H, s = self.W, self.H, self.state
+        hW -= W * np.einsum("...ij,...ij->...j", W, hW)[..., None, :]
+        hW -= dW * s.row_curvature
+        # diag(H^T hH) from K x N quantities: h_j . (tau dW G + tau W dG)_j
+        #   = sum_k (dW^T H)_kj tau G_kj + (W^T H)_kj tau dG_kj   (no pass over d x N)
+        c = np.sum(dWtH * self._tau_G + self._WtH * tau_dG, axis=-2)[..., None, :]
+        if hH.ndim == 2:
+            if self._work is None:
+                self._work = np.empty_like(H)
+            np.multiply(H, c, out=self._work)
+            hH -= self._work
+            np.multiply(dH, s.col_curvature, out=self._work)
+            hH -= self._work
+        else:
+            hH -= H * c
+            hH -= dH * s.col_curvature
+        return hW, hH
+
+
+class UFMProblem:
+    """Problem (4) for ``K`` balanced classes of ``n`` samples in dimension ``d``.
+
+    Parameters
+    ----------
+    d, K, n : int
+        Feature dimension (>= 2), number of classes (>= 2), samples per class (>= 1).
+    tau : float
+        Temperature (finite, > 0).
+    loss : loss object or spec string, optional
+        A loss of the logit matrix ``M`` following the protocol of
+        :mod:`nc_verify.objective.losses` (default cross-entropy, problem (4)); e.g.
+        ``"focal:2"`` or ``LabelSmoothingCE(0.1)``.  Every derivative goes through it.
+
+    Attributes
+    ----------
+    N : int
+        ``K n``, the number of samples.
+    labels : ndarray of int, shape (N,)
+        Sample ``j`` belongs to class ``j // n``.
+    manifold : pymanopt.manifolds.Product
+        ``Product([Oblique(d, K), Oblique(d, N)])``.
+
+    Notes
+    -----
+    Points are pairs ``(W, H)`` with ``W`` of shape (d, K) and ``H`` of shape (d, N),
+    unit columns to within :data:`nc_verify.utils.validation.UNIT_NORM_TOL`.
+    """
+
+    def __init__(self, d: int, K: int, n: int, tau: float, *, loss=None):
+        self.d = check_int(d, "d", 2)
+        self.K = check_int(K, "K", 2)
+        self.n = check_int(n, "n", 1)
+        self.tau = check_positive_float(tau, "tau")
+        self.N = self.K * self.n
+        self.labels = np.repeat(np.arange(self.K), self.n)
+        self.loss = CROSS_ENTROPY if loss is None else get_loss(loss)
+        self._manifold = None
+        self._cache = None
+
+    def __repr__(self) -> str:
+        extra = "" if isinstance(self.loss, CrossEntropy) else f", loss={self.loss.spec!r}"
+        return f"UFMProblem(d={self.d}, K={self.K}, n={self.n}, tau={self.tau!r}{extra})"
+
+    # ------------------------------------------------------------------ set-up
+    @property
+    def manifold(self):
+        """``pymanopt.manifolds.Product([Oblique(d, K), Oblique(d, N)])``."""
+        if self._manifold is None:
+            from pymanopt.manifolds import Oblique, Product
+
+            self._manifold = Product([Oblique(self.d, self.K), Oblique(self.d, self.N)])
+        return self._manifold
+
+    @property
+    def bound(self):
+        """Theorem 1's lower bound at this ``(K, tau)``; attained iff NC1-NC3 hold (``d >= K``).
+
+        ``None`` for a loss other than cross-entropy: Theorem 1 is about
+        cross-entropy, and no closed-form minimum value is known for the others.
+        """
+        if not isinstance(self.loss, CrossEntropy):
+            return None
+        return theorem1_bound(self.K, self.tau)
+
+    @property
+    def tangent_dimension(self) -> int:
+        """Dimension ``(d - 1)(K + N)`` of the tangent space of the product manifold."""
+        return (self.d - 1) * (self.K + self.N)
+
+    def check_point(self, W, H):
+        """Validate a point: shapes (d, K) and (d, N), finite, unit columns. Returns float64 copies."""
+        return (
+            check_unit_columns(W, "W", (self.d, self.K)),
+            check_unit_columns(H, "H", (self.d, self.N)),
+        )
+
+    def check_tangent(self, W, H, dW, dH):
+        """Validate a direction's shapes and finiteness and project it onto the tangent space."""
+        dW = check_matrix(dW, "dW", (self.d, self.K))
+        dH = check_matrix(dH, "dH", (self.d, self.N))
+        return project_columns(W, dW), project_columns(H, dH)
+
+    def random_point(self, rng=None):
+        """A point with i.i.d. uniform columns on the sphere; ``rng``: Generator, seed or None."""
+        rng = as_rng(rng)
+        W = rng.standard_normal((self.d, self.K))
+        H = rng.standard_normal((self.d, self.N))
+        return W / np.linalg.norm(W, axis=0), H / np.linalg.norm(H, axis=0)
+
+    def random_tangent(self, W, H, rng=None):
+        """A random unit-norm tangent vector ``(dW, dH)`` at ``(W, H)``."""
+        rng = as_rng(rng)
+        dW = project_columns(W, rng.standard_normal(W.shape))
+        dH = project_columns(H, rng.standard_normal(H.shape))
+        nrm = np.sqrt(np.sum(dW**2) + np.sum(dH**2))
+        return dW / nrm, dH / nrm
+
+    # ---------------------------------------------------------------- internals
+    def logits(self, W, H) -> np.ndarray:
+        """``M = tau W^T H``, shape (K, N)."""
+        return self.tau * (W.T @ H)
+
+    def _state(self, W: np.ndarray, H: np.ndarray) -> LossState:
+        """Loss quantities at ``(W, H)``, cached for the most recent point."""
+        c = self._cache
+        if c is not None and np.array_equal(c[0], W) and np.array_equal(c[1], H):
+            return c[2]
+        state = self.loss(self.logits(W, H), self.labels)
+        self._cache = (W.copy(), H.copy(), state)
+        return state
+
+    # -------------------------------------------------------------- public math
+    def cost(self, W, H) -> float:
+        """``f(W, H)`` of problem (4), by a cancellation-free log-sum-exp."""
+        W, H = self.check_point(W, H)
+        return self._state(W, H).value
+
+    def _euclidean_gradient(self, W: np.ndarray, H: np.ndarray):
+        """``(tau H G^T, tau W G)`` at a validated point."""
+        G = self._state(W, H).grad
+        return self.tau * (H @ G.T), self.tau * (W @ G)
+
+    def euclidean_gradient(self, W, H):
+        """Euclidean gradient ``(tau H G^T, tau W G)`` with ``G = grad g(M)``; shapes (d, K), (d, N)."""
+        return self._euclidean_gradient(*self.check_point(W, H))
+
+    def riemannian_gradient(self, W, H):
+        """Riemannian gradient, eqs. (5)-(6).
+
+        ``grad_W f = tau H G^T - W ddiag(M G^T)`` (eq. (5) with ``grad g(M)`` for the
+        misprinted ``grad g(W)``) and ``grad_H f = tau W G - H ddiag(M^T G)`` (eq. (6)),
+        where ``tau W ddiag(W^T H G^T) = W ddiag(M G^T)``.  Returns shapes (d, K), (d, N).
+        """
+        W, H = self.check_point(W, H)
+        s = self._state(W, H)
+        EW, EH = self._euclidean_gradient(W, H)
+        return EW - W * s.row_curvature, EH - H * s.col_curvature
+
+    def gradient_norm(self, W, H) -> float:
+        """Norm of the Riemannian gradient (Frobenius over both blocks)."""
+        gW, gH = self.riemannian_gradient(W, H)
+        return float(np.sqrt(np.sum(gW**2) + np.sum(gH**2)))
+
+    def hessian_operator(self, W, H) -> HessianOperator:
+        """The Riemannian Hessian at ``(W, H)`` as a reusable (batched) operator."""
+        W, H = self.check_point(W, H)
+        return HessianOperator(self, W, H, self._state(W, H))
+
+    def euclidean_hessian(self, W, H, dW, dH):
+        """Euclidean Hessian-vector product along ``(dW, dH)`` (ambient, shapes (d, K), (d, N))."""
+        W, H = self.check_point(W, H)
+        dW = check_matrix(dW, "dW", (self.d, self.K))
+        dH = check_matrix(dH, "dH", (self.d, self.N))
+        return HessianOperator(self, W, H, self._state(W, H)).euclidean(dW, dH)
+
+    def riemannian_hessian(self, W, H, dW, dH):
+        """Riemannian Hessian applied to a tangent vector; its quadratic form is eqs. (7)-(8).
+
+        ``Hess f[dW, dH] = (P_W(E_W) - dW ddiag(M G^T), P_H(E_H) - dH ddiag(M^T G))`` where
+        ``(E_W, E_H)`` is the Euclidean Hessian-vector product and ``P`` the tangent
+        projection.  ``(dW, dH)`` is projected onto the tangent space first, so the map
+        is symmetric on the ambient space; the output is tangent.
+        """
+        op = self.hessian_operator(W, H)
+        dW, dH = self.check_tangent(op.W, op.H, dW, dH)
+        return op(dW, dH)
+
+    def hessian_quadratic_form(self, W, H, dW, dH) -> float:
+        """``Hess f(W, H)[Delta, Delta]`` written term by term as eqs. (7)-(8).
+
+        ``<hess g(M)[D], D> + 2 tau <G, dW^T dH> - <dW ddiag(M G^T), dW> - <dH ddiag(M^T G), dH>``
+        with ``D = tau (W^T dH + dW^T H)``; the first term is summed as non-negative
+        softmax variances, without cancellation.  ``(dW, dH)`` must be tangent (it is
+        projected).
+        """
+        W, H = self.check_point(W, H)
+        dW, dH = self.check_tangent(W, H, dW, dH)
+        s = self._state(W, H)
+        D = self.tau * (W.T @ dH + dW.T @ H)
+        return (
+            s.second_order_form(D)
+            + 2.0 * self.tau * float(np.sum(s.grad * (dW.T @ dH)))
+            - float(np.sum(dW**2 * s.row_curvature))
+            - float(np.sum(dH**2 * s.col_curvature))
+        )
+
+    # ----------------------------------------------------------------- pymanopt
+    def to_pymanopt(self, backend: str = "analytic"):
+        """Declare problem (4) as a ``pymanopt.Problem`` on :attr:`manifold`.
+
+        Parameters
+        ----------
+        backend : {"analytic", "autograd"}
+            "analytic" supplies the hand-written Euclidean gradient and Hessian
+            (``pymanopt.function.numpy``); "autograd" declares only the cost
+            (the loss's ``autograd_value``) with ``pymanopt.function.autograd``
+            and lets pymanopt differentiate it.
+        """
+        import pymanopt
+
+        check_choice(backend, "backend", BACKENDS)
+        manifold = self.manifold
+        if backend == "autograd":
+            import autograd.numpy as anp
+
+            tau, labels, value = self.tau, self.labels, self.loss.autograd_value
+
+            @pymanopt.function.autograd(manifold)
+            def cost(W, H):
+                return value(tau * anp.dot(W.T, H), labels)
+
+            return pymanopt.Problem(manifold, cost)
+
+        state = self._state
+
+        @pymanopt.function.numpy(manifold)
+        def cost(W, H):
+            return state(W, H).value
+
+        @pymanopt.function.numpy(manifold)
+        def euclidean_gradient(W, H):
+            return list(self._euclidean_gradient(W, H))
+
+        @pymanopt.function.numpy(manifold)
+        def euclidean_hessian(W, H, dW, dH):
+            return list(HessianOperator(self, W, H, state(W, H)).euclidean(dW, dH))
+
+        return pymanopt.Problem(
+            manifold, cost, euclidean_gradient=euclidean_gradient, euclidean_hessian=euclidean_hessian
+        )

@@ -1,0 +1,1 @@
+"""Layer 4: runs -- the paper's feature-model experiments and parameter sweeps."""
