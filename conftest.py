@@ -1,28 +1,21 @@
-"""Hypothesis profiles: deterministic by default, thorough with NC_VERIFY_HYPOTHESIS=thorough."""
+"""Repository test configuration: one BLAS thread, and nc-verify's pytest plugin with its deterministic profile.
+
+The plugin (:mod:`nc_verify.testing.plugin`: ``rng`` fixture, ``--nc-verify-profile``,
+claims summary) is registered by the package's ``pytest11`` entry point when nc-verify is
+installed; it is loaded from here when the installed metadata predates it. Hypothesis
+runs the deterministic profile unless ``--nc-verify-profile`` or
+``NC_VERIFY_HYPOTHESIS=thorough`` says otherwise.
+"""
 
 import os
+from importlib.metadata import entry_points
 
 # The suites multiply many small matrices (tangent dimensions ~10^2); BLAS threads only add
 # contention there, and on a busy 2-core machine a threaded eigh of a 100 x 100 matrix can be
 # 100x slower. Must be set before numpy is imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("NC_VERIFY_HYPOTHESIS", "deterministic")
 
-from hypothesis import HealthCheck, settings
-
-settings.register_profile(
-    "default",
-    derandomize=True,
-    database=None,
-    deadline=None,
-    max_examples=25,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "thorough",
-    derandomize=False,
-    database=None,
-    deadline=None,
-    max_examples=500,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile(os.environ.get("NC_VERIFY_HYPOTHESIS", "default"))
+if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") or not any(
+        ep.value == "nc_verify.testing.plugin" for ep in entry_points(group="pytest11")):
+    pytest_plugins = ["nc_verify.testing.plugin"]

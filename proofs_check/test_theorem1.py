@@ -13,7 +13,7 @@ from hypothesis import given
 from nc_verify import UFMProblem, etf_point, theorem1_bound, verify_theorem1
 from nc_verify.checks.theorem1 import cost_resolution
 
-from tests.strategies import problems_and_points
+from nc_verify.testing.strategies import problems_and_points
 
 GRID = [(2, 2, 1, 1.0), (4, 4, 1, 3.0), (8, 4, 2, 2.0), (7, 6, 2, 1.0), (10, 3, 3, 0.1), (12, 5, 2, 8.0)]
 

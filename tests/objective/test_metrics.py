@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from nc_verify import etf_point, nc_metrics, random_orthogonal, simplex_etf
 from nc_verify.objective.metrics import class_means
 
-from tests.strategies import problems_and_points
+from nc_verify.testing.strategies import problems_and_points
 
 EPS = np.finfo(np.float64).eps
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from nc_verify import UFMProblem, etf_point, random_orthogonal, theorem1_bound
 from nc_verify.checks.theorem1 import cost_resolution
 
-from tests.strategies import problems_and_points, tangent
+from nc_verify.testing.strategies import problems_and_points
 
 EPS = np.finfo(np.float64).eps
 
@@ -155,7 +155,7 @@ class TestDerivatives:
         auto = p.to_pymanopt("autograd")
         ga = auto.riemannian_gradient([W, H])
         g = p.riemannian_gradient(W, H)
-        xi = tangent(p, W, H, seed)
+        xi = p.random_tangent(W, H, seed)
         ha = auto.riemannian_hessian([W, H], list(xi))
         h = p.riemannian_hessian(W, H, *xi)
         # autograd forms p_y - 1 with an absolute error ~eps (ours has none); mapped
@@ -169,7 +169,7 @@ class TestDerivatives:
     def test_hessian_symmetric_and_tangent(self, data, seed):
         p, W, H = data
         op = p.hessian_operator(W, H)
-        xi, eta = tangent(p, W, H, seed), tangent(p, W, H, seed + 1)
+        xi, eta = p.random_tangent(W, H, seed), p.random_tangent(W, H, seed + 1)
         h_xi, h_eta = op(*xi), op(*eta)
         scale = _norm(h_xi) + _norm(h_eta) + p.tau * EPS
         # each entry of Hess[xi] is accurate to ~ (K + N) eps relative to the norm of
@@ -183,7 +183,7 @@ class TestDerivatives:
         p = UFMProblem(7, 4, 3, 3.0)
         W, H = p.random_point(2)
         for s in range(5):
-            xi = tangent(p, W, H, s)
+            xi = p.random_tangent(W, H, s)
             q_op = _inner(xi, p.riemannian_hessian(W, H, *xi))
             q_eq = p.hessian_quadratic_form(W, H, *xi)
             assert abs(q_op - q_eq) <= 1e-13 * (1 + abs(q_eq)) * p.tau**2
@@ -192,7 +192,7 @@ class TestDerivatives:
         p = UFMProblem(6, 3, 2, 1.0)
         W, H = p.random_point(3)
         op = p.hessian_operator(W, H)
-        dirs = [tangent(p, W, H, s) for s in range(4)]
+        dirs = [p.random_tangent(W, H, s) for s in range(4)]
         bW = np.stack([x[0] for x in dirs])
         bH = np.stack([x[1] for x in dirs])
         hW, hH = op(bW, bH)
@@ -204,7 +204,7 @@ class TestDerivatives:
     def test_input_projected_onto_tangent_space(self):
         p = UFMProblem(5, 3, 1, 1.0)
         W, H = p.random_point(4)
-        dW, dH = tangent(p, W, H, 0)
+        dW, dH = p.random_tangent(W, H, 0)
         h = p.riemannian_hessian(W, H, dW, dH)
         h_normal = p.riemannian_hessian(W, H, dW + 3.0 * W, dH - 2.0 * H)
         for a, b in zip(h, h_normal):
