@@ -1,0 +1,317 @@
+"""Every assertion helper passes on a true claim and raises on a false one, with the numbers.
+
+Expected numbers in the messages are computed here by the library's public functions
+(``gradient_norm``, ``nc_metrics``, the classification report), never parsed back from
+the helper's own output alone.
+"""
+
+import dataclasses
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from nc_verify import UFMProblem, classify_critical_point, nc_metrics, theorem1_bound, verify_theorem2
+from nc_verify.checks.derivatives import DerivativeReport
+from nc_verify.landscape import families as F
+from nc_verify.objective.problem import HessianOperator, project_columns
+from nc_verify.testing import (
+    FAIL,
+    PASS,
+    UNDECIDED,
+    UndecidedError,
+    assert_certified_minimum,
+    assert_certified_saddle,
+    assert_critical,
+    assert_derivatives,
+    assert_global_minimizer,
+    assert_neural_collapse,
+    assert_not_critical,
+    assert_strict_saddle,
+    assert_theorem1,
+    assert_theorem2,
+    claims_run,
+    report_rows,
+    report_verdict,
+)
+from nc_verify.testing import assertions as A
+
+
+@pytest.fixture
+def p():
+    return UFMProblem(6, 4, 2, 1.0)
+
+
+def _perturbed(W, rng, size=1e-3):
+    Wp = W + size * rng.standard_normal(W.shape)
+    return Wp / np.linalg.norm(Wp, axis=0)
+
+
+def _drop_curvature(monkeypatch):
+    """Eq. (8) without its ddiag curvature terms: the projected Euclidean Hessian."""
+    def wrong(self, dW, dH):
+        hW, hH = self.euclidean(dW, dH)
+        return project_columns(self.W, hW), project_columns(self.H, hH)
+
+    monkeypatch.setattr(HessianOperator, "__call__", wrong)
+
+
+class DroppedCurvature(UFMProblem):
+    """Problem (4) whose Riemannian Hessian lacks eq. (8)'s curvature terms."""
+
+    def riemannian_hessian(self, W, H, dW, dH):
+        hW, hH = self.euclidean_hessian(W, H, dW, dH)
+        return project_columns(W, hW), project_columns(H, hH)
+
+
+# ------------------------------------------------------------------ adapter
+def test_report_rows_states():
+    rows = report_rows(SimpleNamespace(rows=lambda: [("a", True, "x"), ("b", False, "y"), ("c", "undecided", "z")]))
+    assert [r.state for r in rows] == [PASS, FAIL, UNDECIDED]
+    assert [r.check for r in rows] == ["a", "b", "c"] and rows[1].evidence == "y"
+
+
+@pytest.mark.parametrize("states, verdict", [
+    ((True, True), PASS), ((True, False), FAIL), (("undecided", True), UNDECIDED),
+    (("undecided", False), FAIL), ((), PASS),
+])
+def test_report_verdict_from_rows(states, verdict):
+    rep = SimpleNamespace(rows=lambda: [(f"r{i}", s, "") for i, s in enumerate(states)])
+    assert report_verdict(rep) == verdict
+
+
+@pytest.mark.parametrize("word, state", [
+    ("holds", PASS), ("violated", FAIL), ("undecided", UNDECIDED),
+    ("no counterexample found", PASS), ("potential counterexample", FAIL),
+])
+def test_report_verdict_words(word, state):
+    assert report_verdict(SimpleNamespace(verdict=word, rows=lambda: [])) == state
+
+
+def test_report_verdict_unknown_word():
+    with pytest.raises(ValueError, match="unknown verdict 'maybe'"):
+        report_verdict(SimpleNamespace(verdict="maybe"))
+
+
+def test_unfitted_slope_is_undecided_not_fail():
+    """A NaN slope (remainder below the rounding floor) makes that row undecided; a low slope fails."""
+    base = dict(point="p", autograd_gradient_rel=0.0, autograd_hessian_rel=0.0, hessian_symmetry_rel=0.0,
+                gradient_normal_rel=0.0, hessian_normal_rel=0.0)
+    nan = DerivativeReport(gradient_slopes=[2.0, 2.0], hessian_slopes=[np.nan, np.nan], **base)
+    low = DerivativeReport(gradient_slopes=[2.0, 2.0], hessian_slopes=[2.0, 2.0], **base)
+    assert [r.state for r in report_rows(nan)][:2] == [PASS, UNDECIDED]
+    assert report_verdict(nan) == UNDECIDED
+    assert [r.state for r in report_rows(low)][:2] == [PASS, FAIL]
+    assert report_verdict(low) == FAIL
+
+
+# ------------------------------------------------------------------ derivatives
+def test_derivatives_true(p):
+    assert_derivatives(p, rng=0)
+    assert_derivatives(UFMProblem(5, 3, 2, 2.0, loss="focal:2"), rng=1)
+
+
+def test_derivatives_dropped_curvature_raises():
+    p = DroppedCurvature(6, 4, 2, 1.0)
+    with pytest.raises(AssertionError) as e:
+        assert_derivatives(p, rng=0)
+    assert not isinstance(e.value, UndecidedError)
+    msg = str(e.value)
+    assert "[FAIL] eq. (7)-(8) Hessian Taylor slope >= 3" in msg
+    assert "[FAIL] Hessian-vector product == autograd" in msg
+    assert "[pass] eq. (5)-(6) gradient Taylor slope >= 2" in msg      # the gradient is still right
+    assert "relative differences <= 1e-10" in msg
+
+
+# ------------------------------------------------------------------ criticality
+def test_critical_true_and_perturbed(p, rng):
+    W, H = F.global_etf(p)
+    assert_critical(p, W, H)
+    Wp = _perturbed(W, rng)
+    with pytest.raises(AssertionError) as e:
+        assert_critical(p, Wp, H)
+    msg = str(e.value)
+    assert f"||grad f|| = {p.gradient_norm(Wp, H):.3e}" in msg
+    assert "rounding level" in msg and "not_critical" in msg
+
+
+def test_critical_point_taken_as_given(p):
+    """A point 1e-10 off the ETF is critical to sqrt(eps) but not to rounding: no refinement."""
+    W, H = F.global_etf(p)
+    Wp = _perturbed(W, np.random.default_rng(3), 1e-10)
+    assert classify_critical_point(p, Wp, H).kind == "global_minimizer"     # refined
+    with pytest.raises(AssertionError):
+        assert_critical(p, Wp, H)
+
+
+def test_not_critical(p):
+    W = np.eye(6)[:, :4]                            # orthonormal W = Hbar: gradient 0.067 (FACTS)
+    assert_not_critical(p, W, np.repeat(W, 2, axis=1))
+    with pytest.raises(AssertionError, match=r"is within its rounding level"):
+        assert_not_critical(p, *F.global_etf(p))
+
+
+# ------------------------------------------------------------------ second order
+def test_strict_saddle_true(p):
+    assert_strict_saddle(p, *F.anti_aligned_etf(p))
+
+
+def test_etf_called_a_saddle_raises(p):
+    W, H = F.global_etf(p)
+    r = classify_critical_point(p, W, H)
+    with pytest.raises(AssertionError) as e:
+        assert_strict_saddle(p, W, H)
+    assert not isinstance(e.value, UndecidedError)
+    msg = str(e.value)
+    assert "classified 'global_minimizer', not 'strict_saddle'" in msg
+    assert f"lambda_min:       {r.lambda_min:.6e}" in msg and f"resolution:       {r.resolution:.3e}" in msg
+    assert f"{r.n_zero} (rotation orbit {r.orbit_dimension})" in msg
+
+
+def test_degenerate_point_is_undecided_saddle():
+    """d = 2, W = u 1^T, H = v 1^T with v _|_ u: spectrum [0, 0, 0, 0.5], orbit 1: undecided."""
+    p = UFMProblem(2, 2, 1, 1.0)
+    W, H = np.array([[1.0, 1.0], [0.0, 0.0]]), np.array([[0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(UndecidedError, match="flat directions beyond the rotation orbit"):
+        assert_strict_saddle(p, W, H)
+
+
+def test_global_minimizer_true(p, rng):
+    assert_global_minimizer(p, *F.global_etf(p))
+    Q = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    W, H = F.global_etf(p)
+    assert_global_minimizer(p, Q @ W, Q @ H)                     # anywhere on the orbit
+
+
+def test_saddle_called_a_minimum_raises(p):
+    with pytest.raises(AssertionError) as e:
+        assert_global_minimizer(p, *F.anti_aligned_etf(p))
+    assert not isinstance(e.value, UndecidedError)
+    assert "classified 'strict_saddle', not 'global_minimizer'" in str(e.value)
+
+
+def test_minimizer_with_dropped_curvature_is_undecided(p, monkeypatch):
+    """Without eq. (8)'s curvature terms the ETF shows negative curvature at the bound: inconsistent."""
+    W, H = F.global_etf(p)
+    _drop_curvature(monkeypatch)
+    with pytest.raises(UndecidedError, match="inconsistent"):
+        assert_global_minimizer(p, W, H)
+
+
+def test_minimizer_zeros_must_equal_orbit(p, monkeypatch):
+    """A minimiser whose zero count differs from the orbit dimension is undecided (zeros = orbit)."""
+    W, H = F.global_etf(p)
+    r = classify_critical_point(p, W, H)
+    monkeypatch.setattr(A, "classify_critical_point",
+                        lambda *a, **k: dataclasses.replace(r, n_zero=r.orbit_dimension + 1))
+    with pytest.raises(UndecidedError, match=f"{r.orbit_dimension + 1} zero eigenvalues vs rotation orbit "
+                                             f"of dimension {r.orbit_dimension}"):
+        assert_global_minimizer(p, W, H)
+
+
+# ------------------------------------------------------------------ neural collapse
+def test_neural_collapse(p, rng):
+    W, H = F.global_etf(p)
+    assert_neural_collapse(W, H, p.labels)
+    Wp = _perturbed(W, rng)
+    m = nc_metrics(Wp, H, p.labels)
+    assert m.nc2 > 1e-3                                          # this perturbation breaks NC2
+    with pytest.raises(AssertionError) as e:
+        assert_neural_collapse(Wp, H, p.labels)
+    assert f"NC2: {m.nc2:.3e} (tolerance 0.001; {m.nc2 / 1e-3:.3g} x tolerance)" in str(e.value)
+
+
+def test_neural_collapse_undefined_metric_fails(p):
+    W = F.global_etf(p)[0]
+    H = np.repeat(W[:, :1], p.N, axis=1)                         # every class mean equal: NC1 undefined
+    with pytest.raises(AssertionError, match=r"NC1: nan .*undefined"):
+        assert_neural_collapse(W, H, p.labels)
+
+
+# ------------------------------------------------------------------ theorems
+def test_theorem1_true_and_wrong_bound():
+    p = UFMProblem(6, 4, 1, 2.0)
+    assert_theorem1(p, trials=1, random_points=20, seed=0)
+    wrong = float(np.log1p(3 * np.exp(-2.0)))                    # K/(K-1) replaced by 1: too high
+    assert wrong > theorem1_bound(4, 2.0)
+    with pytest.raises(AssertionError) as e:
+        assert_theorem1(p, trials=1, random_points=20, seed=2, bound=wrong)
+    assert "[FAIL] Thm 1: bound never beaten (optimised points)" in str(e.value)
+    assert f"bound {wrong:.17g}" in str(e.value)
+
+
+def test_theorem1_needs_cross_entropy():
+    with pytest.raises(ValueError, match="cross-entropy"):
+        assert_theorem1(UFMProblem(4, 3, 1, 1.0, loss="mse"))
+
+
+def test_theorem2_unsaturated_search_is_undecided():
+    p = UFMProblem(4, 3, 1, 1.0)
+    with pytest.raises(UndecidedError) as e:
+        assert_theorem2(p, n_starts=20, seed=0)
+    msg = str(e.value)
+    assert "verdict 'holds', but the search is not saturated" in msg
+    assert "NOT saturated: last new point at start" in msg and "/20" in msg
+    assert_theorem2(p, n_starts=20, seed=0, require_saturated=False)
+
+
+@pytest.mark.slow
+def test_theorem2_saturated_holds():
+    assert_theorem2(UFMProblem(4, 3, 1, 1.0), n_starts=None, max_starts=1000, seed=0)
+
+
+def test_theorem2_violation_is_a_failure(monkeypatch):
+    rep = verify_theorem2(4, 3, 1, 1.0, n_starts=4, seed=0)
+    monkeypatch.setattr(A, "verify_theorem2", lambda *a, **k: dataclasses.replace(rep, verdict="violated"))
+    with pytest.raises(AssertionError) as e:
+        assert_theorem2(UFMProblem(4, 3, 1, 1.0))
+    assert not isinstance(e.value, UndecidedError) and "verdict 'violated'" in str(e.value)
+
+
+# ------------------------------------------------------------------ certificates
+def test_certified_saddle(p):
+    pytest.importorskip("flint")
+    assert_certified_saddle(p, "anti_aligned_etf")
+    assert_certified_saddle(UFMProblem(4, 4, 2, 3.0), "cross_polytope", all_tau=True)
+    with pytest.raises(AssertionError) as e:                     # the ETF called a saddle
+        assert_certified_saddle(p, "global_etf")
+    assert not isinstance(e.value, UndecidedError)
+    assert "certificate status 'not_negative'" in str(e.value) and "(positive)" in str(e.value)
+
+
+def test_certified_saddle_undecided_along_orbit(p):
+    """Along an orbit direction Q = 0 exactly: the ball keeps containing 0."""
+    pytest.importorskip("flint")
+    from nc_verify.certify import exact_family
+
+    W, H = exact_family(p, "cross_polytope").approx()
+    Om = np.zeros((6, 6))
+    Om[0, 5], Om[5, 0] = 1.0, -1.0
+    with pytest.raises(UndecidedError, match=r"status 'undecided'[\s\S]*contains zero"):
+        assert_certified_saddle(p, "cross_polytope", direction=(Om @ W, Om @ H), max_prec=212)
+
+
+def test_certified_minimum(p):
+    pytest.importorskip("flint")
+    assert_certified_minimum(p, "global_etf")
+    with pytest.raises(AssertionError, match="certificate status 'not_minimum'"):
+        assert_certified_minimum(p, "anti_aligned_etf")
+
+
+def test_certified_saddle_without_flint_names_the_extra(p, monkeypatch):
+    monkeypatch.setitem(sys.modules, "flint", None)              # import flint -> ImportError
+    with pytest.raises(ImportError, match=r'nc-verify\[certify\]'):
+        assert_certified_saddle(p, "anti_aligned_etf")
+
+
+# ------------------------------------------------------------------ bookkeeping
+def test_claims_are_counted(p):
+    before = claims_run().get("assert_critical", {})
+    W, H = F.global_etf(p)
+    assert_critical(p, W, H)
+    with pytest.raises(AssertionError):
+        assert_critical(p, _perturbed(W, np.random.default_rng(0)), H)
+    after = claims_run()["assert_critical"]
+    assert after["passed"] == before.get("passed", 0) + 1
+    assert after["failed"] == before.get("failed", 0) + 1
