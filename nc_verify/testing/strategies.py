@@ -2,9 +2,10 @@
 
 The only module of nc-verify that imports hypothesis (``pip install "nc-verify[test]"``).
 Every strategy shrinks towards small sizes and simple points: sizes towards their lower
-bounds, temperatures towards the lower bound of their range, matrix entries towards 0
-(a column that shrinks to nothing becomes ``e_1``), rotations towards the identity and
-exact families towards the first one listed (the simplex ETF where it exists).
+bounds, temperatures towards simple numbers (1.0 where the range contains it, else the
+smallest integer in it), matrix entries towards equal values (all columns equal: a
+collinear point), rotations towards the identity and exact families towards the first
+one listed (the simplex ETF where it exists).
 
 Examples
 --------
@@ -114,7 +115,7 @@ def problems(d=(2, 30), K=(2, 10), n=(1, 5), tau=(0.01, 50.0), *, d_at_least_K: 
     Returns
     -------
     SearchStrategy of UFMProblem
-        Shrinks towards the smallest sizes and the lower end of ``tau``.
+        Shrinks towards the smallest sizes and a simple ``tau``.
     """
     d_lo, d_hi = _int_range(d, "d", 2)
     K_lo, K_hi = _int_range(K, "K", 2)
@@ -198,8 +199,8 @@ def points(problem, *, rank=None, near_degenerate: bool = False, rotate: bool = 
         Put every column in an ``rank``-dimensional subspace (low-rank points; the
         gradient flow keeps such subspaces, and many critical points live in them).
     near_degenerate : bool
-        Columns within ``10^-12 .. 10^-3`` of ``+-`` one of at most three centres
-        (near-coincident and near-antipodal classifiers and features).
+        Every column of ``W`` and ``H`` within ``10^-12 .. 10^-3`` of ``+-`` one of at most
+        three common centres (near-coincident and near-antipodal classifiers and features).
     rotate : bool
         Apply a drawn orthogonal matrix (:func:`orthogonal_matrices`) to the point, so
         low-rank and near-degenerate points are not aligned with the coordinate axes.
@@ -217,8 +218,12 @@ def points(problem, *, rank=None, near_degenerate: bool = False, rotate: bool = 
 
     @st.composite
     def build(draw):
-        W = draw(_unit_columns(p.d, p.K, rank, near_degenerate))
-        H = draw(_unit_columns(p.d, p.N, rank, near_degenerate))
+        if rank is None and not near_degenerate:
+            W = draw(_unit_columns(p.d, p.K, None, False))
+            H = draw(_unit_columns(p.d, p.N, None, False))
+        else:                        # one subspace / one set of centres for W and H together
+            X = draw(_unit_columns(p.d, p.K + p.N, rank, near_degenerate))
+            W, H = X[:, :p.K], X[:, p.K:]
         if rotate:
             Q = draw(orthogonal_matrices(p.d))
             W, H = Q @ W, Q @ H
@@ -259,7 +264,7 @@ def tangent_vectors(problem, W, H, *, unit: bool = True):
 
 
 def family_points(problem, *, names=None, rotate: bool = False):
-    """Strategy of exact critical points ``(name, W, H)`` of :func:`~nc_verify.critical_point_families`.
+    """Strategy of exact critical points ``(problem, name, W, H)`` of :func:`~nc_verify.critical_point_families`.
 
     Parameters
     ----------
@@ -288,6 +293,6 @@ def family_points(problem, *, names=None, rotate: bool = False):
             Q = draw(orthogonal_matrices(p.d))
             W, H = Q @ W, Q @ H
             W, H = W / np.linalg.norm(W, axis=0), H / np.linalg.norm(H, axis=0)
-        return name, W, H
+        return p, name, W, H
 
     return build()

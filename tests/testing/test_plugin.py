@@ -1,0 +1,103 @@
+"""The pytest plugin: seeded ``rng`` per test, ``--nc-verify-profile``, the claims summary line.
+
+The subprocess runs disable plugin autoloading and load the plugin with ``-p`` so they test
+this checkout's plugin whatever is installed (the installed entry point is tested in
+``test_installed.py``).
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nc_verify.testing.plugin import node_seed, summary_line
+
+ROOT = Path(__file__).resolve().parents[2]
+
+USER_TESTS = textwrap.dedent(r'''
+    import pytest
+    from hypothesis import settings
+    from nc_verify import UFMProblem, etf_point
+    from nc_verify.testing import assert_critical, assert_strict_saddle
+
+    def test_a(rng):
+        print("\nDRAW a", rng.integers(2**62))
+
+    def test_b(rng):
+        print("\nDRAW b", rng.integers(2**62))
+
+    def test_profile():
+        s = settings()
+        print("\nPROFILE", s.max_examples, s.derandomize)
+
+    def test_claims():
+        p = UFMProblem(4, 3, 1, 1.0)
+        W, H = etf_point(4, 3, 1)
+        assert_critical(p, W, H)
+        with pytest.raises(AssertionError):
+            assert_strict_saddle(p, W, H)
+
+    def test_fails(rng):
+        assert rng.random() > 2.0
+''')
+
+
+def _run(tmp_path, *args, env_extra=None):
+    (tmp_path / "test_user.py").write_text(USER_TESTS)
+    env = {k: v for k, v in os.environ.items() if k not in ("NC_VERIFY_HYPOTHESIS", "PYTEST_ADDOPTS")}
+    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(ROOT), **(env_extra or {}))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "nc_verify.testing.plugin", "-p", "no:cacheprovider",
+                          "-s", "-rA", "test_user.py", *args], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 1, out.stdout + out.stderr          # exactly test_fails fails
+    return out.stdout
+
+
+def _lines(stdout, tag):
+    return [ln for ln in stdout.splitlines() if ln.startswith(tag)]
+
+
+def test_node_seed_is_sha256_of_node_id():
+    nodeid = "tests/test_x.py::test_y[1]"
+    assert node_seed(nodeid) == int.from_bytes(hashlib.sha256(nodeid.encode()).digest()[:8], "little")
+    assert node_seed(nodeid) != node_seed("tests/test_x.py::test_y[2]")
+
+
+def test_rng_fixture_seeded_from_node_id(rng, request):
+    assert rng.random() == np.random.default_rng(node_seed(request.node.nodeid)).random()
+
+
+def test_plugin_in_a_user_suite(tmp_path):
+    first = _run(tmp_path, "--nc-verify-profile", "deterministic")
+    again = _run(tmp_path, "--nc-verify-profile", "deterministic")
+    draws = _lines(first, "DRAW")
+    assert len(draws) == 2 and draws == _lines(again, "DRAW")                  # reproducible
+    assert draws[0].split()[2] != draws[1].split()[2]                          # one stream per test
+    expected = np.random.default_rng(node_seed("test_user.py::test_a")).integers(2**62)
+    assert draws[0] == f"DRAW a {expected}"
+    assert _lines(first, "PROFILE") == ["PROFILE 25 True"]
+    assert "nc-verify: hypothesis profile nc-verify-deterministic" in first
+    assert f"rng seed {node_seed('test_user.py::test_fails')}" in first        # shown on failure
+    assert _lines(first, "nc-verify claims:") == [
+        "nc-verify claims: assert_critical 1, assert_strict_saddle 1 (1 failed)"]
+
+
+@pytest.mark.parametrize("args, env, expected", [
+    (("--nc-verify-profile", "thorough"), None, "PROFILE 500 False"),
+    ((), {"NC_VERIFY_HYPOTHESIS": "thorough"}, "PROFILE 500 False"),
+    ((), None, "PROFILE 100 False"),                                          # hypothesis's own default
+])
+def test_profile_selection(tmp_path, args, env, expected):
+    assert _lines(_run(tmp_path, *args, env_extra=env), "PROFILE") == [expected]
+
+
+def test_summary_line():
+    from collections import Counter
+
+    line = summary_line({"assert_critical": Counter(passed=2, failed=1), "assert_theorem2": Counter(undecided=1)})
+    assert line == "nc-verify claims: assert_critical 3 (1 failed), assert_theorem2 1 (1 undecided)"
