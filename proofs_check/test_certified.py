@@ -14,12 +14,12 @@ import pytest
 
 flint = pytest.importorskip("flint")
 
-from nc_verify.certify import certify_minimum, certify_strict_saddle, exact_family  # noqa: E402
-from nc_verify.certify import ball  # noqa: E402
+from nc_verify.certify import ball, exact_family  # noqa: E402
 from nc_verify.certify._flint import working_precision  # noqa: E402
 from nc_verify.landscape.families import critical_point_families  # noqa: E402
-from nc_verify.objective.problem import UFMProblem  # noqa: E402
 from nc_verify.landscape.spectrum import hessian_spectrum, symmetry_orbit_dimension  # noqa: E402
+from nc_verify.objective.problem import UFMProblem  # noqa: E402
+from nc_verify.testing import UndecidedError, assert_certified_minimum, assert_certified_saddle  # noqa: E402
 
 TAUS = (1.0, 6.0, 20.0, 50.0, 100.0, 1000.0)
 
@@ -28,17 +28,14 @@ TAUS = (1.0, 6.0, 20.0, 50.0, 100.0, 1000.0)
 @pytest.mark.parametrize("tau", TAUS)
 @pytest.mark.parametrize("dKn", [(6, 4, 2), (5, 5, 1), (7, 6, 1)])
 def test_every_non_global_family_is_a_certified_strict_saddle(dKn, tau):
-    """Theorem 2: every non-global critical point is a strict saddle (negative curvature proved)."""
+    """Theorem 2: "every critical point ... that is not a global minimizer is a strict saddle":
+    negative curvature proved at every exact non-global family member."""
     p = UFMProblem(*dKn, tau)
     names = [nm for nm in critical_point_families(p) if nm != "global_etf"]
     if dKn != (6, 4, 2):                      # collinear members are covered at (6, 4, 2)
         names = [nm for nm in names if not nm.startswith("collinear")]
-    failed = []
     for name in names:
-        c = certify_strict_saddle(p, name)
-        if c.status != "certified" or c.criticality.status == "not_critical":
-            failed.append((name, c.status, c.reason))
-    assert not failed
+        assert_certified_saddle(p, name)
 
 
 @pytest.mark.parametrize("K", [3, 4, 5, 6])
@@ -54,9 +51,7 @@ def test_all_tau_strict_saddles(K):
     p = UFMProblem(K, K, n, tau)
     names = ["anti_aligned_etf"] + (["cross_polytope"] if K % 2 == 0 else [])
     for name in names:
-        c = certify_strict_saddle(p, name, all_tau=True)
-        assert c.status == "certified" and c.criticality.status == "proved_all_tau", name
-        assert c.all_tau.proved, (name, c.all_tau.reason)
+        c = assert_certified_saddle(p, name, all_tau=True)
         with working_precision(212) as fl:
             x = (fl.arb(tau) / c.all_tau.q).exp()
             L = fl.arb(1)
@@ -83,7 +78,7 @@ def _eval(fl, coeffs, x):
 def test_cross_polytope_closed_form():
     """K = 4, n = 1 (FACTS): lambda_min = -(tau/2)(1 - e^-tau)/(e^tau + e^-tau + 2); the exact pair-bend is its eigenvector."""
     for tau in (1.0, 6.0, 50.0):
-        c = certify_strict_saddle(UFMProblem(6, 4, 1, tau), "cross_polytope")
+        c = assert_certified_saddle(UFMProblem(6, 4, 1, tau), "cross_polytope")
         with working_precision(106) as fl:
             t = fl.arb(tau)
             closed = -(t / 2) * (1 - (-t).exp()) / (t.exp() + (-t).exp() + 2)
@@ -94,10 +89,9 @@ def test_cross_polytope_closed_form():
 @pytest.mark.parametrize("dKn", [(4, 3, 1), (6, 4, 2), (5, 4, 1)])
 @pytest.mark.parametrize("tau", [1.0, 20.0, 200.0])
 def test_etf_minimum_up_to_symmetry(dKn, tau):
-    """Theorem 1/2: the ETF is a minimiser, Hessian PSD with kernel exactly the O(d) orbit."""
+    """Theorems 1-2: the ETF is a minimiser "unique up to rotation": Hessian PSD with kernel exactly the O(d) orbit."""
     p = UFMProblem(*dKn, tau)
-    c = certify_minimum(p, "global_etf")
-    assert c.status == "certified", c.reason
+    c = assert_certified_minimum(p, "global_etf")
     W, H = exact_family(p, "global_etf").approx()
     assert c.kernel_dimension == symmetry_orbit_dimension(W, H)
     if tau == 1.0:
@@ -114,25 +108,29 @@ def _orbit_direction(p, name):
 
 
 def test_negative_controls():
-    """Must not certify: a non-critical point, an orbit direction, the global minimiser, a wrong Hessian."""
+    """Negative controls, must not certify: a non-critical point, an orbit direction, the global minimiser, a saddle."""
     p = UFMProblem(6, 4, 2, 1.0)
     W = np.zeros((6, 4))
     W[:4, :4] = np.eye(4)                              # orthonormal W = Hbar: not critical (FACTS)
-    assert certify_strict_saddle(p, W, np.repeat(W, 2, axis=1)).status == "not_critical"
-    assert certify_minimum(p, W, np.repeat(W, 2, axis=1)).status == "not_critical"
+    with pytest.raises(AssertionError, match="certificate status 'not_critical'"):
+        assert_certified_saddle(p, W, np.repeat(W, 2, axis=1))
+    with pytest.raises(AssertionError, match="certificate status 'not_critical'"):
+        assert_certified_minimum(p, W, np.repeat(W, 2, axis=1))
     # an orbit direction: Q = 0 exactly, the ball keeps containing 0
-    c = certify_strict_saddle(p, "cross_polytope", direction=_orbit_direction(p, "cross_polytope"), max_prec=212)
-    assert c.status == "undecided" and c.quadratic_form.sign == "contains zero"
+    with pytest.raises(UndecidedError, match=r"status 'undecided'[\s\S]*\(contains zero\)"):
+        assert_certified_saddle(p, "cross_polytope", direction=_orbit_direction(p, "cross_polytope"), max_prec=212)
     # the global minimiser: no negative curvature along the automatic direction
-    assert certify_strict_saddle(p, "global_etf").status == "not_negative"
+    with pytest.raises(AssertionError, match="certificate status 'not_negative'"):
+        assert_certified_saddle(p, "global_etf")
     # a saddle is not a minimum
-    assert certify_minimum(p, "anti_aligned_etf").status == "not_minimum"
+    with pytest.raises(AssertionError, match="certificate status 'not_minimum'"):
+        assert_certified_minimum(p, "anti_aligned_etf")
 
 
 def test_dropped_curvature_term_is_caught(monkeypatch):
     """Eq. (8) without its feature curvature term -<dH ddiag(M^T G), dH>: the ETF is no longer certified a minimum."""
     p = UFMProblem(6, 4, 2, 1.0)
-    assert certify_minimum(p, "global_etf").status == "certified"
+    assert_certified_minimum(p, "global_etf")
     original = ball.hessian_forms
 
     def dropped(W, H, tau, state, vectors):
@@ -144,4 +142,5 @@ def test_dropped_curvature_term_is_caught(monkeypatch):
             state.col_curvature = saved
 
     monkeypatch.setattr(ball, "hessian_forms", dropped)
-    assert certify_minimum(p, "global_etf").status != "certified"
+    with pytest.raises(AssertionError, match="assert_certified_minimum: (FAILED|UNDECIDED)"):
+        assert_certified_minimum(p, "global_etf")

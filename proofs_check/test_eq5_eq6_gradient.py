@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from nc_verify import UFMProblem
-from nc_verify.checks.derivatives import taylor_slopes
-from nc_verify.objective.taylor import slopes_ok
+from nc_verify.testing import assert_derivatives
 
 SIZES = [(2, 2, 1, 1.0), (6, 4, 2, 1.0), (8, 4, 2, 2.0), (5, 7, 3, 0.05), (20, 5, 3, 20.0)]
 
@@ -48,13 +47,26 @@ def eq5_as_printed(p, W, H):
     return gW, gH
 
 
+class MisprintedEq5(UFMProblem):
+    """Problem (4) with eq. (5) as printed (``grad g(W)`` in the ddiag term)."""
+
+    def riemannian_gradient(self, W, H):
+        return eq5_as_printed(self, W, H)
+
+
+class NoDdiag(UFMProblem):
+    """Problem (4) with the ddiag terms of eqs. (5)-(6) dropped: the Euclidean gradient."""
+
+    def riemannian_gradient(self, W, H):
+        return self.euclidean_gradient(W, H)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_gradient_taylor_slope_is_two(size):
-    """Eqs. (5)-(6) corrected: first-order Taylor remainder is O(t^2) along random tangent directions."""
+    """Eqs. (5)-(6) corrected: first-order Taylor remainder is O(t^2) along random tangent directions
+    (with autograd agreement and tangency: every row of the derivative check)."""
     p = UFMProblem(*size)
-    W, H = p.random_point(1)
-    gs, _ = taylor_slopes(p, W, H, directions=4, rng=2)
-    assert slopes_ok(gs, 2.0), gs
+    assert_derivatives(p, *p.random_point(1), rng=2, directions=4)
 
 
 @pytest.mark.parametrize("size", SIZES[:4])
@@ -79,19 +91,22 @@ def test_gradient_is_projected_euclidean_gradient():
 
 
 def test_misprinted_eq5_is_rejected():
-    """The check can fail: eq. (5) as printed is undefined in general and wrong where it parses.
+    """Negative control: eq. (5) as printed is undefined in general and wrong where it parses.
 
     With d != K the printed ``grad g(W)`` has no meaning (shape error); with d = K,
     n = 1 (W square, N = K) it can be evaluated, and its result is not a tangent
     vector: the ddiag term no longer removes the normal component. (Along tangent
-    directions it agrees with (5), so the Taylor slope alone cannot see it.)
+    directions it agrees with (5), so the Taylor slope alone cannot see it; the
+    tangency and autograd rows of the derivative check do.)
     """
-    p = UFMProblem(4, 4, 1, 1.0)
+    p = MisprintedEq5(4, 4, 1, 1.0)
     W, H = p.random_point(5)
+    with pytest.raises(AssertionError, match=r"\[FAIL\] gradient and Hessian tangent"):
+        assert_derivatives(p, W, H, rng=2)
     gW, _ = eq5_as_printed(p, W, H)
     normal = np.max(np.abs(np.sum(W * gW, axis=0))) / np.linalg.norm(gW)
     assert normal > 1e-3
-    gW_ok, _ = p.riemannian_gradient(W, H)
+    gW_ok, _ = UFMProblem(4, 4, 1, 1.0).riemannian_gradient(W, H)
     assert np.max(np.abs(np.sum(W * gW_ok, axis=0))) / np.linalg.norm(gW_ok) < 1e-14
     q = UFMProblem(5, 4, 2, 1.0)
     with pytest.raises((ValueError, IndexError)):
@@ -99,9 +114,11 @@ def test_misprinted_eq5_is_rejected():
 
 
 def test_dropping_the_ddiag_term_is_rejected():
-    """The check can fail: without the ddiag(.) terms (the Euclidean gradient) the result is not tangent."""
-    p = UFMProblem(6, 3, 2, 1.0)
+    """Negative control: without the ddiag(.) terms (the Euclidean gradient) the result is not tangent."""
+    p = NoDdiag(6, 3, 2, 1.0)
     W, H = p.random_point(7)
+    with pytest.raises(AssertionError, match=r"\[FAIL\] gradient == autograd[\s\S]*\[FAIL\] gradient and Hessian"):
+        assert_derivatives(p, W, H, rng=2)
     EW, EH = p.euclidean_gradient(W, H)
     assert np.max(np.abs(np.sum(W * EW, axis=0))) > 1e-3
     assert np.max(np.abs(np.sum(H * EH, axis=0))) > 1e-3

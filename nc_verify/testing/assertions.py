@@ -3,7 +3,8 @@
 Each helper runs one of nc-verify's checks and raises :class:`AssertionError` with the
 numbers behind the verdict (value, tolerance or resolution, margin) when the claim is
 resolved false, and :class:`UndecidedError` (a subclass, so the test still fails) when
-the arithmetic or the search cannot decide it. A helper never compares numbers itself:
+the arithmetic or the search cannot decide it; on success it returns the report it
+checked, for follow-up assertions. A helper never compares numbers itself:
 the verdict is the library's own (its resolution rules and verdict states), read
 through :func:`report_rows` and :func:`report_verdict`, the one place that knows how
 each report states its result.
@@ -27,24 +28,42 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nc_verify.checks.derivatives import check_derivatives
-from nc_verify.checks.theorem1 import NC1_TOL, NC23_TOL, verify_theorem1
-from nc_verify.checks.theorem2 import verify_theorem2
-from nc_verify.landscape.classify import classify_critical_point
+from nc_verify.checks.derivatives import DerivativeReport, check_derivatives
+from nc_verify.checks.theorem1 import NC1_TOL, NC23_TOL, Theorem1Report, verify_theorem1
+from nc_verify.checks.theorem2 import Theorem2Report, verify_theorem2
+from nc_verify.landscape.classify import CriticalPointReport, classify_critical_point
 from nc_verify.objective.losses import CrossEntropy
-from nc_verify.objective.metrics import nc_metrics
+from nc_verify.objective.metrics import NCMetrics, nc_metrics
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.utils.validation import check_instance
 
 __all__ = [
-    "PASS", "FAIL", "UNDECIDED", "Row", "UndecidedError", "assert_certified_minimum",
-    "assert_certified_saddle", "assert_critical", "assert_derivatives", "assert_global_minimizer",
-    "assert_neural_collapse", "assert_not_critical", "assert_strict_saddle", "assert_theorem1",
-    "assert_theorem2", "claims_run", "report_rows", "report_verdict",
+    "FAIL",
+    "PASS",
+    "UNDECIDED",
+    "Row",
+    "UndecidedError",
+    "assert_certified_minimum",
+    "assert_certified_saddle",
+    "assert_critical",
+    "assert_derivatives",
+    "assert_global_minimizer",
+    "assert_neural_collapse",
+    "assert_not_critical",
+    "assert_strict_saddle",
+    "assert_theorem1",
+    "assert_theorem2",
+    "claims_run",
+    "report_rows",
+    "report_verdict",
 ]
+
+if TYPE_CHECKING:  # the certify layer is imported when a certificate is asked for
+    from nc_verify.certify import Certificate
 
 PASS, FAIL, UNDECIDED = "pass", "FAIL", "undecided"
 
@@ -156,7 +175,7 @@ def _rows_fields(rows):
 
 # ---------------------------------------------------------------- derivatives
 @_claim
-def assert_derivatives(problem: UFMProblem, W=None, H=None, *, rng=None, directions: int = 3) -> None:
+def assert_derivatives(problem: UFMProblem, W=None, H=None, *, rng=None, directions: int = 3) -> DerivativeReport:
     """Assert that the problem's gradient and Hessian (eqs. (5)-(8)) are right at a point.
 
     Taylor slopes along the retraction (at least 2 and 3), agreement with autograd,
@@ -187,6 +206,7 @@ def assert_derivatives(problem: UFMProblem, W=None, H=None, *, rng=None, directi
                _rows_fields(report_rows(rep))
                + [("tolerances", f"slopes >= exact - {rep.slope_tol:g} (median over directions); "
                                  f"relative differences <= {rep.rounding_tol:g}")])
+    return rep
 
 
 # ---------------------------------------------------------------- critical points
@@ -211,7 +231,7 @@ def _classified(problem, W, H, **kwargs):
 
 
 @_claim
-def assert_critical(problem: UFMProblem, W, H) -> None:
+def assert_critical(problem: UFMProblem, W, H) -> CriticalPointReport:
     """Assert that ``(W, H)`` is a critical point: ``||grad f||`` (eqs. (5)-(6)) at its rounding level.
 
     The point is taken as given (no Newton refinement); the rounding level is
@@ -227,10 +247,11 @@ def assert_critical(problem: UFMProblem, W, H) -> None:
         _raise(FAIL, "assert_critical", f"||grad f|| = {r.gradient_norm:.3e} is "
                f"{r.gradient_norm / r.gradient_tol:.3g} x its rounding level {r.gradient_tol:.3e}",
                _point_fields(problem, r))
+    return r
 
 
 @_claim
-def assert_not_critical(problem: UFMProblem, W, H) -> None:
+def assert_not_critical(problem: UFMProblem, W, H) -> CriticalPointReport:
     """Assert that ``(W, H)`` is not a critical point (``||grad f||`` above its rounding level).
 
     Raises
@@ -242,10 +263,11 @@ def assert_not_critical(problem: UFMProblem, W, H) -> None:
     if r.kind != "not_critical":
         _raise(FAIL, "assert_not_critical", f"||grad f|| = {r.gradient_norm:.3e} is within its rounding "
                f"level {r.gradient_tol:.3e}", _point_fields(problem, r))
+    return r
 
 
 @_claim
-def assert_strict_saddle(problem: UFMProblem, W, H, **classify_options) -> None:
+def assert_strict_saddle(problem: UFMProblem, W, H, **classify_options) -> CriticalPointReport:
     """Assert that ``(W, H)`` is a strict saddle: critical, with ``lambda_min(Hess f) < -resolution``.
 
     Parameters
@@ -267,10 +289,11 @@ def assert_strict_saddle(problem: UFMProblem, W, H, **classify_options) -> None:
     if r.kind != "strict_saddle":
         state = UNDECIDED if r.kind == "undecided" else FAIL
         _raise(state, "assert_strict_saddle", f"classified {r.kind!r}, not 'strict_saddle'", _point_fields(problem, r))
+    return r
 
 
 @_claim
-def assert_global_minimizer(problem: UFMProblem, W, H, **classify_options) -> None:
+def assert_global_minimizer(problem: UFMProblem, W, H, **classify_options) -> CriticalPointReport:
     """Assert that ``(W, H)`` is a global minimiser, non-degenerate up to rotation.
 
     The cost equals Theorem 1's bound (or ``reference=``) to within its resolution, no
@@ -287,7 +310,7 @@ def assert_global_minimizer(problem: UFMProblem, W, H, **classify_options) -> No
     """
     r = _classified(problem, W, H, **classify_options)
     if r.kind == "global_minimizer" and r.n_zero == r.orbit_dimension:
-        return
+        return r
     if r.kind == "global_minimizer":
         headline = (f"{r.n_zero} zero eigenvalues vs rotation orbit of dimension {r.orbit_dimension}"
                     if r.n_zero is not None else "zero eigenvalues not counted (Lanczos)")
@@ -298,7 +321,7 @@ def assert_global_minimizer(problem: UFMProblem, W, H, **classify_options) -> No
 
 
 @_claim
-def assert_neural_collapse(W, H, labels, *, nc1_tol: float = NC1_TOL, nc23_tol: float = NC23_TOL) -> None:
+def assert_neural_collapse(W, H, labels, *, nc1_tol: float = NC1_TOL, nc23_tol: float = NC23_TOL) -> NCMetrics:
     """Assert NC1-NC3 (Theorem 1's equality case) at classifiers ``W`` (d, K), features ``H`` (d, N).
 
     Parameters
@@ -325,6 +348,7 @@ def assert_neural_collapse(W, H, labels, *, nc1_tol: float = NC1_TOL, nc23_tol: 
         fields.append((name, f"{value:.3e} (tolerance {tol:g}; {ratio})"))
     if bad:
         _raise(FAIL, "assert_neural_collapse", f"{', '.join(bad)} not satisfied", fields)
+    return m
 
 
 # ---------------------------------------------------------------- theorems
@@ -336,7 +360,7 @@ def _cross_entropy_problem(problem, claim: str) -> UFMProblem:
 
 
 @_claim
-def assert_theorem1(problem: UFMProblem, **options) -> None:
+def assert_theorem1(problem: UFMProblem, **options) -> Theorem1Report:
     """Assert Theorem 1 at the problem's size (:func:`~nc_verify.verify_theorem1`, every row).
 
     ``**options`` go to :func:`~nc_verify.verify_theorem1` (``trials``, ``random_points``,
@@ -355,10 +379,11 @@ def assert_theorem1(problem: UFMProblem, **options) -> None:
     if state != PASS:
         _raise(state, "assert_theorem1", f"at {p!r} (bound {rep.bound:.17g}, cost resolution {rep.resolution:.3e})",
                _rows_fields(report_rows(rep)))
+    return rep
 
 
 @_claim
-def assert_theorem2(problem: UFMProblem, *, require_saturated: bool = True, **options) -> None:
+def assert_theorem2(problem: UFMProblem, *, require_saturated: bool = True, **options) -> Theorem2Report:
     """Assert Theorem 2 at the problem's size (:func:`~nc_verify.verify_theorem2`).
 
     Every critical point found is a global minimiser (non-degenerate up to rotation) or
@@ -390,7 +415,7 @@ def assert_theorem2(problem: UFMProblem, *, require_saturated: bool = True, **op
     state = report_verdict(rep)
     unsaturated = require_saturated and not rep.saturated
     if state == PASS and not unsaturated:
-        return
+        return rep
     what = "Theorem 2" if rep.mode == "check" else "Theorem 2 probe (outside d > K, tau < limit)"
     headline = f"{what} at {p!r}: verdict {rep.verdict!r}"
     if state == PASS:
@@ -421,7 +446,7 @@ def _certificate_fields(c):
 
 @_claim
 def assert_certified_saddle(problem: UFMProblem, W, H=None, direction=None, *, all_tau: bool = False,
-                            **certify_options) -> None:
+                            **certify_options) -> Certificate:
     """Assert a ball-arithmetic proof of negative curvature at an exact critical point.
 
     Needs the ``certify`` extra (python-flint): ``pip install "nc-verify[certify]"``;
@@ -447,7 +472,7 @@ def assert_certified_saddle(problem: UFMProblem, W, H=None, direction=None, *, a
 
     c = certify_strict_saddle(problem, W, H, direction, all_tau=all_tau, **certify_options)
     if c.status == "certified" and (not all_tau or (c.all_tau.proved and c.criticality.status == "proved_all_tau")):
-        return
+        return c
     if c.status == "certified":
         state, headline = UNDECIDED, "certified at this tau, but the every-tau statement is not proved"
     else:
@@ -457,7 +482,7 @@ def assert_certified_saddle(problem: UFMProblem, W, H=None, direction=None, *, a
 
 
 @_claim
-def assert_certified_minimum(problem: UFMProblem, W, H=None, **certify_options) -> None:
+def assert_certified_minimum(problem: UFMProblem, W, H=None, **certify_options) -> Certificate:
     """Assert a ball-arithmetic proof that an exact point is a minimum up to symmetry.
 
     PSD Hessian with kernel exactly the O(d) orbit's tangent space
@@ -476,3 +501,4 @@ def assert_certified_minimum(problem: UFMProblem, W, H=None, **certify_options) 
     if c.status != "certified":
         _raise(UNDECIDED if c.status == "undecided" else FAIL, "assert_certified_minimum",
                f"certificate status {c.status!r}", _certificate_fields(c))
+    return c

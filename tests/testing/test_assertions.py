@@ -12,7 +12,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nc_verify import UFMProblem, classify_critical_point, nc_metrics, theorem1_bound, verify_theorem2
+from nc_verify import (
+    UFMProblem,
+    classify_critical_point,
+    nc_metrics,
+    theorem1_bound,
+    verify_theorem2,
+)
 from nc_verify.checks.derivatives import DerivativeReport
 from nc_verify.landscape import families as F
 from nc_verify.objective.problem import HessianOperator, project_columns
@@ -86,7 +92,7 @@ def test_report_verdict_from_rows(states, verdict):
     ("no counterexample found", PASS), ("potential counterexample", FAIL),
 ])
 def test_report_verdict_words(word, state):
-    assert report_verdict(SimpleNamespace(verdict=word, rows=lambda: [])) == state
+    assert report_verdict(SimpleNamespace(verdict=word, rows=list)) == state
 
 
 def test_report_verdict_unknown_word():
