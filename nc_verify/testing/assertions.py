@@ -77,13 +77,22 @@ class UndecidedError(AssertionError):
 
 
 # ---------------------------------------------------------------- reports (adapter)
+# The one place that knows how reports state their results. Reports built on
+# ``nc_verify.utils.reports`` (rows are ``Row`` objects with a state, ``report.state``)
+# are read as they are; older reports (rows ``(check, passed, evidence)``, a
+# ``verdict`` word) are translated here.
 @dataclass(frozen=True)
 class Row:
-    """One check of a report: its name, state (:data:`PASS`, :data:`FAIL`, :data:`UNDECIDED`) and evidence."""
+    """One claim of a report: ``name``, ``state`` (:data:`PASS`, :data:`FAIL`, :data:`UNDECIDED`),
+    ``reason`` (the evidence), and where known the ``value`` decided on, its ``tolerance`` and
+    the ``margin`` (distance from the threshold in units of the tolerance)."""
 
-    check: str
+    name: str
     state: str
-    evidence: str
+    reason: str = ""
+    value: object = None
+    tolerance: object = None
+    margin: object = None
 
 
 _VERDICT_WORDS = {
@@ -92,38 +101,73 @@ _VERDICT_WORDS = {
 }
 
 
-def report_rows(report) -> list[Row]:
-    """The rows of a report as :class:`Row` objects.
+def _combine(states) -> str:
+    """FAIL if any state is FAIL, else undecided if any is undecided or there is none, else pass."""
+    states = [str(getattr(s, "value", s)) for s in states]
+    return FAIL if FAIL in states else UNDECIDED if (UNDECIDED in states or not states) else PASS
 
-    Reads ``report.rows()`` (tuples ``(check, state_or_passed, evidence)``): a boolean
-    is "pass" or "FAIL"; a state string is taken as it is. A derivative report's
-    Taylor-slope row whose slope could not be fitted (NaN: the remainder never rose
-    above the rounding floor) is "undecided", not "FAIL".
+
+def report_rows(report) -> list:
+    """The rows of a report as :class:`Row` objects (objects with a ``state`` are returned as they are).
+
+    A tuple row ``(check, passed, evidence)`` is "pass" or "FAIL" (a state string in
+    place of ``passed`` is taken as it is); a derivative
+    report's Taylor-slope row whose slope could not be fitted (NaN: the remainder
+    never rose above the rounding floor) is "undecided", not "FAIL".
     """
     rows = []
-    for i, (check, state, evidence) in enumerate(report.rows()):
-        if not isinstance(state, str):
-            state = PASS if state else FAIL
-            if state == FAIL and i < 2 and hasattr(report, "hessian_slopes"):
-                slopes = report.gradient_slopes if i == 0 else report.hessian_slopes
-                if not np.size(slopes) or np.isnan(np.median(slopes)):
-                    state = UNDECIDED
-        rows.append(Row(check, state, evidence))
+    for i, row in enumerate(report.rows()):
+        if hasattr(row, "state"):
+            rows.append(row)
+            continue
+        name, ok, reason = row
+        state = ok if isinstance(ok, str) else PASS if ok else FAIL
+        if state == FAIL and i < 2 and hasattr(report, "hessian_slopes"):
+            slopes = report.gradient_slopes if i == 0 else report.hessian_slopes
+            if not np.size(slopes) or np.isnan(np.median(slopes)):
+                state = UNDECIDED
+        rows.append(Row(name, state, reason))
     return rows
 
 
 def report_verdict(report) -> str:
-    """Overall state of a report: ``report.verdict`` where it has one, else from its rows.
+    """Overall state of a report ("pass", "FAIL" or "undecided").
 
-    Rows: "FAIL" if any row fails, else "undecided" if any row is undecided, else "pass".
+    ``report.state`` where the report has one; else its ``verdict`` word ("holds",
+    "violated", a probe's words); else its rows combined (any FAIL -> FAIL, else any
+    undecided or no row -> undecided, else pass).
     """
+    state = getattr(report, "state", None)
+    if state is not None:
+        return str(getattr(state, "value", state))
     verdict = getattr(report, "verdict", None)
     if isinstance(verdict, str):
-        if verdict not in _VERDICT_WORDS and verdict not in (PASS, FAIL, UNDECIDED):
+        if verdict not in _VERDICT_WORDS:
             raise ValueError(f"unknown verdict {verdict!r}")
-        return _VERDICT_WORDS.get(verdict, verdict)
-    states = [r.state for r in report_rows(report)]
-    return FAIL if FAIL in states else UNDECIDED if UNDECIDED in states else PASS
+        return _VERDICT_WORDS[verdict]
+    return _combine(r.state for r in report_rows(report))
+
+
+def _theorem2_state(report, require_saturated: bool) -> tuple[str, bool]:
+    """State of a Theorem 2 report, and whether it is undecided only for want of saturation.
+
+    With rows carrying states, the search's saturation is its own row (name ending in
+    "search saturated"): without ``require_saturated`` that row is left out. With an
+    older report, whose verdict ignores saturation, an unsaturated search turns "pass"
+    into "undecided" when saturation is required.
+    """
+    if getattr(report, "state", None) is not None:
+        rows = report_rows(report)
+        other = [r for r in rows if not r.name.endswith("search saturated")]
+        other_state = _combine(r.state for r in other)
+        if not require_saturated:
+            return other_state, False
+        state = _combine(r.state for r in rows)
+        return state, state == UNDECIDED and other_state == PASS
+    state = report_verdict(report)
+    if state == PASS and require_saturated and not report.saturated:
+        return UNDECIDED, True
+    return state, False
 
 
 # ---------------------------------------------------------------- bookkeeping
@@ -170,7 +214,12 @@ def _raise(state: str, claim: str, headline: str, fields) -> None:
 
 
 def _rows_fields(rows):
-    return [(f"[{r.state}] {r.check}", r.evidence) for r in rows]
+    def numbers(r):
+        parts = [f"{k} {v:.3g}" for k, v in (("value", r.value), ("tolerance", r.tolerance), ("margin", r.margin))
+                 if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)]
+        return f" [{', '.join(parts)}]" if parts else ""
+
+    return [(f"[{getattr(r.state, 'value', r.state)}] {r.name}", r.reason + numbers(r)) for r in rows]
 
 
 # ---------------------------------------------------------------- derivatives
@@ -412,14 +461,13 @@ def assert_theorem2(problem: UFMProblem, *, require_saturated: bool = True, **op
     """
     p = _cross_entropy_problem(problem, "Theorem 2")
     rep = verify_theorem2(p.d, p.K, p.n, p.tau, **options)
-    state = report_verdict(rep)
-    unsaturated = require_saturated and not rep.saturated
-    if state == PASS and not unsaturated:
+    state, only_saturation = _theorem2_state(rep, require_saturated)
+    if state == PASS:
         return rep
     what = "Theorem 2" if rep.mode == "check" else "Theorem 2 probe (outside d > K, tau < limit)"
     headline = f"{what} at {p!r}: verdict {rep.verdict!r}"
-    if state == PASS:
-        state, headline = UNDECIDED, headline + ", but the search is not saturated"
+    if only_saturation:
+        headline += "; the search is not saturated"
     fields = _rows_fields(report_rows(rep)) + [
         ("points by kind", ", ".join(f"{k} {v}" for k, v in sorted(rep.counts.items()))),
         ("search", f"{'saturated' if rep.saturated else 'NOT saturated'}: last new point at start "

@@ -75,12 +75,12 @@ class DroppedCurvature(UFMProblem):
 def test_report_rows_states():
     rows = report_rows(SimpleNamespace(rows=lambda: [("a", True, "x"), ("b", False, "y"), ("c", "undecided", "z")]))
     assert [r.state for r in rows] == [PASS, FAIL, UNDECIDED]
-    assert [r.check for r in rows] == ["a", "b", "c"] and rows[1].evidence == "y"
+    assert [r.name for r in rows] == ["a", "b", "c"] and rows[1].reason == "y"
 
 
 @pytest.mark.parametrize("states, verdict", [
     ((True, True), PASS), ((True, False), FAIL), (("undecided", True), UNDECIDED),
-    (("undecided", False), FAIL), ((), PASS),
+    (("undecided", False), FAIL), ((), UNDECIDED),
 ])
 def test_report_verdict_from_rows(states, verdict):
     rep = SimpleNamespace(rows=lambda: [(f"r{i}", s, "") for i, s in enumerate(states)])
@@ -257,7 +257,7 @@ def test_theorem2_unsaturated_search_is_undecided():
     with pytest.raises(UndecidedError) as e:
         assert_theorem2(p, n_starts=20, seed=0)
     msg = str(e.value)
-    assert "verdict 'holds', but the search is not saturated" in msg
+    assert "; the search is not saturated" in msg
     assert "NOT saturated: last new point at start" in msg and "/20" in msg
     assert_theorem2(p, n_starts=20, seed=0, require_saturated=False)
 
@@ -273,6 +273,39 @@ def test_theorem2_violation_is_a_failure(monkeypatch):
     with pytest.raises(AssertionError) as e:
         assert_theorem2(UFMProblem(4, 3, 1, 1.0))
     assert not isinstance(e.value, UndecidedError) and "verdict 'violated'" in str(e.value)
+
+
+class _StateReport:
+    """A report in the three-state form: Row objects with states, ``state`` combined from them."""
+
+    mode, verdict, counts, saturated, last_new_point_at, n_starts, unseen_probability = (
+        "check", "undecided", {}, False, 10, 20, 0.2)
+
+    def __init__(self, *states):
+        self._rows = [A.Row(name, s, "r", value=0.5, tolerance=1.0, margin=0.5) for name, s in states]
+        self.state = report_verdict(SimpleNamespace(rows=lambda: self._rows))
+
+    def rows(self):
+        return self._rows
+
+
+@pytest.mark.parametrize("states, require, outcome", [
+    ((("Theorem 2: no spurious minimiser", PASS), ("Theorem 2: search saturated", UNDECIDED)), True, UndecidedError),
+    ((("Theorem 2: no spurious minimiser", PASS), ("Theorem 2: search saturated", UNDECIDED)), False, None),
+    ((("Theorem 2: no spurious minimiser", FAIL), ("Theorem 2: search saturated", UNDECIDED)), False, AssertionError),
+    ((("Theorem 2: no spurious minimiser", UNDECIDED), ("Theorem 2: search saturated", PASS)), False, UndecidedError),
+])
+def test_theorem2_three_state_rows(monkeypatch, states, require, outcome):
+    """With rows carrying states, require_saturated=False leaves out only the saturation row."""
+    rep = _StateReport(*states)
+    monkeypatch.setattr(A, "verify_theorem2", lambda *a, **k: rep)
+    if outcome is None:
+        assert assert_theorem2(UFMProblem(4, 3, 1, 1.0), require_saturated=require) is rep
+        return
+    with pytest.raises(outcome) as e:
+        assert_theorem2(UFMProblem(4, 3, 1, 1.0), require_saturated=require)
+    assert (outcome is UndecidedError) == isinstance(e.value, UndecidedError)
+    assert "[value 0.5, tolerance 1, margin 0.5]" in str(e.value)
 
 
 # ------------------------------------------------------------------ certificates
