@@ -101,15 +101,17 @@ def test_report_verdict_unknown_word():
 
 
 def test_unfitted_slope_is_undecided_not_fail():
-    """A NaN slope (remainder below the rounding floor) makes that row undecided; a low slope fails."""
-    base = dict(point="p", autograd_gradient_rel=0.0, autograd_hessian_rel=0.0, hessian_symmetry_rel=0.0,
-                gradient_normal_rel=0.0, hessian_normal_rel=0.0)
-    nan = DerivativeReport(gradient_slopes=[2.0, 2.0], hessian_slopes=[np.nan, np.nan], **base)
-    low = DerivativeReport(gradient_slopes=[2.0, 2.0], hessian_slopes=[2.0, 2.0], **base)
-    assert [r.state for r in report_rows(nan)][:2] == [PASS, UNDECIDED]
-    assert report_verdict(nan) == UNDECIDED
-    assert [r.state for r in report_rows(low)][:2] == [PASS, FAIL]
-    assert report_verdict(low) == FAIL
+    """Tuple rows of a derivative report: a NaN slope (remainder below the rounding floor) makes
+    that row undecided; a low slope fails."""
+    def report(hessian_slopes):
+        ok = bool(np.median(hessian_slopes) >= 2.9)
+        return SimpleNamespace(gradient_slopes=[2.0, 2.0], hessian_slopes=hessian_slopes, rows=lambda: [
+            ("eq. (5)-(6) gradient Taylor slope >= 2", True, ""), ("eq. (7)-(8) Hessian Taylor slope >= 3", ok, ""),
+            ("gradient == autograd", True, "")])
+
+    nan, low = report([np.nan, np.nan]), report([2.0, 2.0])
+    assert [r.state for r in report_rows(nan)] == [PASS, UNDECIDED, PASS] and report_verdict(nan) == UNDECIDED
+    assert [r.state for r in report_rows(low)] == [PASS, FAIL, PASS] and report_verdict(low) == FAIL
 
 
 # ------------------------------------------------------------------ derivatives
@@ -268,11 +270,16 @@ def test_theorem2_saturated_holds():
 
 
 def test_theorem2_violation_is_a_failure(monkeypatch):
-    rep = verify_theorem2(4, 3, 1, 1.0, n_starts=4, seed=0)
-    monkeypatch.setattr(A, "verify_theorem2", lambda *a, **k: dataclasses.replace(rep, verdict="violated"))
+    """A report whose verdict word is "violated" (a spurious minimiser found) fails, not undecided."""
+    rep = SimpleNamespace(verdict="violated", rows=lambda: [("Theorem 2: every other critical point a strict saddle",
+                                                             False, "spurious: spurious_local_minimizer")],
+                          mode="check", counts={"spurious_local_minimizer": 1}, saturated=True,
+                          last_new_point_at=3, n_starts=400, unseen_probability=0.0)
+    monkeypatch.setattr(A, "verify_theorem2", lambda *a, **k: rep)
     with pytest.raises(AssertionError) as e:
         assert_theorem2(UFMProblem(4, 3, 1, 1.0))
     assert not isinstance(e.value, UndecidedError) and "verdict 'violated'" in str(e.value)
+    assert "[FAIL] Theorem 2: every other critical point a strict saddle" in str(e.value)
 
 
 class _StateReport:
