@@ -89,7 +89,8 @@ def test_euclidean_hessian_is_eq7():
 
 
 #: the Hessian-slope row fails with every slope in [2, 2.5) (below 3 - 5 SLOPE_TOL): the remainder is O(t^2)
-HESSIAN_SLOPE_FAILS = r"\[FAIL\] eq\. \(7\)-\(8\) Hessian Taylor slope >= 3:\s+slopes 2\.[0-4]\d*, 2\.[0-4]\d*, 2\.[0-4]\d* "
+HESSIAN_SLOPE_FAILS = (r"\[FAIL\] eq\. \(7\)-\(8\) Hessian Taylor slope >= 3:"
+                       r"\s+slopes 2\.[0-4]\d*, 2\.[0-4]\d*, 2\.[0-4]\d* ")
 
 
 def test_hessian_without_curvature_terms_is_rejected():

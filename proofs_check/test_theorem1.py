@@ -20,7 +20,7 @@ GRID = [(2, 2, 1, 1.0), (4, 4, 1, 3.0), (8, 4, 2, 2.0), (7, 6, 2, 1.0), (10, 3, 
 
 @pytest.mark.parametrize("size", GRID)
 def test_theorem1_holds(size):
-    """Theorem 1: bound never beaten (random and optimised points), attained by optimisers and the ETF, strict off NC."""
+    """Theorem 1: bound never beaten (random, optimised points), attained by optimisers and the ETF, strict off NC."""
     assert_theorem1(UFMProblem(*size), trials=2, random_points=100, seed=1)
 
 

@@ -260,7 +260,8 @@ def assert_derivatives(problem: UFMProblem, W=None, H=None, *, rng=None, directi
 
 # ---------------------------------------------------------------- critical points
 def _point_fields(problem, r):
-    zeros = "n/a (Lanczos: no full spectrum)" if r.n_zero is None else f"{r.n_zero} (rotation orbit {r.orbit_dimension})"
+    zeros = ("n/a (Lanczos: no full spectrum)" if r.n_zero is None
+             else f"{r.n_zero} (rotation orbit {r.orbit_dimension})")
     return [
         ("classified", f"{r.kind} ({r.reason})"),
         ("||grad f||", f"{r.gradient_norm:.3e} (rounding level {r.gradient_tol:.3e}"

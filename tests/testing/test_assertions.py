@@ -17,9 +17,7 @@ from nc_verify import (
     classify_critical_point,
     nc_metrics,
     theorem1_bound,
-    verify_theorem2,
 )
-from nc_verify.checks.derivatives import DerivativeReport
 from nc_verify.landscape import families as F
 from nc_verify.objective.problem import HessianOperator, project_columns
 from nc_verify.testing import (

@@ -21,8 +21,8 @@ def test_docs_example_runs(tmp_path):
     shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
     env = {k: v for k, v in os.environ.items() if k not in ("NC_VERIFY_HYPOTHESIS", "PYTEST_ADDOPTS")}
     env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "nc_verify.testing.plugin", "-p", "no:cacheprovider",
-                          "--nc-verify-profile", "deterministic", EXAMPLE.name],
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "nc_verify.testing.plugin",
+                          "-p", "no:cacheprovider", "--nc-verify-profile", "deterministic", EXAMPLE.name],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "4 passed" in out.stdout
