@@ -17,7 +17,6 @@ from nc_verify.checks.probes import ProbeReport, probe, recheck_counterexample
 from nc_verify.checks.theorem1 import Theorem1Report, verify_theorem1
 from nc_verify.checks.theorem2 import Theorem2Report, verify_theorem2
 from nc_verify.landscape.classify import CriticalPointReport, classify_critical_point
-from nc_verify.landscape.families import critical_point_families
 from nc_verify.landscape.search import CriticalPointSearch, find_critical_points
 from nc_verify.landscape.solvers import OPTIMIZERS, SolveResult, solve
 from nc_verify.landscape.spectrum import (
@@ -28,6 +27,8 @@ from nc_verify.landscape.spectrum import (
     symmetry_orbit_dimension,
     tangent_basis,
 )
+from nc_verify.objective.closed_forms import theorem1_bound, theorem2_tau_limit
+from nc_verify.objective.families import critical_point_families
 from nc_verify.objective.frames import etf_point, random_orthogonal, simplex_etf
 from nc_verify.objective.losses import (
     CrossEntropy,
@@ -39,12 +40,8 @@ from nc_verify.objective.losses import (
     get_loss,
 )
 from nc_verify.objective.metrics import NCMetrics, nc_metrics
-from nc_verify.objective.problem import (
-    HessianOperator,
-    UFMProblem,
-    theorem1_bound,
-    theorem2_tau_limit,
-)
+from nc_verify.objective.problem import HessianOperator, UFMProblem
+from nc_verify.objective.protocol import ManifoldProblem
 from nc_verify.objective.regularized import RegularizedUFM, minimize_regularized
 from nc_verify.objective.supcon import SupConProblem
 
@@ -88,6 +85,7 @@ __all__ = [
     "LabelSmoothingCE",
     "Loss",
     "LossState",
+    "ManifoldProblem",
     "NCMetrics",
     "ProbeReport",
     "RegularizedUFM",

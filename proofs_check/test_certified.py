@@ -17,7 +17,7 @@ flint = pytest.importorskip("flint")
 from nc_verify.certify import certify_minimum, certify_strict_saddle, exact_family  # noqa: E402
 from nc_verify.certify import ball  # noqa: E402
 from nc_verify.certify._flint import working_precision  # noqa: E402
-from nc_verify.landscape.families import critical_point_families  # noqa: E402
+from nc_verify.objective.families import critical_point_families  # noqa: E402
 from nc_verify.objective.problem import UFMProblem  # noqa: E402
 from nc_verify.landscape.spectrum import hessian_spectrum, symmetry_orbit_dimension  # noqa: E402
 

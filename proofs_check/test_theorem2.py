@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from nc_verify import UFMProblem, classify_critical_point, critical_point_families, theorem2_tau_limit, verify_theorem2
-from nc_verify.landscape import families as F
-from nc_verify.objective.problem import HessianOperator, project_columns
+from nc_verify.objective import families as F
+from nc_verify.objective.oblique import project_columns
+from nc_verify.objective.problem import HessianOperator
 
 # inside the assumptions: K odd and even, n = 1 and n > 1
 GRID = [(4, 3, 1, 1.0), (5, 3, 2, 3.0), (5, 4, 1, 0.5), (6, 4, 2, 2.0)]

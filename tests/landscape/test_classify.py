@@ -8,7 +8,7 @@ import pytest
 from scipy.linalg import orthogonal_procrustes
 
 from nc_verify import UFMProblem, classify_critical_point, critical_point_families, find_critical_points, solve
-from nc_verify.landscape import families as F
+from nc_verify.objective import families as F
 from nc_verify.landscape.points import describe_point, same_point
 from nc_verify.landscape.search import MIN_SATURATION_STARTS, is_saturated
 

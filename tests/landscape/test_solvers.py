@@ -40,7 +40,7 @@ def test_seed_reproducible_and_x0_used():
         (dict(backend="torch"), ValueError, "unknown backend 'torch'"),
         (dict(gradient_tol=0.0), ValueError, "gradient_tol must be finite and > 0"),
         (dict(max_iterations=0), ValueError, "max_iterations must be >= 1"),
-        (dict(x0=np.zeros(3)), TypeError, r"x0 must be a pair \(W, H\)"),
+        (dict(x0=np.zeros(3)), TypeError, r"x0 must be a tuple of 2 block\(s\) of shapes \[\(4, 2\), \(4, 2\)\]"),
         (dict(x0=(np.ones((4, 2)), np.ones((4, 2)))), ValueError, "W must have unit-norm columns"),
     ],
 )
@@ -50,7 +50,7 @@ def test_bad_options(kwargs, exc, match):
 
 
 def test_problem_type_checked():
-    with pytest.raises(TypeError, match="problem must be a UFMProblem"):
+    with pytest.raises(TypeError, match="problem must implement the problem protocol.*str lacks d, tau"):
         solve("not a problem")
 
 
