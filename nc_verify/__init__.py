@@ -24,7 +24,6 @@ from nc_verify.landscape.spectrum import (
     hessian_matrix,
     hessian_spectrum,
     min_hessian_eigenpair,
-    symmetry_orbit_dimension,
     tangent_basis,
 )
 from nc_verify.objective.closed_forms import theorem1_bound, theorem2_tau_limit
@@ -40,6 +39,7 @@ from nc_verify.objective.losses import (
     get_loss,
 )
 from nc_verify.objective.metrics import NCMetrics, nc_metrics
+from nc_verify.objective.oblique import symmetry_orbit_dimension
 from nc_verify.objective.problem import HessianOperator, UFMProblem
 from nc_verify.objective.protocol import ManifoldProblem
 from nc_verify.objective.regularized import RegularizedUFM, minimize_regularized

@@ -19,7 +19,8 @@ from nc_verify.certify import ball  # noqa: E402
 from nc_verify.certify._flint import working_precision  # noqa: E402
 from nc_verify.objective.families import critical_point_families  # noqa: E402
 from nc_verify.objective.problem import UFMProblem  # noqa: E402
-from nc_verify.landscape.spectrum import hessian_spectrum, symmetry_orbit_dimension  # noqa: E402
+from nc_verify.landscape.spectrum import hessian_spectrum  # noqa: E402
+from nc_verify.objective.oblique import symmetry_orbit_dimension  # noqa: E402
 
 TAUS = (1.0, 6.0, 20.0, 50.0, 100.0, 1000.0)
 

@@ -22,7 +22,10 @@ from nc_verify.landscape.classify import CriticalPointReport, classify_critical_
 from nc_verify.landscape.points import FoundPoint, point_invariants, same_point
 from nc_verify.landscape.rounding import cost_resolution
 from nc_verify.landscape.search import DEFAULT_MAX_STARTS, find_critical_points
-from nc_verify.objective.closed_forms import theorem2_assumptions_hold, theorem2_tau_limit
+from nc_verify.objective.closed_forms import (
+    theorem2_assumptions_hold,
+    theorem2_tau_limit,
+)
 from nc_verify.objective.families import critical_point_families
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.utils.progress import Progress

@@ -57,7 +57,6 @@ from nc_verify.landscape.spectrum import (
     hessian_matrix,
     min_hessian_eigenpair,
     symmetric_eigh,
-    symmetry_orbit_dimension,
     tangent_basis,
 )
 from nc_verify.objective.protocol import as_point, check_problem
@@ -80,8 +79,9 @@ class CriticalPointReport:
     cost, bound, gap : float
         ``f``, Theorem 1's bound and ``f - bound``.
     gap_resolution : float
-        ``(K + N) eps max(f, bound) + ||grad f||^2 / sigma``: rounding of the
-        cost plus the cost difference to the exact critical point nearby.
+        :func:`~nc_verify.landscape.rounding.gap_resolution`:
+        ``(m + 2 d tau) eps max(|f|, |bound|) + ||grad f||^2 / sigma`` (``m = K + N``), the
+        rounding of the cost plus the cost difference to the exact critical point nearby.
     gradient_norm, gradient_tol, initial_gradient_norm : float
         After refinement; the rounding level; before refinement.
     refined : bool
@@ -262,7 +262,7 @@ def classify_critical_point(problem, *point, refine: bool = True, method: str = 
     g = gradient_norm(problem, *x)
     cost = problem.cost(*x)
     bound = problem.bound if reference is None else check_finite_float(reference, "reference")
-    orbit = symmetry_orbit_dimension(*x)
+    orbit = problem.orbit_dimension(*x)
     lam, S, sigma, spectrum = sp["lam"], sp["S"], sp["sigma"], sp["spectrum"]
     n_zero, zero_gap, n_negative = sp["n_zero"], sp["zero_gap"], None
     resolution = eigenvalue_resolution(problem, S, g, sigma)

@@ -24,7 +24,6 @@ from nc_verify.landscape.newton import local_quadratic_model
 from nc_verify.landscape.rounding import eigenvalue_floor
 from nc_verify.landscape.spectrum import (
     count_zero_eigenvalues,
-    symmetry_orbit_dimension,
 )
 from nc_verify.objective.protocol import as_point, check_problem
 
@@ -143,7 +142,7 @@ def describe_point(problem, *point) -> FoundPoint:
     return FoundPoint(
         point=x, cost=p.cost(*x), gradient_norm=loc.gradient_norm,
         invariants=point_invariants(x, loc.eigenvalues), n_zero=n_zero,
-        orbit_dimension=symmetry_orbit_dimension(*x),
+        orbit_dimension=p.orbit_dimension(*x),
     )
 
 

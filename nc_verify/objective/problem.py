@@ -16,7 +16,7 @@ from nc_verify.objective.closed_forms import theorem1_bound
 from nc_verify.objective.families import critical_point_families
 from nc_verify.objective.losses import CROSS_ENTROPY, CrossEntropy, LossState, get_loss
 from nc_verify.objective.metrics import nc_metrics
-from nc_verify.objective.oblique import project_columns
+from nc_verify.objective.oblique import project_columns, symmetry_orbit_dimension
 from nc_verify.utils.validation import (
     as_rng,
     check_choice,
@@ -166,6 +166,10 @@ class UFMProblem:
     def known_critical_points(self, rng=None) -> dict:
         """The exact critical points of :mod:`nc_verify.objective.families`, by name (``(W, H)`` pairs)."""
         return critical_point_families(self, rng)
+
+    def orbit_dimension(self, W, H) -> int:
+        """Dimension of the orbit of ``(W, H)`` under a common rotation (the symmetry of problem (4))."""
+        return symmetry_orbit_dimension(W, H)
 
     def metrics(self, W, H) -> dict:
         """NC1-NC3 at ``(W, H)`` (:func:`~nc_verify.objective.metrics.nc_metrics`), as a dict."""

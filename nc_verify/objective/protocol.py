@@ -25,8 +25,8 @@ import numpy as np
 
 #: The members every problem must have (checked by :func:`check_problem`).
 REQUIRED = ("d", "tau", "block_sizes", "tangent_dimension", "bound", "check_point", "cost",
-            "riemannian_gradient", "hessian_operator", "gradient_scale", "random_point",
-            "to_pymanopt")
+            "riemannian_gradient", "hessian_operator", "gradient_scale", "orbit_dimension",
+            "random_point", "to_pymanopt")
 
 
 @runtime_checkable
@@ -60,6 +60,11 @@ class ManifoldProblem(Protocol):
         tangent vector (blocks may carry leading batch axes ``(..., d, m_i)``).
     gradient_scale(*point) -> float
         Size of the terms that cancel in the gradient (sets its rounding level).
+    orbit_dimension(*point) -> int
+        Dimension of the point's orbit under the problem's continuous symmetry: the
+        number of zero Hessian eigenvalues a non-degenerate critical point has
+        (:func:`~nc_verify.objective.oblique.symmetry_orbit_dimension` for a
+        rotation-invariant problem).
     random_point(rng)
         A random point (tuple of blocks, or one array for one block).
     to_pymanopt(backend="analytic")
@@ -85,6 +90,8 @@ class ManifoldProblem(Protocol):
     def hessian_operator(self, *point): ...
 
     def gradient_scale(self, *point) -> float: ...
+
+    def orbit_dimension(self, *point) -> int: ...
 
     def random_point(self, rng=None): ...
 

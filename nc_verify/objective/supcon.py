@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nc_verify.objective.losses import autograd_logsumexp, column_softmax
-from nc_verify.objective.oblique import project_columns
+from nc_verify.objective.oblique import project_columns, symmetry_orbit_dimension
 from nc_verify.objective.problem import BACKENDS
 from nc_verify.utils.validation import (
     as_rng,
@@ -194,6 +194,10 @@ class SupConProblem:
         H = self.check_point(H)
         s = self._state(H)
         return self.tau * (H @ s.sym_grad) - H * s.col_curvature
+
+    def orbit_dimension(self, H) -> int:
+        """Dimension of the orbit of ``H`` under a common rotation (the symmetry of the loss)."""
+        return symmetry_orbit_dimension(H)
 
     def gradient_scale(self, H) -> float:
         """Size of the terms that cancel in the gradient: ``||tau H (G + G^T)|| + ||H ddiag(M (G + G^T))||``."""
