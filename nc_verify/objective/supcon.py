@@ -89,6 +89,8 @@ class SupConProblem:
     tau : float
         Inverse temperature (finite, > 0).
 
+    Notes
+    -----
     Points are single matrices ``H`` of shape (d, N) with unit columns; tangent
     vectors ``dH`` of the same shape.  The interface mirrors
     :class:`~nc_verify.objective.problem.UFMProblem` without the classifier block.
