@@ -9,6 +9,7 @@ names tests that exist, and the README's test command is the one CI runs.
 from __future__ import annotations
 
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -131,8 +132,10 @@ def test_readme_test_command_is_what_ci_runs():
 
 
 @pytest.mark.slow
-def test_readme_quick_start_runs(capsys):
+def test_readme_quick_start_runs(tmp_path, capsys):
     block = re.search(r"^## Quick start\n.*?^```python\n(.*?)^```", README.read_text(encoding="utf-8"),
                       re.MULTILINE | re.DOTALL)
-    exec(compile(block.group(1), "README.md (quick start)", "exec"), {})
+    script = tmp_path / "quick_start.py"
+    script.write_text(block.group(1), encoding="utf-8")
+    runpy.run_path(str(script), run_name="__main__")
     assert capsys.readouterr().out.count("\n") >= 5
