@@ -3,7 +3,7 @@
 These checks need no mkdocs: every module of ``nc_verify`` has a ``::: module`` block in the
 API reference, every relative link and snippet in ``README.md`` and ``docs/`` points at a
 file that exists, every figure is shown, every rounding rule is documented, the claim table
-names tests that exist, and the README's test command is the one CI runs.
+names tests that exist, the README's test command is the one CI runs, and the quick starts run.
 """
 
 from __future__ import annotations
@@ -131,11 +131,20 @@ def test_readme_test_command_is_what_ci_runs():
     assert command[0] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
+#: The code a newcomer runs first: the README's quick start and the quick-start page's tour.
+QUICK_STARTS = {
+    "README.md": r"^## Quick start\n.*?^```python\n(.*?)^```",
+    "docs/quickstart.md": r"^## The Python API\n.*?^```python\n(.*?)^```",
+}
+
+
 @pytest.mark.slow
-def test_readme_quick_start_runs(tmp_path, capsys):
-    block = re.search(r"^## Quick start\n.*?^```python\n(.*?)^```", README.read_text(encoding="utf-8"),
-                      re.MULTILINE | re.DOTALL)
+@pytest.mark.parametrize("page", sorted(QUICK_STARTS))
+def test_quick_start_runs(page, tmp_path, capsys):
+    block = re.search(QUICK_STARTS[page], (ROOT / page).read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+    assert block, f"no python block under the quick-start heading of {page}"
     script = tmp_path / "quick_start.py"
     script.write_text(block.group(1), encoding="utf-8")
     runpy.run_path(str(script), run_name="__main__")
-    assert capsys.readouterr().out.count("\n") >= 5
+    if page == "README.md":  # it prints its results
+        assert capsys.readouterr().out.count("\n") >= 5
