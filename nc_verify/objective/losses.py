@@ -40,8 +40,8 @@ with label ``y``; ``p = softmax(m)``):
 * :class:`SquaredError` -- ``(1/2) ||m - e_y||^2`` (MSE to one-hot targets; not
   shift invariant).
 
-Cross-entropy is evaluated without cancellation (see the package README,
-"Numerics"): every quantity is formed from the probabilities of the non-dominant
+Cross-entropy is evaluated without cancellation (see the documentation, "The mathematics",
+"Cancellation-free formulas"): every quantity is formed from the probabilities of the non-dominant
 classes, so ``1 - p_y`` and the curvature terms keep their relative accuracy until
 ``exp(-tau)`` underflows.  Label smoothing shares its Hessian (and its
 cancellation-free Hessian-vector product); the focal loss forms ``1 - p_y`` the

@@ -78,6 +78,8 @@ class SupConProblem:
     tau : float
         Inverse temperature (finite, > 0).
 
+    Notes
+    -----
     Points are single matrices ``H`` of shape (d, N) with unit columns; tangent
     vectors ``dH`` of the same shape.  It implements the problem protocol
     (:mod:`nc_verify.objective.protocol`) with the one block ``H``, so every landscape tool
