@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from nc_verify import OPTIMIZERS, UFMProblem, solve
+from nc_verify.objective import families as F
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -79,3 +80,18 @@ def test_steepest_descent_records_each_iteration():
 def test_bad_callback():
     with pytest.raises(TypeError, match="callback must be callable"):
         solve(UFMProblem(4, 3, 2, 1.0), callback="print")
+
+
+class TestSecondOrderSolve:
+    # pymanopt's trust regions, started exactly at a critical point, divide 0 by 0 in its
+    # own step-length update (the gradient is zero); the escape logic under test handles it
+    @pytest.mark.filterwarnings("ignore:invalid value encountered in scalar divide:RuntimeWarning")
+    def test_escapes_from_a_saddle(self):
+        p = UFMProblem(6, 4, 2, 1.0)
+        x0 = F.cross_polytope(p)
+        first = solve(p, x0=x0)
+        assert first.cost - p.bound > 0.04            # trust regions stop on the saddle
+        second = solve(p, x0=x0, second_order=True)
+        assert second.escapes >= 1
+        assert second.cost - p.bound <= 1e-14
+        assert abs(second.lambda_min) <= 1e-14

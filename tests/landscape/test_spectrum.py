@@ -1,4 +1,4 @@
-"""Tangent basis, Hessian matrix and spectrum, Lanczos eigenpair, orbit dimension."""
+"""Tangent basis, Hessian matrix and spectrum, Lanczos eigenpair."""
 
 import numpy as np
 import pytest
@@ -113,20 +113,3 @@ class TestMinEigenpair:
             min_hessian_eigenpair(p, W, H, "dense")
         with pytest.raises(TypeError, match="has 2 block"):
             hessian_matrix(p, W)
-
-
-class TestOrbitDimension:
-    @pytest.mark.parametrize("r", [1, 2, 3, 5])
-    def test_formula(self, r):
-        d = 6
-        rng = np.random.default_rng(r)
-        U = np.linalg.qr(rng.standard_normal((d, r)))[0]
-        W = U @ rng.standard_normal((r, 4))
-        H = U @ rng.standard_normal((r, 7))
-        assert symmetry_orbit_dimension(W, H) == d * (d - 1) // 2 - (d - r) * (d - r - 1) // 2
-
-    def test_bad_input(self):
-        with pytest.raises(ValueError, match="same number of rows"):
-            symmetry_orbit_dimension(np.ones((3, 2)), np.ones((4, 2)))
-        with pytest.raises(ValueError, match="finite"):
-            symmetry_orbit_dimension(np.full((3, 2), np.nan), np.ones((3, 2)))
