@@ -47,6 +47,32 @@ from nc_verify.objective.supcon import SupConProblem
 
 __version__ = "0.1.0"
 
+#: Module paths of 0.1.0 and where they live now (see :func:`__getattr__`).
+MOVED_MODULES = {
+    "losses": "nc_verify.objective.losses", "geometry": "nc_verify.objective.frames",
+    "problem": "nc_verify.objective.problem", "supcon": "nc_verify.objective.supcon",
+    "regularized": "nc_verify.objective.regularized", "metrics": "nc_verify.objective.metrics",
+    "families": "nc_verify.objective.families", "rounding": "nc_verify.landscape.rounding",
+    "spectrum": "nc_verify.landscape.spectrum", "classification": "nc_verify.landscape.classify",
+    "solvers": "nc_verify.landscape.solvers", "critical_points": "nc_verify.landscape.search",
+    "derivatives": "nc_verify.checks.derivatives", "theorem1": "nc_verify.checks.theorem1",
+    "theorem2": "nc_verify.checks.theorem2", "probes": "nc_verify.checks.probes",
+    "experiments": "nc_verify.runs.experiments", "sweep": "nc_verify.runs.sweep",
+}
+
+
+def __getattr__(name):
+    """``nc_verify.families`` and the other 0.1.0 module paths: the moved module, with a DeprecationWarning."""
+    if name in MOVED_MODULES:
+        import importlib
+        import warnings
+
+        warnings.warn(f"nc_verify.{name} moved to {MOVED_MODULES[name]}; the old path will be removed "
+                      "in a future release", DeprecationWarning, stacklevel=2)
+        return importlib.import_module(MOVED_MODULES[name])
+    raise AttributeError(f"module 'nc_verify' has no attribute {name!r}")
+
+
 __all__ = [
     "certify_minimum",
     "certify_strict_saddle",
