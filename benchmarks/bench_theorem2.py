@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from nc_verify import UFMProblem, find_critical_points, hessian_matrix, min_hessian_eigenpair, verify_theorem2
-from nc_verify.landscape import families as F
+from nc_verify.objective import families as F
 from scipy.linalg import eigh
 
 
@@ -31,7 +31,7 @@ def main():
     for name, build in (("global_etf", F.global_etf), ("cross_polytope", F.cross_polytope)):
         W, H = build(p)
         t0 = time.perf_counter()
-        lam, _, info = min_hessian_eigenpair(p, W, H, "lanczos", rng=0, full_output=True)
+        lam, _, info = min_hessian_eigenpair(p, W, H, method="lanczos", rng=0, full_output=True)
         dt = time.perf_counter() - t0
         print(f"lanczos (512,100,50) T={p.tangent_dimension} at {name}: {dt:.2f} s, "
               f"{info['products']} products, lambda_min {lam:.4e}, residual {info['residual']:.1e}")

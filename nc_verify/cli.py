@@ -242,7 +242,7 @@ def _load_point(path):
 
 def _cmd_certify(args) -> int:
     from nc_verify.certify import certify_minimum, certify_strict_saddle, exact_point
-    from nc_verify.landscape.families import critical_point_families
+    from nc_verify.objective.families import critical_point_families
     from nc_verify.objective.problem import UFMProblem
 
     if (args.family is None) == (args.point is None):

@@ -16,8 +16,9 @@ flint = pytest.importorskip("flint")
 
 from nc_verify.certify import ball, exact_family  # noqa: E402
 from nc_verify.certify._flint import working_precision  # noqa: E402
-from nc_verify.landscape.families import critical_point_families  # noqa: E402
-from nc_verify.landscape.spectrum import hessian_spectrum, symmetry_orbit_dimension  # noqa: E402
+from nc_verify.landscape.spectrum import hessian_spectrum  # noqa: E402
+from nc_verify.objective.families import critical_point_families  # noqa: E402
+from nc_verify.objective.oblique import symmetry_orbit_dimension  # noqa: E402
 from nc_verify.objective.problem import UFMProblem  # noqa: E402
 from nc_verify.testing import UndecidedError, assert_certified_minimum, assert_certified_saddle  # noqa: E402
 

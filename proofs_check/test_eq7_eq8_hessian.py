@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from nc_verify import UFMProblem
-from nc_verify.objective.problem import project_columns
+from nc_verify.objective.oblique import project_columns
 from nc_verify.objective.taylor import SLOPE_TOL, fit_slope
 from nc_verify.testing import assert_derivatives
 

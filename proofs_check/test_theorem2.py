@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from nc_verify import UFMProblem, classify_critical_point, critical_point_families, theorem2_tau_limit
-from nc_verify.landscape import families as F
-from nc_verify.objective.problem import HessianOperator, project_columns
+from nc_verify.objective import families as F
+from nc_verify.objective.oblique import project_columns
+from nc_verify.objective.problem import HessianOperator
 from nc_verify.testing import (
     UndecidedError,
     assert_critical,

@@ -368,7 +368,7 @@ def certify_strict_saddle(problem, W, H=None, direction=None, *, prec: int = 53,
         The exact point: arrays of integers / ``Fraction`` / floats (unit columns
         checked exactly, see :func:`.exact.exact_point`) with ``H`` (d, N), an
         :class:`ExactPoint`, or a family name of
-        :func:`nc_verify.landscape.families.critical_point_families` (then ``H`` is None).
+        :func:`nc_verify.objective.families.critical_point_families` (then ``H`` is None).
     direction : None, "auto", str, ExactDirection or (dW, dH)
         None: the family's exact direction if it knows one, else "auto" (the
         smallest eigenvector of the ball Hessian's rescaled midpoint in the exact

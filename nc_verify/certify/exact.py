@@ -12,7 +12,7 @@ An :class:`ExactPoint` is given either
 
 :func:`exact_point` takes a user's arrays (integers, ``Fraction`` or floats, a float
 taken as the binary rational it is) and checks unit columns *exactly*;
-:func:`exact_family` mirrors :func:`nc_verify.landscape.families.critical_point_families` by
+:func:`exact_family` mirrors :func:`nc_verify.objective.families.critical_point_families` by
 name (the same configuration, up to a rotation where the float construction uses a
 QR basis), with the exact negative-curvature directions the family is known to have.
 """
@@ -414,7 +414,7 @@ _SIGNED_SUM = re.compile(r"^signed_simplex_sum\[([\d+]+)\|([\d,]+)\]$")
 
 
 def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
-    """The exact point of the family ``name`` of :func:`nc_verify.landscape.families.critical_point_families`.
+    """The exact point of the family ``name`` of :func:`nc_verify.objective.families.critical_point_families`.
 
     Names as that function gives them: ``"global_etf"``, ``"anti_aligned_etf"``,
     ``"collinear_all_equal"``, ``"collinear[+2 -1 ...]"``, ``"u1_v1"``,
@@ -462,7 +462,7 @@ def exact_family(problem: UFMProblem, name: str) -> ExactPoint:
         blocks = [int(b) for b in m.group(1).split("+")]
         negatives = [int(x) for x in m.group(2).split(",")]
         return _signed_simplex_sum(p, blocks, negatives)
-    from nc_verify.landscape.families import critical_point_families
+    from nc_verify.objective.families import critical_point_families
 
     valid = ", ".join(critical_point_families(p))
     raise ValueError(f"unknown family {name!r} at (d, K, n) = ({p.d}, {p.K}, {p.n}); valid: {valid}")

@@ -39,14 +39,16 @@ import numpy as np
 from nc_verify.landscape.classify import classify_critical_point
 from nc_verify.landscape.newton import gradient_tolerance, newton_polish
 from nc_verify.landscape.points import (
-    INVARIANT_RTOL,
     add_distinct,
     describe_point,
-    same_point,
 )
+from nc_verify.landscape.search import find_critical_points
+from nc_verify.landscape.solvers import solve
 from nc_verify.landscape.spectrum import DENSE_LIMIT
+from nc_verify.objective.closed_forms import theorem1_bound, theorem2_assumptions_hold
 from nc_verify.objective.losses import get_loss
-from nc_verify.objective.problem import UFMProblem, theorem1_bound, theorem2_tau_limit
+from nc_verify.objective.problem import UFMProblem
+from nc_verify.objective.protocol import blocks
 from nc_verify.utils.progress import Progress
 from nc_verify.utils.serialization import json_default
 from nc_verify.utils.validation import (
@@ -268,39 +270,17 @@ def recheck_counterexample(path):
 
 # ---------------------------------------------------------------- the probe
 def _classify(problem, point, reference, rng):
-    if isinstance(problem, UFMProblem):
-        return classify_critical_point(problem, *point, reference=reference, method="dense", rng=rng)
-    from nc_verify.objective.supcon import classify_supcon_point
-
-    return classify_supcon_point(problem, *point, reference=reference)
+    return classify_critical_point(problem, *point, reference=reference, method="dense", rng=rng)
 
 
-def _descend_ufm(problem, rng, tol, max_iterations):
-    from nc_verify.landscape.solvers import solve
-
-    res = solve(problem, "trust_regions", x0=problem.random_point(rng), gradient_tol=tol,
+def _descend(problem, rng, tol, max_iterations):
+    """Trust regions from a uniform random point, then Newton polish (below :data:`POLISH_LIMIT`)."""
+    res = solve(problem, "trust_regions", x0=blocks(problem.random_point(rng)), gradient_tol=tol,
                 max_iterations=max_iterations)
     if problem.tangent_dimension > POLISH_LIMIT:
-        return res.cost, (res.W, res.H)
-    W, H, _ = newton_polish(problem, res.W, res.H)
-    return res.cost, (W, H)
-
-
-def _descend_supcon(problem, rng, tol, max_iterations):
-    from nc_verify.objective.supcon import newton_polish_supcon, solve_supcon
-
-    H, cost, _ = solve_supcon(problem, x0=problem.random_point(rng), gradient_tol=tol,
-                              max_iterations=max_iterations)
-    return cost, (newton_polish_supcon(problem, H)[0],)
-
-
-def _same_supcon(a, b) -> bool:
-    ca, cb = a["cost"], b["cost"]
-    if abs(ca - cb) > INVARIANT_RTOL * (abs(ca) + abs(cb) + 1e-300):
-        return False
-    sa, sb = a["spectrum"], b["spectrum"]
-    scale = 1.0 + max(np.max(np.abs(sa)), np.max(np.abs(sb)))
-    return bool(np.max(np.abs(sa - sb)) <= INVARIANT_RTOL * scale)
+        return res.cost, res.point
+    *x, _ = newton_polish(problem, *res.point)
+    return res.cost, tuple(x)
 
 
 def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_starts=None, seed=0,
@@ -322,7 +302,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     search_starts : int, optional
         Starts of the critical-point search (Levenberg-Marquardt from structured
         starts; finds saddles).  Default ``n_starts`` up to tangent dimension 300
-        (dense Hessians at every iterate; :data:`POLISH_LIMIT`), 0 above.  Not available for "supcon".
+        (dense Hessians at every iterate; :data:`POLISH_LIMIT`), 0 above.
     seed : int, Generator or None
     descent_tol : float
         Gradient-norm target of the descent runs; the polish then takes the point to
@@ -343,58 +323,32 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     n_starts = check_int(n_starts, "n_starts", 1)
     max_iterations = check_int(max_iterations, "max_iterations", 1)
     descent_tol = check_positive_float(descent_tol, "descent_tol")
-    supcon = not isinstance(problem, UFMProblem)
     if problem.tangent_dimension > DENSE_LIMIT:
         raise ValueError(f"probe classifies with dense Hessians: tangent dimension {problem.tangent_dimension} "
                          f"exceeds {DENSE_LIMIT}; choose smaller (d, K, n)")
     if search_starts is None:
-        search_starts = 0 if supcon or problem.tangent_dimension > POLISH_LIMIT else n_starts
+        search_starts = 0 if problem.tangent_dimension > POLISH_LIMIT else n_starts
     search_starts = check_int(search_starts, "search_starts", 0)
-    if supcon and search_starts:
-        raise ValueError("search_starts must be 0 for loss 'supcon' (descent starts only)")
     if reference is not None:
         reference = check_finite_float(reference, "reference")
     rng = as_rng(seed)
-    descend = _descend_supcon if supcon else _descend_ufm
-
-    candidates, costs = [], []                 # supcon: dicts; UFM: FoundPoint list via add_distinct
+    candidates, costs = [], []                 # FoundPoint records, merged modulo symmetry
     with Progress(n_starts, "probe: descents", enabled=progress) as bar:
         for _ in range(n_starts):
-            cost, point = descend(problem, rng, descent_tol, max_iterations)
+            cost, point = _descend(problem, rng, descent_tol, max_iterations)
             costs.append(float(cost))
-            if supcon:
-                new = {"point": point, "cost": problem.cost(*point), "spectrum": problem.hessian_spectrum(*point),
-                       "hits": 1, "sources": {"descent": 1}}
-                old = next((c for c in candidates if _same_supcon(c, new)), None)
-                if old is None:
-                    candidates.append(new)
-                else:
-                    old["hits"] += 1
-                    old["sources"]["descent"] += 1
-            else:
-                found = describe_point(problem, *point)
-                tol = gradient_tolerance(problem, *point, float(np.max(np.abs(found.invariants["hessian"]))))
-                if found.gradient_norm <= tol:
-                    add_distinct(candidates, found, "descent")
+            found = describe_point(problem, *point)
+            tol = gradient_tolerance(problem, *found.point,
+                                     hessian_norm=float(np.max(np.abs(found.invariants["hessian"]))))
+            if found.gradient_norm <= tol:
+                add_distinct(candidates, found, "descent")
             bar.update(postfix=f"best {min(costs):.10g}")
     if search_starts:
-        from nc_verify.landscape.search import find_critical_points
-
         search = find_critical_points(problem, n_starts=search_starts, seed=rng, methods=("lm",), progress=progress)
         for q in search.points:
-            match = next((c for c in candidates if same_point(c, q)), None)
-            if match is None:
-                candidates.append(q)
-                continue
-            match.hits += q.hits
-            for src, hits in q.sources.items():
-                match.sources[src] = match.sources.get(src, 0) + hits
-    if supcon:
-        found_costs = [c["cost"] for c in candidates]
-        entries = [(c["point"], c["hits"], c["sources"]) for c in candidates]
-    else:
-        found_costs = [c.cost for c in candidates]
-        entries = [((c.W, c.H), c.hits, c.sources) for c in candidates]
+            add_distinct(candidates, q)
+    found_costs = [c.cost for c in candidates]
+    entries = [(c.point, c.hits, c.sources) for c in candidates]
     best = float(min(costs + found_costs))
     ref = best if reference is None else reference
 
@@ -403,7 +357,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
         rep = _classify(problem, point, ref, rng)
         kind = PROBE_KINDS[rep.kind]
         reason = rep.reason if kind != "at_best_value" else "cost equals the reference value to within its resolution"
-        final = (rep.H,) if supcon else (rep.W, rep.H)
+        final = rep.point
         pp = ProbePoint(kind=kind, reason=reason, cost=float(rep.cost), gap=float(rep.cost - ref),
                         gradient_norm=float(rep.gradient_norm), lambda_min=float(rep.lambda_min),
                         resolution=float(rep.resolution), margin=float(rep.margin), n_zero=rep.n_zero,
@@ -420,9 +374,9 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
             })
         points.append(pp)
 
-    ufm_ce = not supcon and problem.bound is not None
+    ufm_ce = isinstance(problem, UFMProblem) and problem.bound is not None
     t1 = theorem1_bound(problem.K, problem.tau) if ufm_ce else None
-    regime = bool(ufm_ce and problem.d > problem.K and problem.tau < theorem2_tau_limit(problem.d, problem.K))
+    regime = ufm_ce and theorem2_assumptions_hold(problem.d, problem.K, problem.tau)
     return ProbeReport(
         d=problem.d, K=problem.K, n=problem.n, tau=problem.tau, loss=_loss_spec(problem),
         seed=seed if isinstance(seed, int) or seed is None else "generator", n_starts=n_starts,

@@ -19,11 +19,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nc_verify.landscape.classify import CriticalPointReport, classify_critical_point
-from nc_verify.landscape.families import critical_point_families
 from nc_verify.landscape.points import FoundPoint, point_invariants, same_point
 from nc_verify.landscape.rounding import cost_resolution
 from nc_verify.landscape.search import DEFAULT_MAX_STARTS, find_critical_points
-from nc_verify.objective.problem import UFMProblem, theorem2_tau_limit
+from nc_verify.objective.closed_forms import (
+    theorem2_assumptions_hold,
+    theorem2_tau_limit,
+)
+from nc_verify.objective.families import critical_point_families
+from nc_verify.objective.problem import UFMProblem
 from nc_verify.utils.progress import Progress
 from nc_verify.utils.validation import check_int, check_positive_float
 
@@ -172,8 +176,8 @@ class Theorem2Report:
 
 
 def _found(problem, rep: CriticalPointReport) -> FoundPoint:
-    return FoundPoint(W=rep.W, H=rep.H, cost=rep.cost, gradient_norm=rep.gradient_norm,
-                      invariants=point_invariants(problem, rep.W, rep.H, rep.spectrum),
+    return FoundPoint(point=rep.point, cost=rep.cost, gradient_norm=rep.gradient_norm,
+                      invariants=point_invariants(rep.point, rep.spectrum),
                       n_zero=rep.n_zero, orbit_dimension=rep.orbit_dimension, hits=0)
 
 
@@ -217,7 +221,7 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         n_starts = check_int(n_starts, "n_starts", 1)
     tau = check_positive_float(tau, "tau")
     limit = theorem2_tau_limit(d, K)
-    assumptions = d > K and tau < limit
+    assumptions = theorem2_assumptions_hold(d, K, tau)
     points, entries = [], []
 
     def add(rep, name, hits=0, sources=None):

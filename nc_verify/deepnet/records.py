@@ -63,10 +63,6 @@ class TrainConfig:
         check_int(self.record_every, "record_every", 1)
         check_int(self.eval_batch_size, "eval_batch_size", 1)
 
-    def lr_at(self, epoch: int) -> float:
-        """Step size used during epoch ``epoch`` (1-based)."""
-        return self.lr * self.lr_decay ** ((epoch - 1) // self.lr_decay_period)
-
     def as_dict(self) -> dict:
         return asdict(self)
 

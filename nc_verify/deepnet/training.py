@@ -19,6 +19,7 @@ import numpy as np
 from nc_verify.deepnet._imports import require_torch
 from nc_verify.deepnet.data import ImageSet
 from nc_verify.deepnet.records import EpochRecord, TrainConfig, TrainingRun
+from nc_verify.objective.losses import CROSS_ENTROPY
 from nc_verify.objective.metrics import nc_metrics
 from nc_verify.utils.progress import Progress
 
@@ -94,11 +95,6 @@ class Evaluation:
         return {k: getattr(self, k) for k in ("loss", "accuracy", "nc1", "nc2", "nc3")}
 
 
-def _logsumexp(Z: np.ndarray) -> np.ndarray:
-    m = Z.max(axis=0)
-    return m + np.log(np.exp(Z - m).sum(axis=0))
-
-
 @torch.no_grad()
 def evaluate(model, data: ImageSet, *, device=None, batch_size: int = 512) -> Evaluation:
     """Features, loss, accuracy and NC1-NC3 of ``model`` on the whole of ``data``.
@@ -121,7 +117,7 @@ def evaluate(model, data: ImageSet, *, device=None, batch_size: int = 512) -> Ev
     H = np.concatenate(feats).T
     Z = np.concatenate(logits).T
     y = data.labels
-    loss = float(np.mean(_logsumexp(Z) - Z[y, np.arange(y.size)]))
+    loss = CROSS_ENTROPY(Z, y).value          # the package's one (cancellation-free) softmax
     accuracy = float(np.mean(np.argmax(Z, axis=0) == y))
     m = nc_metrics(model.classifier_matrix(), H, y)
     return Evaluation(H, Z, loss, accuracy, m.nc1, m.nc2, m.nc3)

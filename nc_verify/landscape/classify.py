@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nc_verify.landscape.newton import gradient_scale, gradient_tolerance, newton_polish
+from nc_verify.landscape.newton import gradient_norm, gradient_tolerance, newton_polish
 from nc_verify.landscape.rounding import (
     EPS,
     TINY,
@@ -57,12 +57,10 @@ from nc_verify.landscape.spectrum import (
     hessian_matrix,
     min_hessian_eigenpair,
     symmetric_eigh,
-    symmetry_orbit_dimension,
     tangent_basis,
 )
-from nc_verify.objective.metrics import nc_metrics
-from nc_verify.objective.problem import UFMProblem
-from nc_verify.utils.validation import check_choice, check_finite_float, check_instance
+from nc_verify.objective.protocol import as_point, check_problem
+from nc_verify.utils.validation import check_choice, check_finite_float
 
 KINDS = ("global_minimizer", "strict_saddle", "spurious_local_minimizer", "local_minimizer",
          "undecided", "not_critical")
@@ -81,8 +79,9 @@ class CriticalPointReport:
     cost, bound, gap : float
         ``f``, Theorem 1's bound and ``f - bound``.
     gap_resolution : float
-        ``(K + N) eps max(f, bound) + ||grad f||^2 / sigma``: rounding of the
-        cost plus the cost difference to the exact critical point nearby.
+        :func:`~nc_verify.landscape.rounding.gap_resolution`:
+        ``(m + 2 d tau) eps max(|f|, |bound|) + ||grad f||^2 / sigma`` (``m = K + N``), the
+        rounding of the cost plus the cost difference to the exact critical point nearby.
     gradient_norm, gradient_tol, initial_gradient_norm : float
         After refinement; the rounding level; before refinement.
     refined : bool
@@ -106,10 +105,10 @@ class CriticalPointReport:
         "dense" or "lanczos".
     nc : dict
         NC metrics (:func:`~nc_verify.nc_metrics`).
-    escape_direction : tuple (dW, dH) or None
-        Unit tangent direction with ``Hess[dW, dH] = lambda_min`` (saddles).
-    W, H : ndarray
-        The (refined) point.
+    escape_direction : tuple of ndarray or None
+        Unit tangent direction (``(dW, dH)`` for problem (4)) with ``Hess[v, v] = lambda_min`` (saddles).
+    point : tuple of ndarray
+        The (refined) point; for problem (4) also as attributes ``W`` and ``H``.
     spectrum : ndarray or None
         All Hessian eigenvalues (dense method).
     """
@@ -135,9 +134,20 @@ class CriticalPointReport:
     method: str
     nc: dict
     escape_direction: object
-    W: np.ndarray
-    H: np.ndarray
+    point: tuple
     spectrum: object
+
+    @property
+    def W(self) -> np.ndarray:
+        """The classifier block of a problem (4) point."""
+        if len(self.point) != 2:
+            raise AttributeError("W exists only for points (W, H) of problem (4)")
+        return self.point[0]
+
+    @property
+    def H(self) -> np.ndarray:
+        """The feature block (the last block of the point)."""
+        return self.point[-1]
 
     def as_dict(self, arrays: bool = False) -> dict:
         """JSON-ready dict; ``arrays=True`` also includes the point, spectrum and direction."""
@@ -147,7 +157,7 @@ class CriticalPointReport:
             "margin", "n_negative", "n_zero", "zero_gap", "orbit_dimension", "hessian_norm",
             "method", "nc")}
         if arrays:
-            out.update(W=self.W, H=self.H, spectrum=self.spectrum,
+            out.update(point=list(self.point), spectrum=self.spectrum,
                        escape_direction=None if self.escape_direction is None else list(self.escape_direction))
         return out
 
@@ -196,27 +206,30 @@ def spectrum_summary(problem, eigenvalues) -> dict:
             "sigma": max(float(np.min(np.abs(outside))) if outside.size else S, base, TINY)}
 
 
-def _second_order(problem, W, H, method, rng) -> dict:
+def _second_order(problem, point, method, rng) -> dict:
     """Hessian data at a point: lambda_min, direction, spectrum and zero cluster (dense) or Lanczos."""
     if method == "dense":
-        B = tangent_basis(problem, W, H)
-        vals, vecs = symmetric_eigh(hessian_matrix(problem, W, H, basis=B))
+        B = tangent_basis(problem, *point)
+        vals, vecs = symmetric_eigh(hessian_matrix(problem, *point, basis=B))
         return {**spectrum_summary(problem, vals), "spectrum": vals, "direction": B.to_ambient(vecs[:, 0])}
-    lam, direction, info = min_hessian_eigenpair(problem, W, H, "lanczos", rng=rng, full_output=True)
+    lam, direction, info = min_hessian_eigenpair(problem, *point, method="lanczos", rng=rng, full_output=True)
     S = info["scale"]
     base = eigenvalue_floor(problem, S)
     return {"lam": lam, "S": S, "base": base, "n_zero": None, "zero_gap": None, "second_smallest": None,
             "sigma": max(abs(lam), base, TINY), "spectrum": None, "direction": direction}
 
 
-def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, method: str = "auto",
+def classify_critical_point(problem, *point, refine: bool = True, method: str = "auto",
                             rng=None, reference=None) -> CriticalPointReport:
-    """Classify ``(W, H)`` as a critical point of problem (4) (see the module docstring).
+    """Classify a point as a critical point (see the module docstring).
 
     Parameters
     ----------
-    problem : UFMProblem
-    W, H : ndarray, shapes (d, K), (d, N)
+    problem : ManifoldProblem
+        Problem (4) (:class:`~nc_verify.objective.problem.UFMProblem`) or any problem of
+        the problem protocol (:mod:`nc_verify.objective.protocol`).
+    *point : ndarray
+        The point's blocks: ``W, H`` of shapes (d, K), (d, N) for problem (4).
     refine : bool
         Newton-refine a point whose gradient is below ``sqrt(eps)`` times the
         gradient's scale but above its rounding level.
@@ -232,29 +245,30 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
         :mod:`nc_verify.checks.probes`).  Without it, a problem whose ``bound`` is None
         has no reference cost: minimisers are reported as "local_minimizer".
     """
-    check_instance(problem, "problem", UFMProblem)
+    check_problem(problem)
     check_choice(method, "method", ("auto", "dense", "lanczos"))
-    W, H = problem.check_point(W, H)
+    x = as_point(problem, *point)
     if method == "auto":
         method = "dense" if problem.tangent_dimension <= DENSE_LIMIT else "lanczos"
-    g0 = problem.gradient_norm(W, H)
-    sp = _second_order(problem, W, H, method, rng)
+    g0 = gradient_norm(problem, *x)
+    sp = _second_order(problem, x, method, rng)
     refined = False
-    if (refine and method == "dense" and gradient_tolerance(problem, W, H, sp["S"]) < g0
-            <= np.sqrt(EPS) * gradient_scale(problem, W, H)):
-        W2, H2, g2 = newton_polish(problem, W, H)
+    if (refine and method == "dense" and gradient_tolerance(problem, *x, hessian_norm=sp["S"]) < g0
+            <= np.sqrt(EPS) * problem.gradient_scale(*x)):
+        *x2, g2 = newton_polish(problem, *x)
         if g2 < g0:
-            W, H, refined = W2, H2, True
-            sp = _second_order(problem, W, H, method, rng)
-    g = problem.gradient_norm(W, H)
-    cost = problem.cost(W, H)
+            x, refined = tuple(x2), True
+            sp = _second_order(problem, x, method, rng)
+    g = gradient_norm(problem, *x)
+    cost = problem.cost(*x)
     bound = problem.bound if reference is None else check_finite_float(reference, "reference")
-    orbit = symmetry_orbit_dimension(W, H)
+    orbit = problem.orbit_dimension(*x)
     lam, S, sigma, spectrum = sp["lam"], sp["S"], sp["sigma"], sp["spectrum"]
     n_zero, zero_gap, n_negative = sp["n_zero"], sp["zero_gap"], None
     resolution = eigenvalue_resolution(problem, S, g, sigma)
-    gtol = gradient_tolerance(problem, W, H, S)
-    has_reference = bound is not None and (reference is not None or problem.d >= problem.K - 1)
+    gtol = gradient_tolerance(problem, *x, hessian_norm=S)
+    # a known minimum value is a reference only where it is attained (problem (4): d >= K - 1)
+    has_reference = bound is not None and (reference is not None or getattr(problem, "bound_attained", True))
     if bound is None:
         bound = float("nan")
     gap = cost - bound
@@ -271,6 +285,6 @@ def classify_critical_point(problem: UFMProblem, W, H, *, refine: bool = True, m
         gradient_norm=g, gradient_tol=gtol, initial_gradient_norm=g0, refined=refined,
         lambda_min=lam, resolution=resolution, margin=abs(lam) / resolution if resolution > 0 else np.inf,
         n_negative=n_negative, n_zero=n_zero, zero_gap=zero_gap, orbit_dimension=orbit,
-        hessian_norm=S, method=method, nc=nc_metrics(W, H, problem.labels).as_dict(),
-        escape_direction=sp["direction"] if kind == "strict_saddle" else None, W=W, H=H, spectrum=spectrum,
+        hessian_norm=S, method=method, nc=problem.metrics(*x) if hasattr(problem, "metrics") else {},
+        escape_direction=sp["direction"] if kind == "strict_saddle" else None, point=x, spectrum=spectrum,
     )

@@ -15,38 +15,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from nc_verify.landscape.rounding import EPS, gradient_rounding
-from nc_verify.landscape.spectrum import hessian_matrix, symmetric_eigh, tangent_basis
+from nc_verify.landscape.spectrum import (
+    hessian_matrix,
+    householder_basis,
+    symmetric_eigh,
+)
+from nc_verify.objective.oblique import retract
+from nc_verify.objective.protocol import as_point, blocks, check_problem, norm
 
 
-def retract(W, H, dW, dH):
-    """Normalising retraction of the oblique manifold: ``(W + dW, H + dH)`` with unit columns."""
-    W2, H2 = W + dW, H + dH
-    return W2 / np.linalg.norm(W2, axis=0), H2 / np.linalg.norm(H2, axis=0)
+def gradient_norm(problem, *point) -> float:
+    """``||grad f||`` (Frobenius over every block) at a validated point."""
+    return norm(blocks(problem.riemannian_gradient(*point)))
 
 
-def gradient_scale(problem, W, H) -> float:
-    """Size of the terms that cancel in ``grad f`` (eqs. (5)-(6)), for rounding estimates.
+def gradient_tolerance(problem, *point, hessian_norm: float) -> float:
+    """``||grad f||`` at which ``point`` is critical to within float64 rounding.
 
-    ``||tau H G^T|| + ||W ddiag(M G^T)|| + ||tau W G|| + ||H ddiag(M^T G)||`` (Frobenius).
+    ``eps (m + 2 d tau) * gradient_scale + eps sqrt(d m) * ||Hess||``
+    (:func:`~nc_verify.landscape.rounding.gradient_rounding`, ``m = K + N`` for problem
+    (4)): the first term bounds the rounding of the gradient (for problem (4) eqs.
+    (5)-(6): sums of ``K + N`` terms at most, each softmax term with the relative
+    error ``2 d tau eps`` of its logit difference; ``gradient_scale`` is the
+    problem's size of the terms that cancel), the second the gradient of a point
+    whose coordinates are rounded to float64.
     """
-    s = problem._state(W, H)
-    t = problem.tau
-    return float(
-        np.linalg.norm(t * (H @ s.grad.T)) + np.linalg.norm(W * s.row_curvature)
-        + np.linalg.norm(t * (W @ s.grad)) + np.linalg.norm(H * s.col_curvature)
-    )
-
-
-def gradient_tolerance(problem, W, H, hessian_norm: float) -> float:
-    """``||grad f||`` at which ``(W, H)`` is critical to within float64 rounding.
-
-    ``eps (K + N + 2 d tau) * gradient_scale + eps sqrt(d (K + N)) * ||Hess||``
-    (:func:`~nc_verify.landscape.rounding.gradient_rounding`): the first term bounds the
-    rounding of eqs. (5)-(6) (sums of ``K + N`` terms at most, each softmax term with
-    the relative error ``2 d tau eps`` of its logit difference), the second the
-    gradient of a point whose coordinates are rounded to float64.
-    """
-    return gradient_rounding(problem, gradient_scale(problem, W, H), hessian_norm)
+    return gradient_rounding(problem, problem.gradient_scale(*point), hessian_norm)
 
 
 @dataclass
@@ -56,7 +50,7 @@ class LocalModel:
     Attributes
     ----------
     gradient : ndarray, shape (T,)
-        Riemannian gradient (eqs. (5)-(6)) in the basis.
+        Riemannian gradient (eqs. (5)-(6) for problem (4)) in the basis.
     eigenvalues, eigenvectors : ndarray, shapes (T,), (T, T)
         Spectrum of the Riemannian Hessian (eqs. (7)-(8)) in the basis.
     basis : TangentBasis
@@ -76,16 +70,16 @@ class LocalModel:
         return float(np.max(np.abs(self.eigenvalues)))
 
 
-def local_quadratic_model(problem, W, H) -> LocalModel:
-    B = tangent_basis(problem, W, H)
-    g = B.from_ambient(*problem.riemannian_gradient(W, H))
-    A = hessian_matrix(problem, W, H, basis=B)
-    lam, V = symmetric_eigh(A)
+def local_quadratic_model(problem, *point) -> LocalModel:
+    """Gradient and dense Hessian eigen-decomposition at ``point`` (tangent coordinates)."""
+    B = householder_basis(*point)
+    g = B.from_ambient(*blocks(problem.riemannian_gradient(*point)))
+    lam, V = symmetric_eigh(hessian_matrix(problem, *point, basis=B))
     return LocalModel(g, lam, V, B)
 
 
-def _step(loc: LocalModel, filt):
-    """Tangent step ``-V filt(lambda) V^T g`` as ambient ``(dW, dH)``."""
+def _step(loc: LocalModel, filt) -> tuple:
+    """Tangent step ``-V filt(lambda) V^T g`` as ambient blocks."""
     c = loc.eigenvectors @ (filt(loc.eigenvalues) * (loc.eigenvectors.T @ loc.gradient))
     return loc.basis.to_ambient(-c)
 
@@ -97,52 +91,52 @@ def pseudo_inverse(eigenvalues: np.ndarray) -> np.ndarray:
     return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
 
 
-def newton_polish(problem, W, H, *, steps: int = 6):
+def newton_polish(problem, *point, steps: int = 6):
     """Pseudo-inverse Riemannian Newton steps on ``grad f = 0``; keeps a step only if it lowers ``||grad f||``.
 
     Eigenvalues with ``|lambda| <= sqrt(eps) ||Hess||`` are left out of the
     pseudo-inverse (the rotation orbit and any other flat directions).
-    Returns ``(W, H, gradient_norm)``.
+    Returns ``(*point, gradient_norm)``: ``(W, H, gradient_norm)`` for problem (4).
     """
-    loc = local_quadratic_model(problem, W, H)
+    p = check_problem(problem)
+    x = as_point(p, *point)
+    loc = local_quadratic_model(p, *x)
     for _ in range(steps):
         if loc.gradient_norm == 0.0 or loc.hessian_norm == 0.0:
             break
-        dW, dH = _step(loc, pseudo_inverse)
-        W2, H2 = retract(W, H, dW, dH)
-        if problem.gradient_norm(W2, H2) >= loc.gradient_norm:
+        x2 = retract(x, _step(loc, pseudo_inverse))
+        if gradient_norm(p, *x2) >= loc.gradient_norm:
             break
-        W, H = W2, H2
-        loc = local_quadratic_model(problem, W, H)
-    return W, H, loc.gradient_norm
+        x = x2
+        loc = local_quadratic_model(p, *x)
+    return (*x, loc.gradient_norm)
 
 
-def levenberg_marquardt(problem, W, H, *, max_iterations: int = 60):
+def levenberg_marquardt(problem, *point, max_iterations: int = 60):
     """Levenberg-Marquardt on ``phi = 1/2 ||grad f||^2`` followed by :func:`newton_polish`.
 
     Step ``-(Hess^2 + mu I)^{-1} Hess grad f`` (Gauss-Newton model of ``grad f``
     with Jacobian ``Hess f``), damping ``mu`` adapted by acceptance.
-    Returns ``(W, H, gradient_norm)``.
+    Returns ``(*point, gradient_norm)``: ``(W, H, gradient_norm)`` for problem (4).
     """
-    loc = local_quadratic_model(problem, W, H)
+    p = check_problem(problem)
+    x = as_point(p, *point)
+    loc = local_quadratic_model(p, *x)
     mu = 1e-3 * loc.hessian_norm ** 2
     for _ in range(max_iterations):
         g0 = loc.gradient_norm
-        if g0 <= gradient_tolerance(problem, W, H, loc.hessian_norm) or mu == 0.0:
+        if g0 <= gradient_tolerance(p, *x, hessian_norm=loc.hessian_norm) or mu == 0.0:
             break
         for _ in range(12):
-            dW, dH = _step(loc, lambda lam: lam / (lam * lam + mu))
-            W2, H2 = retract(W, H, dW, dH)
-            if problem.gradient_norm(W2, H2) < g0:
-                W, H = W2, H2
+            x2 = retract(x, _step(loc, lambda lam: lam / (lam * lam + mu)))
+            if gradient_norm(p, *x2) < g0:
+                x = x2
                 mu /= 3.0
                 break
             mu *= 4.0
         else:
             break
-        loc = local_quadratic_model(problem, W, H)
+        loc = local_quadratic_model(p, *x)
         if loc.gradient_norm < 1e-6 * g0:
             break
-    return newton_polish(problem, W, H)
-
-
+    return newton_polish(p, *x)

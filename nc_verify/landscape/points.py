@@ -2,12 +2,13 @@
 
 Distinct points are kept modulo the symmetries of problem (4) (a common
 rotation, class relabelling, reordering samples within a class) by comparing
-invariants: the cost, the sorted spectra of ``W^T W`` and ``H^T H``, the singular
-values of ``W^T H`` and the Hessian spectrum.  A point with more zero Hessian
+invariants: the cost, the sorted spectra of the blocks' Gram matrices (``W^T W`` and
+``H^T H`` for problem (4)), the singular values of the blocks' cross products
+(``W^T H``) and the Hessian spectrum.  A point with more zero Hessian
 eigenvalues than its rotation-orbit dimension lies on a continuum of critical
 points (e.g. ``W = u 1^T``, ``H = v 1^T`` with the angle of ``u, v`` free): such
 points are compared by the invariants that stay constant along a continuum
-(cost and spectrum of ``W^T W``) and reported once.  The number of zero Hessian
+(cost and the Gram spectrum of the first block, ``W^T W``) and reported once.  The number of zero Hessian
 eigenvalues is not one of them: it differs between strata of one continuum (e.g.
 ``W = u 1^T``, cost ``log K``, any ``H`` whose class means differ only along ``u``:
 10 and 13 zero eigenvalues at two of its points at ``(6, 4, 1)``).
@@ -23,8 +24,8 @@ from nc_verify.landscape.newton import local_quadratic_model
 from nc_verify.landscape.rounding import eigenvalue_floor
 from nc_verify.landscape.spectrum import (
     count_zero_eigenvalues,
-    symmetry_orbit_dimension,
 )
+from nc_verify.objective.protocol import as_point, check_problem
 
 #: Invariants of two points closer than this (relative to their size) are the same
 #: point: polished points carry errors ~ (gradient at rounding level) / (smallest
@@ -34,28 +35,30 @@ INVARIANT_RTOL = 1e-6
 
 @dataclass
 class FoundPoint:
-    """One distinct critical point found by :func:`find_critical_points`.
+    """A critical point with its invariants: the one point record of the search, Theorem 2 and probes.
 
     Attributes
     ----------
-    W, H : ndarray, shapes (d, K), (d, N)
+    point : tuple of ndarray
+        The point's blocks (``(W, H)`` of shapes (d, K), (d, N) for problem (4);
+        ``W`` and ``H`` are also attributes then).
     cost, gradient_norm : float
+    invariants : dict of str -> ndarray
+        ``"gram_i"`` (spectrum of block ``i``'s Gram matrix), ``"cross_i_j"`` (singular
+        values of ``X_i^T X_j``) and ``"hessian"`` (Hessian spectrum).
+    n_zero, orbit_dimension : int
+        Zero Hessian eigenvalues (largest-gap count at
+        :func:`~nc_verify.landscape.rounding.eigenvalue_floor`) and the rotation-orbit dimension.
     hits : int
         Starts that converged to this point (or, for a continuum, to any point of it).
     sources : dict of str -> int
         Hits per start kind.
-    invariants : dict of str -> ndarray
-        ``"gram_W"``, ``"gram_H"``, ``"cross"`` (singular values of ``W^T H``),
-        ``"hessian"`` (Hessian spectrum).
-    n_zero, orbit_dimension : int
-        Zero Hessian eigenvalues (largest-gap count) and the rotation-orbit dimension.
     continuum : bool
         ``n_zero > orbit_dimension``: the point lies on a set of critical points
         larger than its rotation orbit (or is degenerate); reported once per continuum.
     """
 
-    W: np.ndarray
-    H: np.ndarray
+    point: tuple
     cost: float
     gradient_norm: float
     invariants: dict
@@ -65,26 +68,48 @@ class FoundPoint:
     sources: dict = field(default_factory=dict)
 
     @property
+    def W(self) -> np.ndarray:
+        """The classifier block of a problem (4) point (the first of two blocks)."""
+        if len(self.point) != 2:
+            raise AttributeError("W exists only for points (W, H) of problem (4)")
+        return self.point[0]
+
+    @property
+    def H(self) -> np.ndarray:
+        """The feature block (the last block)."""
+        return self.point[-1]
+
+    @property
     def continuum(self) -> bool:
         return self.n_zero > self.orbit_dimension
 
+    def merge(self, hits: int, sources: dict) -> None:
+        """Count ``hits`` more starts, with their ``sources``, as reaching this point."""
+        self.hits += hits
+        for k, v in sources.items():
+            self.sources[k] = self.sources.get(k, 0) + v
+
     def as_dict(self) -> dict:
         return {
-            "W": self.W, "H": self.H, "cost": self.cost, "gradient_norm": self.gradient_norm,
+            "point": list(self.point), "cost": self.cost, "gradient_norm": self.gradient_norm,
             "hits": self.hits, "sources": dict(self.sources), "n_zero": self.n_zero,
             "orbit_dimension": self.orbit_dimension, "continuum": self.continuum,
             "invariants": dict(self.invariants),
         }
 
 
-def point_invariants(problem, W, H, eigenvalues):
-    """Rotation- and relabelling-invariant fingerprints of ``(W, H)``: Gram spectra, cross singular values, Hessian spectrum."""
-    return {
-        "gram_W": np.linalg.eigvalsh(W.T @ W),
-        "gram_H": np.linalg.eigvalsh(H.T @ H),
-        "cross": np.linalg.svd(W.T @ H, compute_uv=False),
-        "hessian": eigenvalues,
-    }
+def point_invariants(point, eigenvalues) -> dict:
+    """Rotation- and relabelling-invariant fingerprints of a point (tuple of blocks).
+
+    Gram spectra of every block, singular values of every pair's cross product and
+    the Hessian spectrum ``eigenvalues`` (see :class:`FoundPoint`).
+    """
+    out = {f"gram_{i}": np.linalg.eigvalsh(x.T @ x) for i, x in enumerate(point)}
+    for i in range(len(point)):
+        for j in range(i + 1, len(point)):
+            out[f"cross_{i}_{j}"] = np.linalg.svd(point[i].T @ point[j], compute_uv=False)
+    out["hessian"] = np.asarray(eigenvalues)
+    return out
 
 
 def _close(a, b) -> bool:
@@ -99,34 +124,39 @@ def same_point(p: FoundPoint, q: FoundPoint) -> bool:
     if p.continuum or q.continuum:
         # not n_zero: it changes from stratum to stratum of one continuum (at W = u 1^T,
         # cost log K, points with 10 and 13 zero eigenvalues at (6, 4, 1) lie on one connected set)
-        return p.continuum and q.continuum and _close(p.invariants["gram_W"], q.invariants["gram_W"])
-    return all(_close(p.invariants[k], q.invariants[k]) for k in ("gram_W", "gram_H", "cross", "hessian"))
+        return p.continuum and q.continuum and _close(p.invariants["gram_0"], q.invariants["gram_0"])
+    return p.invariants.keys() == q.invariants.keys() and all(
+        _close(p.invariants[k], q.invariants[k]) for k in p.invariants)
 
 
-def describe_point(problem, W, H) -> FoundPoint:
+def describe_point(problem, *point) -> FoundPoint:
     """Invariants, zero count and orbit dimension of a critical point (dense Hessian).
 
     Zero eigenvalues are counted at :func:`~nc_verify.landscape.rounding.eigenvalue_floor`,
     the level the classification uses.
     """
-    loc = local_quadratic_model(problem, W, H)
-    n_zero, _ = count_zero_eigenvalues(loc.eigenvalues, eigenvalue_floor(problem, loc.hessian_norm))
+    p = check_problem(problem)
+    x = as_point(p, *point)
+    loc = local_quadratic_model(p, *x)
+    n_zero, _ = count_zero_eigenvalues(loc.eigenvalues, eigenvalue_floor(p, loc.hessian_norm))
     return FoundPoint(
-        W=W, H=H, cost=problem.cost(W, H), gradient_norm=loc.gradient_norm,
-        invariants=point_invariants(problem, W, H, loc.eigenvalues), n_zero=n_zero,
-        orbit_dimension=symmetry_orbit_dimension(W, H),
+        point=x, cost=p.cost(*x), gradient_norm=loc.gradient_norm,
+        invariants=point_invariants(x, loc.eigenvalues), n_zero=n_zero,
+        orbit_dimension=p.orbit_dimension(*x),
     )
 
 
-def add_distinct(points: list, new: FoundPoint, source: str) -> bool:
-    """Merge ``new`` into ``points`` (modulo symmetry); returns True if it is a new distinct point."""
+def add_distinct(points: list, new: FoundPoint, source: str | None = None) -> bool:
+    """Merge ``new`` into ``points`` (modulo symmetry); returns True if it is a new distinct point.
+
+    With ``source`` the merge counts one hit from that start kind; without it,
+    ``new``'s own ``hits`` and ``sources`` are added.
+    """
+    hits, sources = (1, {source: 1}) if source is not None else (new.hits, dict(new.sources))
     for p in points:
         if same_point(p, new):
-            p.hits += 1
-            p.sources[source] = p.sources.get(source, 0) + 1
+            p.merge(hits, sources)
             return False
-    new.sources = {source: 1}
+    new.hits, new.sources = hits, sources
     points.append(new)
     return True
-
-

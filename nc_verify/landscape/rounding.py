@@ -1,7 +1,7 @@
 """Rounding levels of computed costs, gradients and Hessian eigenvalues (one place for each formula).
 
-Problem (4) and the supervised contrastive problem (:mod:`nc_verify.objective.supcon`) are
-losses of a logit matrix ``M = tau X^T Y`` over ``m`` unit columns (``m = K + N``
+Every problem of the problem protocol (:mod:`nc_verify.objective.protocol`) is a
+loss of a logit matrix ``M = tau X^T Y`` over ``m`` unit columns (``m = K + N``
 for problem (4), ``m = N`` for SupCon).  Each logit is a ``d``-term dot product,
 so a logit difference carries an absolute error of about ``2 d eps tau``, which is
 a relative error ``2 d tau eps`` of every softmax term; sums over the ``m``
@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from nc_verify.objective.problem import UFMProblem
+from nc_verify.objective.protocol import n_columns
 
 EPS = np.finfo(np.float64).eps
 TINY = np.finfo(np.float64).tiny
 
 
-def _columns(problem) -> int:
-    """``m``: unit columns of a point (``K + N``, or ``N`` for a problem without classifiers)."""
-    return problem.K + problem.N if isinstance(problem, UFMProblem) else problem.N
-
-
 def relative_rounding(problem) -> float:
     """``(m + 2 d tau) eps``: relative rounding error of the loss terms (module docstring)."""
-    return (_columns(problem) + 2 * problem.d * problem.tau) * EPS
+    return (n_columns(problem) + 2 * problem.d * problem.tau) * EPS
 
 
 def cost_resolution(problem, value: float) -> float:
@@ -41,7 +36,7 @@ def gradient_rounding(problem, gradient_scale: float, hessian_norm: float) -> fl
     plus the gradient of a point whose ``d m`` coordinates are rounded to float64
     (an ``eps``-sized displacement moves the gradient by ``||Hess||`` times it).
     """
-    m = _columns(problem)
+    m = n_columns(problem)
     return relative_rounding(problem) * gradient_scale + EPS * np.sqrt(problem.d * m) * hessian_norm
 
 

@@ -12,7 +12,7 @@ Starts (:data:`START_KINDS`, taken in turn): uniform random points; points insid
 a random ``r``-dimensional subspace (the gradient keeps the subspace, so these
 reach the low-rank critical points); clustered starts near coincident or antipodal
 classifiers; small perturbations of the exact family points
-(:mod:`nc_verify.landscape.families`); "coincident" starts, random configurations in a 2- or
+(:mod:`nc_verify.objective.families`); "coincident" starts, random configurations in a 2- or
 3-dimensional subspace in which random pairs of classifiers are made equal or
 antipodal and random features equal or opposite to their classifier, then slightly
 perturbed (many critical points have such exact coincidences and small basins
@@ -48,7 +48,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nc_verify.landscape.families import critical_point_families
 from nc_verify.landscape.newton import (
     gradient_tolerance,
     levenberg_marquardt,
@@ -56,9 +55,9 @@ from nc_verify.landscape.newton import (
 )
 from nc_verify.landscape.points import add_distinct, describe_point
 from nc_verify.landscape.solvers import solve
-from nc_verify.objective.problem import UFMProblem
+from nc_verify.objective.protocol import blocks, check_problem
 from nc_verify.utils.progress import Progress
-from nc_verify.utils.validation import as_rng, check_choice, check_instance, check_int
+from nc_verify.utils.validation import as_rng, check_choice, check_int
 
 METHODS = ("lm", "newton", "descent")
 #: Kinds of the root-finder starts, taken in turn (a kind listed twice gets twice the starts).
@@ -143,20 +142,30 @@ def _normalise(X):
     return X / np.linalg.norm(X, axis=0)
 
 
-def _perturb(W, H, rng, low, high):
+def _perturb(point, rng, low, high):
     noise = 10.0 ** rng.uniform(low, high)
-    return _normalise(W + noise * rng.standard_normal(W.shape)), _normalise(H + noise * rng.standard_normal(H.shape))
+    return tuple(_normalise(x + noise * rng.standard_normal(x.shape)) for x in point)
+
+
+def _has_classes(problem) -> bool:
+    """Points ``(W, H)`` with ``K`` classifiers and ``n`` samples per class (problem (4), any loss)."""
+    return hasattr(problem, "K") and hasattr(problem, "n") and tuple(problem.block_sizes) == (
+        problem.K, problem.K * problem.n)
 
 
 def _start(problem, kind, rng, family_points, found_points=()):
-    d, K, N, n = problem.d, problem.K, problem.N, problem.n
+    d = problem.d
     if kind == "uniform":
-        return problem.random_point(rng)
+        return blocks(problem.random_point(rng))
     if kind == "subspace":
-        r = int(rng.integers(1, min(d - 1, K) + 1))
+        rank_cap = problem.K if hasattr(problem, "K") else min(problem.block_sizes)
+        r = int(rng.integers(1, min(d - 1, rank_cap) + 1))
         U = np.linalg.qr(rng.standard_normal((d, r)))[0]
-        return _normalise(U @ rng.standard_normal((r, K))), _normalise(U @ rng.standard_normal((r, N)))
+        return tuple(_normalise(U @ rng.standard_normal((r, m))) for m in problem.block_sizes)
+    if kind in ("clustered", "coincident") and not _has_classes(problem):
+        return _start(problem, "subspace", rng, family_points, found_points)
     if kind == "clustered":
+        K, N = problem.K, problem.N
         c = int(rng.integers(1, K + 1))
         centres = _normalise(rng.standard_normal((d, c)))
         noise = 10.0 ** rng.uniform(-3, -1)
@@ -166,6 +175,7 @@ def _start(problem, kind, rng, family_points, found_points=()):
         H = _normalise(own + noise * rng.standard_normal((d, N)))
         return W, H
     if kind == "coincident":
+        K, N, n = problem.K, problem.N, problem.n
         r = int(rng.integers(2, min(d, 3) + 1))
         U = np.linalg.qr(rng.standard_normal((d, r)))[0]
         W = _normalise(rng.standard_normal((r, K)))
@@ -177,13 +187,14 @@ def _start(problem, kind, rng, family_points, found_points=()):
         H = _normalise(rng.standard_normal((r, N)))
         own = rng.random(N) < 0.5
         H[:, own] = W[:, np.arange(N)[own] // n] * rng.choice([-1.0, 1.0], int(own.sum()))
-        return _perturb(U @ W, U @ H, rng, -3, -1)
+        return _perturb((U @ W, U @ H), rng, -3, -1)
     if kind == "explore" and found_points:
         q = found_points[int(rng.integers(len(found_points)))]
-        return _perturb(q.W, q.H, rng, -3, -1)
+        return _perturb(q.point, rng, -3, -1)
+    if not family_points:
+        return _start(problem, "uniform", rng, family_points, found_points)
     # "family" (and "explore" before anything is found): a perturbed exact critical point
-    W, H = family_points[int(rng.integers(len(family_points)))]
-    return _perturb(W, H, rng, -4, -1)
+    return _perturb(family_points[int(rng.integers(len(family_points)))], rng, -4, -1)
 
 
 def _is_descent(i: int, fraction: float) -> bool:
@@ -191,16 +202,19 @@ def _is_descent(i: int, fraction: float) -> bool:
     return np.ceil((i + 1) * fraction) > np.ceil(i * fraction)
 
 
-def find_critical_points(problem: UFMProblem, *, n_starts=None, seed=None,
+def find_critical_points(problem, *, n_starts=None, seed=None,
                          methods=("lm", "descent"), descent_fraction: float = 0.1,
                          max_starts: int = DEFAULT_MAX_STARTS, progress=None) -> CriticalPointSearch:
-    """Search for the critical points of problem (4) from many starts.
+    """Search for the critical points of a problem from many starts.
 
     Parameters
     ----------
-    problem : UFMProblem
-        Dense Hessians are formed at every iterate: meant for small sizes
-        (tangent dimension up to a few hundred).
+    problem : ManifoldProblem
+        Problem (4) (:class:`~nc_verify.objective.problem.UFMProblem`) or any problem of
+        the problem protocol (:mod:`nc_verify.objective.protocol`); exact family points
+        (``known_critical_points``) seed the "family" starts where the problem has them.
+        Dense Hessians are formed at every iterate: meant for small sizes (tangent
+        dimension up to a few hundred).
     n_starts : int or None
         Number of starts (descent runs included).  None (default): run until the
         search is saturated (see :attr:`CriticalPointSearch.saturated`: at least
@@ -224,7 +238,7 @@ def find_critical_points(problem: UFMProblem, *, n_starts=None, seed=None,
     CriticalPointSearch
     """
     t0 = time.perf_counter()
-    p = check_instance(problem, "problem", UFMProblem)
+    p = check_problem(problem)
     adaptive = n_starts is None
     max_starts = check_int(max_starts, "max_starts", 1)
     n_starts = max_starts if adaptive else check_int(n_starts, "n_starts", 1)
@@ -241,7 +255,8 @@ def find_critical_points(problem: UFMProblem, *, n_starts=None, seed=None,
     if not 0.0 <= descent_fraction <= 1.0:
         raise ValueError(f"descent_fraction must be in [0, 1], got {descent_fraction!r}")
     rng = as_rng(seed)
-    family_points = list(critical_point_families(p).values())
+    known = getattr(p, "known_critical_points", None)
+    family_points = [blocks(x) for x in known().values()] if known is not None else []
     root_finders = [m for m in methods if m != "descent"]
     fraction = 1.0 if not root_finders else (descent_fraction if "descent" in methods else 0.0)
     points, discovery, descent_costs = [], [], []
@@ -250,22 +265,23 @@ def find_critical_points(problem: UFMProblem, *, n_starts=None, seed=None,
     with Progress(n_starts, label, enabled=progress) as bar:
         for i in range(n_starts):
             if _is_descent(i, fraction):
-                res = solve(p, "trust_regions", x0=p.random_point(rng), gradient_tol=1e-10)
-                W, H, _ = newton_polish(p, res.W, res.H)
-                descent_costs.append(p.cost(W, H))
+                res = solve(p, "trust_regions", x0=blocks(p.random_point(rng)), gradient_tol=1e-10)
+                *x, _ = newton_polish(p, *res.point)
+                descent_costs.append(p.cost(*x))
                 source = "descent"
             else:
                 kind = START_KINDS[n_other % len(START_KINDS)]
-                W0, H0 = _start(p, kind, rng, family_points, points)
+                x0 = _start(p, kind, rng, family_points, points)
                 finder = root_finders[n_other % len(root_finders)]
                 n_other += 1
                 if finder == "lm":
-                    W, H, _ = levenberg_marquardt(p, W0, H0)
+                    *x, _ = levenberg_marquardt(p, *x0)
                 else:
-                    W, H, _ = newton_polish(p, W0, H0, steps=40)
+                    *x, _ = newton_polish(p, *x0, steps=40)
                 source = kind
-            found = describe_point(p, W, H)
-            loc_tol = gradient_tolerance(p, W, H, float(np.max(np.abs(found.invariants["hessian"]))))
+            found = describe_point(p, *x)
+            loc_tol = gradient_tolerance(p, *found.point,
+                                         hessian_norm=float(np.max(np.abs(found.invariants["hessian"]))))
             if found.gradient_norm <= loc_tol:
                 n_converged += 1
                 add_distinct(points, found, source)

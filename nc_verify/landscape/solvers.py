@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nc_verify.landscape.classify import classify_critical_point
-from nc_verify.landscape.newton import retract
-from nc_verify.objective.problem import BACKENDS, UFMProblem
+from nc_verify.landscape.newton import gradient_norm
+from nc_verify.objective.oblique import retract
+from nc_verify.objective.problem import BACKENDS
+from nc_verify.objective.protocol import as_point, blocks, check_problem, norm
 from nc_verify.utils.validation import (
     as_rng,
     check_choice,
-    check_instance,
     check_int,
     check_positive_float,
 )
@@ -26,8 +27,8 @@ class SolveResult:
 
     Attributes
     ----------
-    W, H : ndarray, shapes (d, K) and (d, N)
-        Final point.
+    point : tuple of ndarray
+        Final point (``(W, H)`` for problem (4), also as attributes ``W`` and ``H``).
     cost, gradient_norm : float
         ``f`` and ``||grad f||`` there (recomputed with the analytic formulas).
     iterations : int
@@ -43,8 +44,7 @@ class SolveResult:
         Negative-curvature steps taken (``second_order=True``).
     """
 
-    W: np.ndarray
-    H: np.ndarray
+    point: tuple
     cost: float
     gradient_norm: float
     iterations: int
@@ -52,6 +52,18 @@ class SolveResult:
     history: dict = field(default_factory=dict)
     lambda_min: float | None = None
     escapes: int = 0
+
+    @property
+    def W(self) -> np.ndarray:
+        """The classifier block of a problem (4) point."""
+        if len(self.point) != 2:
+            raise AttributeError("W exists only for points (W, H) of problem (4)")
+        return self.point[0]
+
+    @property
+    def H(self) -> np.ndarray:
+        """The feature block (the last block of the point)."""
+        return self.point[-1]
 
 
 def _make_optimizer(name: str, gradient_tol: float, max_iterations, verbose: bool):
@@ -72,7 +84,7 @@ def _make_optimizer(name: str, gradient_tol: float, max_iterations, verbose: boo
 
 
 def solve(
-    problem: UFMProblem,
+    problem,
     optimizer: str = "trust_regions",
     *,
     backend: str = "analytic",
@@ -89,12 +101,15 @@ def solve(
 
     Parameters
     ----------
-    problem : UFMProblem
+    problem : ManifoldProblem
+        Problem (4) (:class:`~nc_verify.objective.problem.UFMProblem`) or any problem
+        of the problem protocol (:mod:`nc_verify.objective.protocol`).
     optimizer : {"trust_regions", "steepest_descent", "conjugate_gradient"}
     backend : {"analytic", "autograd"}
         See :meth:`UFMProblem.to_pymanopt`.
-    x0 : tuple (W, H), optional
-        Start; validated. Default: :meth:`UFMProblem.random_point` from ``seed``.
+    x0 : tuple of ndarray, optional
+        Start (``(W, H)`` for problem (4)); validated. Default: the problem's
+        ``random_point`` from ``seed``.
     seed : int, numpy Generator or None
         Seed for the random start.
     gradient_tol : float
@@ -115,12 +130,12 @@ def solve(
     max_escapes : int
         Cap on the escapes of ``second_order``.
     callback : callable, optional
-        Called as ``callback(k, W, H)`` at every point where the optimiser evaluates
+        Called as ``callback(k, *point)`` (``callback(k, W, H)`` for problem (4)) at every point where the optimiser evaluates
         the gradient, ``k`` counting from 0 (the start): every iterate of steepest
         descent and conjugate gradient, every accepted iterate of trust regions, and
         the final point. Entry ``k`` of ``SolveResult.history`` belongs to the same point.
     """
-    check_instance(problem, "problem", UFMProblem)
+    check_problem(problem)
     check_choice(optimizer, "optimizer", OPTIMIZERS)
     check_choice(backend, "backend", BACKENDS)
     gradient_tol = check_positive_float(gradient_tol, "gradient_tol")
@@ -128,53 +143,76 @@ def solve(
         max_iterations = check_int(max_iterations, "max_iterations", 1)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    n_blocks = len(problem.block_sizes)
     if x0 is None:
-        W0, H0 = problem.random_point(as_rng(seed))
+        x0 = blocks(problem.random_point(as_rng(seed)))
     else:
-        if not isinstance(x0, (tuple, list)) or len(x0) != 2:
-            raise TypeError("x0 must be a pair (W, H)")
-        W0, H0 = problem.check_point(*x0)
+        if isinstance(x0, np.ndarray) and n_blocks == 1:
+            x0 = (x0,)
+        if not isinstance(x0, (tuple, list)) or len(x0) != n_blocks:
+            raise TypeError(f"x0 must be a tuple of {n_blocks} block(s) of shapes "
+                            f"{[(problem.d, m) for m in problem.block_sizes]}")
+        x0 = as_point(problem, *x0)
 
     if second_order:
-        return _solve_second_order(problem, optimizer, backend=backend, x0=(W0, H0),
+        return _solve_second_order(problem, optimizer, backend=backend, x0=x0,
                                    gradient_tol=gradient_tol, max_iterations=max_iterations,
                                    verbose=verbose, max_escapes=check_int(max_escapes, "max_escapes", 0),
                                    callback=callback)
     pm_problem = problem.to_pymanopt(backend)
     history = {"cost": [], "gradient_norm": []}
-    inner_gradient = pm_problem.riemannian_gradient
     last = [None]
 
-    def recording_gradient(point):
-        g = inner_gradient(point)
+    def record(point, gradient):
+        point = blocks(point)
         last[0] = point
         history["cost"].append(problem.cost(*point))
-        history["gradient_norm"].append(float(np.sqrt(sum(np.sum(gi**2) for gi in g))))
+        history["gradient_norm"].append(norm(blocks(gradient)))
         if callback is not None:
-            callback(len(history["cost"]) - 1, point[0], point[1])
-        return g
+            callback(len(history["cost"]) - 1, *point)
 
-    # pymanopt 2.2.1 reads the gradient from this attribute on every call.
-    pm_problem._riemannian_gradient = recording_gradient
     opt = _make_optimizer(optimizer, gradient_tol, max_iterations, verbose)
-    res = opt.run(pm_problem, initial_point=[W0, H0])
-    W, H = (np.asarray(a, dtype=np.float64) for a in res.point)
-    cost, gradient_norm = problem.cost(W, H), problem.gradient_norm(W, H)
-    if last[0] is None or not all(np.array_equal(a, b) for a, b in zip(last[0], (W, H))):
+    res = opt.run(_observe_gradient(pm_problem, record), initial_point=list(x0) if n_blocks > 1 else x0[0])
+    x = tuple(np.asarray(a, dtype=np.float64) for a in blocks(res.point))
+    cost, grad_norm = problem.cost(*x), gradient_norm(problem, *x)
+    if last[0] is None or not all(np.array_equal(a, b) for a, b in zip(last[0], x)):
         # stopped on an iteration cap after a step whose gradient was never evaluated
         history["cost"].append(cost)
-        history["gradient_norm"].append(gradient_norm)
+        history["gradient_norm"].append(grad_norm)
         if callback is not None:
-            callback(len(history["cost"]) - 1, W, H)
+            callback(len(history["cost"]) - 1, *x)
     return SolveResult(
-        W=W,
-        H=H,
+        point=x,
         cost=cost,
-        gradient_norm=gradient_norm,
+        gradient_norm=grad_norm,
         iterations=int(res.iterations),
         stopping_reason=str(res.stopping_criterion),
         history={k: np.asarray(v) for k, v in history.items()},
     )
+
+
+def _observe_gradient(pm_problem, observer):
+    """``pm_problem`` with every Riemannian-gradient evaluation also reported to ``observer(point, gradient)``.
+
+    Through a subclass overriding ``pymanopt.Problem.riemannian_gradient`` (a public
+    property), so the optimisers' own evaluations are the recorded ones.
+    """
+    base = type(pm_problem)
+
+    class ObservedProblem(base):
+        @property
+        def riemannian_gradient(self):
+            inner = base.riemannian_gradient.fget(self)
+
+            def gradient(point):
+                g = inner(point)
+                observer(point, g)
+                return g
+
+            return gradient
+
+    pm_problem.__class__ = ObservedProblem
+    return pm_problem
 
 
 def _solve_second_order(problem, optimizer, *, x0, max_escapes, callback, **kwargs) -> SolveResult:
@@ -182,20 +220,18 @@ def _solve_second_order(problem, optimizer, *, x0, max_escapes, callback, **kwar
     offset = [0]
     if callback is not None:
         # one numbering across the restarted phases, matching the concatenated history
-        kwargs["callback"] = lambda k, W, H: callback(offset[0] + k, W, H)
+        kwargs["callback"] = lambda k, *point: callback(offset[0] + k, *point)
     res = solve(problem, optimizer, x0=x0, **kwargs)
     offset[0] += len(res.history["cost"])
     iterations, escapes = res.iterations, 0
     history = {k: [v] for k, v in res.history.items()}
     while True:
-        rep = classify_critical_point(problem, res.W, res.H, refine=True)
+        rep = classify_critical_point(problem, *res.point, refine=True)
         if rep.kind != "strict_saddle" or escapes >= max_escapes:
             break
-        dW, dH = rep.escape_direction
         f0, step = rep.cost, abs(rep.lambda_min) / ((problem.tau + 2.0) * rep.hessian_norm)
-        W, H = rep.W, rep.H
         for _ in range(60):
-            candidates = [retract(W, H, s * step * dW, s * step * dH) for s in (1.0, -1.0)]
+            candidates = [retract(rep.point, rep.escape_direction, s * step) for s in (1.0, -1.0)]
             costs = [problem.cost(*c) for c in candidates]
             if min(costs) < f0:
                 break
@@ -207,7 +243,7 @@ def _solve_second_order(problem, optimizer, *, x0, max_escapes, callback, **kwar
         for k, v in res.history.items():
             history[k].append(v)
     return SolveResult(
-        W=res.W, H=res.H, cost=res.cost, gradient_norm=res.gradient_norm, iterations=iterations,
+        point=res.point, cost=res.cost, gradient_norm=res.gradient_norm, iterations=iterations,
         stopping_reason=res.stopping_reason,
         history={k: np.concatenate(v) for k, v in history.items()},
         lambda_min=rep.lambda_min, escapes=escapes,

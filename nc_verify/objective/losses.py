@@ -40,8 +40,8 @@ with label ``y``; ``p = softmax(m)``):
 * :class:`SquaredError` -- ``(1/2) ||m - e_y||^2`` (MSE to one-hot targets; not
   shift invariant).
 
-Cross-entropy is evaluated without cancellation (see the package README,
-"Numerics"): every quantity is formed from the probabilities of the non-dominant
+Cross-entropy is evaluated without cancellation (see the documentation, "The mathematics",
+"Cancellation-free formulas"): every quantity is formed from the probabilities of the non-dominant
 classes, so ``1 - p_y`` and the curvature terms keep their relative accuracy until
 ``exp(-tau)`` underflows.  Label smoothing shares its Hessian (and its
 cancellation-free Hessian-vector product); the focal loss forms ``1 - p_y`` the
@@ -157,14 +157,17 @@ class ConstantHessianState(LossState):
         return float(self._scale * np.sum(dM * dM))
 
 
-def _softmax_parts(M: np.ndarray, labels: np.ndarray):
-    """Dominant-shifted softmax pieces of each column of ``M`` (K, N).
+def column_softmax(M: np.ndarray):
+    """Column-wise softmax of ``M`` (K, N), shifted by each column's dominant entry: the one softmax.
 
-    Returns ``dom`` (1, N), ``Mc`` (1, N) the dominant logits, ``S`` (N,) ``= Z - 1``
-    (sum of the non-dominant exponentials, no cancellation), ``p`` (K, N) and
-    ``q`` (N,) ``= 1 - p_y`` summed over the other classes.
+    Entries equal to ``-inf`` take no part (probability 0), so a masked softmax is
+    ``column_softmax(where(mask, -inf, M))``.  Returns ``dom`` (1, N) the dominant
+    rows, ``Mc`` (1, N) the dominant logits, ``S`` (N,) ``= Z - 1`` (the sum of the
+    non-dominant exponentials, each ``<= 1``: no cancellation, so
+    ``log sum_i exp(M_ij) = Mc_j + log1p(S_j)`` keeps its relative accuracy when the
+    dominant term is nearly everything) and ``p`` (K, N).
     """
-    K, N = M.shape
+    N = M.shape[1]
     cols = np.arange(N)
     dom = np.argmax(M, axis=0)[None, :]
     Mc = np.take_along_axis(M, dom, axis=0)
@@ -172,7 +175,16 @@ def _softmax_parts(M: np.ndarray, labels: np.ndarray):
     E_off = E.copy()
     E_off[dom[0], cols] = 0.0
     S = E_off.sum(axis=0)
-    p = E / (1.0 + S)
+    return dom, Mc, S, E / (1.0 + S)
+
+
+def _softmax_parts(M: np.ndarray, labels: np.ndarray):
+    """:func:`column_softmax` plus ``q`` (N,) ``= 1 - p_y`` summed over the other classes.
+
+    Returns ``dom``, ``Mc``, ``S``, ``p`` as :func:`column_softmax` and ``q``.
+    """
+    cols = np.arange(M.shape[1])
+    dom, Mc, S, p = column_softmax(M)
     p_off_y = p.copy()
     p_off_y[labels, cols] = 0.0
     return dom, Mc, S, p, p_off_y.sum(axis=0)

@@ -1,6 +1,6 @@
 """Neural-collapse metrics NC1-NC3 and the conventions of other papers.
 
-Primary values follow the paper's authors' code (see README, "NC metric
+Primary values follow the paper's authors' code (see the documentation, "Conventions", "NC metric
 conventions"); alternatives used elsewhere are reported alongside under their own
 names so results can be compared across papers.
 """

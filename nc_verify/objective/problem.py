@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from nc_verify.objective.closed_forms import theorem1_bound
+from nc_verify.objective.families import critical_point_families
 from nc_verify.objective.losses import CROSS_ENTROPY, CrossEntropy, LossState, get_loss
+from nc_verify.objective.metrics import nc_metrics
+from nc_verify.objective.oblique import project_columns, symmetry_orbit_dimension
 from nc_verify.utils.validation import (
     as_rng,
     check_choice,
@@ -23,31 +27,6 @@ from nc_verify.utils.validation import (
 )
 
 BACKENDS = ("analytic", "autograd")
-
-
-def theorem1_bound(K: int, tau: float) -> float:
-    """Theorem 1 lower bound ``log(1 + (K-1) exp(-K tau / (K-1)))`` on ``f`` (for ``d >= K``).
-
-    Evaluated with ``log1p`` so it keeps its relative accuracy for large ``tau``.
-    """
-    K = check_int(K, "K", 2)
-    tau = check_positive_float(tau, "tau")
-    return float(np.log1p((K - 1) * np.exp(-K * tau / (K - 1))))
-
-
-def theorem2_tau_limit(d: int, K: int) -> float:
-    """Theorem 2's temperature limit ``2 (d - 2) / (1 + (K mod 2) / K)``."""
-    d = check_int(d, "d", 2)
-    K = check_int(K, "K", 2)
-    return 2.0 * (d - 2) / (1.0 + (K % 2) / K)
-
-
-def project_columns(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
-    """Tangent projection on the oblique manifold: ``Z - X ddiag(X^T Z)``.
-
-    ``X`` has shape (d, m); ``Z`` has shape (..., d, m) (leading batch axes allowed).
-    """
-    return Z - X * np.sum(X * Z, axis=-2, keepdims=True)
 
 
 class HessianOperator:
@@ -170,9 +149,31 @@ class UFMProblem:
         return theorem1_bound(self.K, self.tau)
 
     @property
+    def bound_attained(self) -> bool:
+        """Whether :attr:`bound` is the minimum value: ``d >= K - 1`` (a simplex ETF fits)."""
+        return self.d >= self.K - 1
+
+    @property
+    def block_sizes(self) -> tuple:
+        """``(K, N)``: unit columns of the two blocks ``W`` and ``H`` (the problem protocol)."""
+        return (self.K, self.N)
+
+    @property
     def tangent_dimension(self) -> int:
         """Dimension ``(d - 1)(K + N)`` of the tangent space of the product manifold."""
         return (self.d - 1) * (self.K + self.N)
+
+    def known_critical_points(self, rng=None) -> dict:
+        """The exact critical points of :mod:`nc_verify.objective.families`, by name (``(W, H)`` pairs)."""
+        return critical_point_families(self, rng)
+
+    def orbit_dimension(self, W, H) -> int:
+        """Dimension of the orbit of ``(W, H)`` under a common rotation (the symmetry of problem (4))."""
+        return symmetry_orbit_dimension(W, H)
+
+    def metrics(self, W, H) -> dict:
+        """NC1-NC3 at ``(W, H)`` (:func:`~nc_verify.objective.metrics.nc_metrics`), as a dict."""
+        return nc_metrics(W, H, self.labels).as_dict()
 
     def check_point(self, W, H):
         """Validate a point: shapes (d, K) and (d, N), finite, unit columns. Returns float64 copies."""
@@ -242,6 +243,18 @@ class UFMProblem:
         s = self._state(W, H)
         EW, EH = self._euclidean_gradient(W, H)
         return EW - W * s.row_curvature, EH - H * s.col_curvature
+
+    def gradient_scale(self, W, H) -> float:
+        """Size of the terms that cancel in ``grad f`` (eqs. (5)-(6)), for rounding estimates.
+
+        ``||tau H G^T|| + ||W ddiag(M G^T)|| + ||tau W G|| + ||H ddiag(M^T G)||`` (Frobenius).
+        """
+        W, H = self.check_point(W, H)
+        s, t = self._state(W, H), self.tau
+        return float(
+            np.linalg.norm(t * (H @ s.grad.T)) + np.linalg.norm(W * s.row_curvature)
+            + np.linalg.norm(t * (W @ s.grad)) + np.linalg.norm(H * s.col_curvature)
+        )
 
     def gradient_norm(self, W, H) -> float:
         """Norm of the Riemannian gradient (Frobenius over both blocks)."""

@@ -25,24 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import eigh
 
-from nc_verify.landscape.rounding import (
-    eigenvalue_resolution,
-    gap_resolution,
-    gradient_rounding,
-)
-from nc_verify.landscape.spectrum import (
-    TangentBasis,
-    householder_basis,
-    symmetry_orbit_dimension,
-)
-from nc_verify.objective.losses import autograd_logsumexp
-from nc_verify.objective.problem import BACKENDS, project_columns
+from nc_verify.objective.losses import autograd_logsumexp, column_softmax
+from nc_verify.objective.oblique import project_columns, symmetry_orbit_dimension
+from nc_verify.objective.problem import BACKENDS
 from nc_verify.utils.validation import (
     as_rng,
     check_choice,
-    check_finite_float,
     check_int,
     check_matrix,
     check_positive_float,
@@ -89,8 +78,12 @@ class SupConProblem:
     tau : float
         Inverse temperature (finite, > 0).
 
+    Notes
+    -----
     Points are single matrices ``H`` of shape (d, N) with unit columns; tangent
-    vectors ``dH`` of the same shape.  The interface mirrors
+    vectors ``dH`` of the same shape.  It implements the problem protocol
+    (:mod:`nc_verify.objective.protocol`) with the one block ``H``, so every landscape tool
+    applies; the interface mirrors
     :class:`~nc_verify.objective.problem.UFMProblem` without the classifier block.
     """
 
@@ -122,9 +115,20 @@ class SupConProblem:
         return self._manifold
 
     @property
+    def block_sizes(self) -> tuple:
+        """``(N,)``: a point is the single block ``H`` (the problem protocol)."""
+        return (self.N,)
+
+    @property
     def tangent_dimension(self) -> int:
         """``(d - 1) N``."""
         return (self.d - 1) * self.N
+
+    def known_critical_points(self, rng=None) -> dict:
+        """The collapsed simplex-ETF features (needs ``d >= K - 1``), by name; empty otherwise."""
+        if self.d < self.K - 1:
+            return {}
+        return {"collapsed simplex ETF": (self.etf_point(rng),)}
 
     @property
     def bound(self):
@@ -166,14 +170,11 @@ class SupConProblem:
             return c[1]
         N = self.N
         M = self.tau * (H.T @ H)
-        Mm = M.copy()
-        np.fill_diagonal(Mm, -np.inf)                            # a != j
-        Mc = Mm.max(axis=0, keepdims=True)
-        E = np.exp(Mm - Mc)
-        Z = E.sum(axis=0)                                        # >= 1
-        P = E / Z
+        _, Mc, S, P = column_softmax(np.where(np.eye(N, dtype=bool), -np.inf, M))   # over a != j
         A = self._positives
-        value = float(np.mean(np.sum(A * (Mc - M), axis=0) + np.log(Z)))
+        # log sum_{a != j} exp(M_aj) - sum_p A_pj M_pj = sum_p A_pj (Mc_j - M_pj) + log1p(S_j):
+        # exact zeros for positives at the dominant logit, no cancellation in log Z
+        value = float(np.mean(np.sum(A * (Mc - M), axis=0) + np.log1p(S)))
         G = (P - A) / N
         Gs = G + G.T
         col = np.sum(M * Gs, axis=0)
@@ -195,6 +196,16 @@ class SupConProblem:
         H = self.check_point(H)
         s = self._state(H)
         return self.tau * (H @ s.sym_grad) - H * s.col_curvature
+
+    def orbit_dimension(self, H) -> int:
+        """Dimension of the orbit of ``H`` under a common rotation (the symmetry of the loss)."""
+        return symmetry_orbit_dimension(H)
+
+    def gradient_scale(self, H) -> float:
+        """Size of the terms that cancel in the gradient: ``||tau H (G + G^T)|| + ||H ddiag(M (G + G^T))||``."""
+        H = self.check_point(H)
+        s = self._state(H)
+        return float(np.linalg.norm(self.tau * (H @ s.sym_grad)) + np.linalg.norm(H * s.col_curvature))
 
     def gradient_norm(self, H) -> float:
         return float(np.linalg.norm(self.riemannian_gradient(H)))
@@ -224,23 +235,6 @@ class SupConProblem:
         """Riemannian Hessian applied to ``dH`` (projected onto the tangent space first)."""
         H = self.check_point(H)
         return self.hessian_operator(H)(self.check_tangent(H, dH))
-
-    # --------------------------------------------------------------- spectrum
-    def tangent_basis(self, H) -> TangentBasis:
-        """Orthonormal basis of ``T_H OB(d, N)`` (the Householder basis of :mod:`nc_verify.landscape.spectrum`)."""
-        return householder_basis(self.check_point(H), 0)
-
-    def hessian_matrix(self, H) -> np.ndarray:
-        """The Riemannian Hessian in :meth:`tangent_basis` coordinates, shape (T, T), symmetrised."""
-        B = self.tangent_basis(H)
-        op = self.hessian_operator(H)
-        _, dH = B.to_ambient(np.eye(B.dimension))
-        A = B.from_ambient(np.zeros((B.dimension, self.d, 0)), op(dH))
-        return 0.5 * (A + A.T)
-
-    def hessian_spectrum(self, H) -> np.ndarray:
-        """All ``(d - 1) N`` Hessian eigenvalues, ascending."""
-        return eigh(self.hessian_matrix(H), eigvals_only=True, driver="evd")
 
     # --------------------------------------------------------------- pymanopt
     def to_pymanopt(self, backend: str = "analytic"):
@@ -276,102 +270,3 @@ class SupConProblem:
 
         return pymanopt.Problem(manifold, cost, euclidean_gradient=euclidean_gradient,
                                 euclidean_hessian=euclidean_hessian)
-
-
-def solve_supcon(problem: SupConProblem, *, x0=None, seed=None, gradient_tol: float = 1e-10,
-                 max_iterations: int = 500):
-    """Trust regions on the supervised contrastive problem; returns ``(H, cost, gradient_norm)``."""
-    from pymanopt.optimizers import TrustRegions
-
-    H0 = problem.random_point(seed) if x0 is None else problem.check_point(x0)
-    opt = TrustRegions(min_gradient_norm=gradient_tol, max_iterations=max_iterations, verbosity=0)
-    H = opt.run(problem.to_pymanopt(), initial_point=H0).point
-    H = H / np.linalg.norm(H, axis=0)
-    return H, problem.cost(H), problem.gradient_norm(H)
-
-
-def newton_polish_supcon(problem: SupConProblem, H, *, steps: int = 6):
-    """Pseudo-inverse Riemannian Newton steps on ``grad f = 0`` (as :func:`~nc_verify.landscape.newton.newton_polish`).
-
-    Eigenvalues with ``|lambda| <= sqrt(eps) ||Hess||`` (the rotation orbit) are left
-    out; a step is kept only if it lowers ``||grad f||``.  Returns ``(H, gradient_norm)``.
-    """
-    from nc_verify.landscape.newton import pseudo_inverse
-
-    H = problem.check_point(H)
-    g = problem.gradient_norm(H)
-    for _ in range(steps):
-        B = problem.tangent_basis(H)
-        lam, V = eigh(problem.hessian_matrix(H), driver="evd")
-        if g == 0.0 or not np.any(lam):
-            break
-        c = B.from_ambient(np.zeros((problem.d, 0)), problem.riemannian_gradient(H))
-        _, dH = B.to_ambient(-(V @ (pseudo_inverse(lam) * (V.T @ c))))
-        H2 = (H + dH) / np.linalg.norm(H + dH, axis=0)
-        g2 = problem.gradient_norm(H2)
-        if g2 >= g:
-            break
-        H, g = H2, g2
-    return H, g
-
-
-@dataclass
-class SupConPointReport:
-    """Second-order classification of a point of the supervised contrastive problem.
-
-    Same verdicts and resolution as :func:`~nc_verify.landscape.classify.classify_critical_point`
-    (see its module docstring), with the reference cost given explicitly.
-    """
-
-    kind: str
-    reason: str
-    cost: float
-    reference: float
-    gradient_norm: float
-    gradient_tol: float
-    lambda_min: float
-    resolution: float
-    margin: float
-    n_zero: int
-    orbit_dimension: int
-    spectrum: np.ndarray
-    H: np.ndarray
-
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "kind", "reason", "cost", "reference", "gradient_norm", "gradient_tol", "lambda_min",
-            "resolution", "margin", "n_zero", "orbit_dimension")}
-
-
-def classify_supcon_point(problem: SupConProblem, H, *, reference=None) -> SupConPointReport:
-    """Classify a point of :class:`SupConProblem` by its dense Hessian spectrum.
-
-    The same thresholds as for problem (4) (:mod:`nc_verify.landscape.rounding`, with ``m = N``
-    columns): gradient rounding level ``eps (N + 2 d tau) ||tau H (G + G^T)||
-    + eps sqrt(d N) ||Hess||``; eigenvalue resolution
-    ``(T + 2 d tau) eps ||Hess|| + (tau + 2) ||Hess|| ||grad|| / sigma``.
-    ``reference`` (e.g. the best value found) plays the role of the global minimum
-    value; without it, minimisers are "local_minimizer".
-    """
-    from nc_verify.landscape.classify import _kind, spectrum_summary
-
-    H = problem.check_point(H)
-    vals = eigh(problem.hessian_matrix(H), eigvals_only=True, driver="evd")
-    sp = spectrum_summary(problem, vals)
-    S, sigma, n_zero, lam = sp["S"], sp["sigma"], sp["n_zero"], sp["lam"]
-    g = problem.gradient_norm(H)
-    gtol = gradient_rounding(problem, float(np.linalg.norm(problem.euclidean_gradient(H))), S)
-    resolution = eigenvalue_resolution(problem, S, g, sigma)
-    cost = problem.cost(H)
-    orbit = symmetry_orbit_dimension(np.zeros((problem.d, 0)), H)
-    has_reference = reference is not None
-    ref = check_finite_float(reference, "reference") if has_reference else float("nan")
-    if g > gtol:
-        kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
-    else:
-        kind, reason = _kind(lam, resolution, cost - ref, gap_resolution(problem, cost, ref, g, sigma),
-                             has_reference, n_zero, orbit, sp["second_smallest"], S)
-        if kind == "global_minimizer":
-            reason = "cost equals the reference value to within its resolution"
-    return SupConPointReport(kind, reason, cost, ref, g, float(gtol), lam, float(resolution),
-                             abs(lam) / float(resolution), n_zero, orbit, vals, H)

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nc_verify.landscape.solvers import solve
+from nc_verify.objective.closed_forms import theorem1_bound
 from nc_verify.objective.metrics import nc_metrics
-from nc_verify.objective.problem import UFMProblem, theorem1_bound
+from nc_verify.objective.problem import UFMProblem
 from nc_verify.objective.regularized import RegularizedUFM, minimize_regularized
 from nc_verify.utils.progress import Progress
 from nc_verify.utils.validation import check_choice, check_int, check_positive_float

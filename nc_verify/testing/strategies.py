@@ -26,9 +26,10 @@ from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from nc_verify.landscape.families import critical_point_families
+from nc_verify.objective.families import critical_point_families
 from nc_verify.objective.losses import get_loss
-from nc_verify.objective.problem import UFMProblem, project_columns
+from nc_verify.objective.oblique import project_columns
+from nc_verify.objective.problem import UFMProblem
 
 __all__ = [
     "PROFILES", "family_points", "load_profile", "orthogonal_matrices", "points", "problems",

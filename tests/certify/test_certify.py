@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from nc_verify.landscape.families import critical_point_families
+from nc_verify.objective.families import critical_point_families
 from nc_verify.objective.problem import UFMProblem
 
 EPS = np.finfo(np.float64).eps

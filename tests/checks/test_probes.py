@@ -74,7 +74,7 @@ def test_cli_probe(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(n_starts=0), "n_starts must be >= 1"), (dict(loss="supcon", search_starts=2), "search_starts must be 0"),
+    (dict(n_starts=0), "n_starts must be >= 1"), (dict(search_starts=-1), "search_starts must be >= 0"),
     (dict(reference=float("nan")), "reference must be finite"), (dict(loss="hinge"), "unknown loss"),
 ])
 def test_probe_errors(kw, match):
@@ -85,3 +85,11 @@ def test_probe_errors(kw, match):
 def test_probe_size_limit():
     with pytest.raises(ValueError, match="exceeds 1500"):
         probe(20, 10, 10, 1.0)
+
+
+def test_supcon_probe_runs_the_saddle_search():
+    """SupCon probes use the shared critical-point search: saddles are found and classified."""
+    rep = probe(3, 3, 2, 2.0, loss="supcon", n_starts=4, search_starts=40, seed=0, save_dir=None)
+    kinds = {q.kind for q in rep.points}
+    assert "strict_saddle" in kinds
+    assert any("lm" in q.sources or set(q.sources) - {"descent"} for q in rep.points)

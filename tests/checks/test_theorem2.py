@@ -5,7 +5,7 @@ import pytest
 
 import nc_verify.checks.theorem2 as T2
 from nc_verify import UFMProblem, classify_critical_point, verify_theorem2
-from nc_verify.landscape import families as F
+from nc_verify.objective import families as F
 from nc_verify.landscape.search import CriticalPointSearch
 
 
@@ -69,14 +69,13 @@ def test_reference_must_be_a_finite_number(bad, exc):
 
 def test_supcon_cost_below_the_reference_is_undecided():
     from nc_verify import SupConProblem
-    from nc_verify.objective.supcon import classify_supcon_point
 
     p = SupConProblem(4, 3, 2, 1.0)
     H = p.etf_point(rng=0)
-    assert classify_supcon_point(p, H, reference=p.etf_value()).kind == "global_minimizer"
-    assert classify_supcon_point(p, H, reference=p.etf_value() + 0.1).kind == "undecided"
+    assert classify_critical_point(p, H, reference=p.etf_value()).kind == "global_minimizer"
+    assert classify_critical_point(p, H, reference=p.etf_value() + 0.1).kind == "undecided"
     with pytest.raises(ValueError, match="reference"):
-        classify_supcon_point(p, H, reference=float("nan"))
+        classify_critical_point(p, H, reference=float("nan"))
 
 
 def test_probe_reference_is_validated():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.linalg import orthogonal_procrustes
 
-from nc_verify import UFMProblem, classify_critical_point, critical_point_families, find_critical_points, solve
-from nc_verify.landscape import families as F
+from nc_verify import UFMProblem, classify_critical_point, critical_point_families, find_critical_points
+from nc_verify.objective import families as F
 from nc_verify.landscape.points import describe_point, same_point
 from nc_verify.landscape.search import MIN_SATURATION_STARTS, is_saturated
 
@@ -155,18 +155,3 @@ class TestSearch:
             find_critical_points(p, n_starts=2, descent_fraction="0.1")
         with pytest.raises(ValueError, match="descent_fraction"):
             find_critical_points(p, n_starts=2, descent_fraction=float("nan"))
-
-
-class TestSecondOrderSolve:
-    # pymanopt's trust regions, started exactly at a critical point, divide 0 by 0 in its
-    # own step-length update (the gradient is zero); the escape logic under test handles it
-    @pytest.mark.filterwarnings("ignore:invalid value encountered in scalar divide:RuntimeWarning")
-    def test_escapes_from_a_saddle(self):
-        p = UFMProblem(6, 4, 2, 1.0)
-        x0 = F.cross_polytope(p)
-        first = solve(p, x0=x0)
-        assert first.cost - p.bound > 0.04            # trust regions stop on the saddle
-        second = solve(p, x0=x0, second_order=True)
-        assert second.escapes >= 1
-        assert second.cost - p.bound <= 1e-14
-        assert abs(second.lambda_min) <= 1e-14

@@ -18,8 +18,9 @@ from nc_verify import (
     nc_metrics,
     theorem1_bound,
 )
-from nc_verify.landscape import families as F
-from nc_verify.objective.problem import HessianOperator, project_columns
+from nc_verify.objective import families as F
+from nc_verify.objective.oblique import project_columns
+from nc_verify.objective.problem import HessianOperator
 from nc_verify.testing import (
     FAIL,
     PASS,

@@ -36,10 +36,17 @@ import itertools
 import numpy as np
 
 from nc_verify.objective.frames import random_orthogonal, simplex_etf
-from nc_verify.objective.problem import UFMProblem
-from nc_verify.utils.validation import check_instance, check_int
+from nc_verify.utils.validation import check_int
 
 # ------------------------------------------------------------------ helpers
+
+
+def _check_problem(problem):
+    """``problem`` if its points are ``(W, H)`` of shapes (d, K), (d, K n) (problem (4) with any loss)."""
+    sizes = tuple(getattr(problem, "block_sizes", ()))
+    if not all(hasattr(problem, a) for a in ("d", "K", "n")) or sizes != (problem.K, problem.K * problem.n):
+        raise TypeError(f"problem must be a UFMProblem (points (W, H)), got {type(problem).__name__}")
+    return problem
 
 
 def _features_from_signs(W: np.ndarray, signs: np.ndarray) -> np.ndarray:
@@ -70,21 +77,21 @@ def _require(cond: bool, message: str) -> None:
 
 
 # ------------------------------------------------------------ constructions
-def global_etf(problem: UFMProblem):
+def global_etf(problem):
     """Theorem 1's minimiser: ``W`` a simplex ETF and ``h_{k,i} = w_k`` (needs ``d >= K - 1``)."""
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     _require(p.d >= p.K - 1, f"global_etf needs d >= K - 1, got d={p.d}, K={p.K}")
     W = simplex_etf(p.d, p.K)
     return W, np.repeat(W, p.n, axis=1)
 
 
-def anti_aligned_etf(problem: UFMProblem):
+def anti_aligned_etf(problem):
     """``W`` a simplex ETF and every feature of class ``k`` equal to ``-w_k`` (``d >= K - 1``)."""
     W, H = global_etf(problem)
     return W, -H
 
 
-def collinear(problem: UFMProblem, w_signs, aligned):
+def collinear(problem, w_signs, aligned):
     """All vectors on one line: ``w_k = w_signs[k] u``; class ``k`` has ``aligned[k]`` features ``= w_k``.
 
     Parameters
@@ -93,7 +100,7 @@ def collinear(problem: UFMProblem, w_signs, aligned):
     aligned : sequence of int in ``0..n``, length K
         The remaining ``n - aligned[k]`` features of class ``k`` are ``-w_k``.
     """
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     w_signs = np.asarray(w_signs, dtype=float)
     aligned = np.asarray(aligned)
     _require(w_signs.shape == (p.K,) and np.all(np.abs(w_signs) == 1), "w_signs must be K signs +-1")
@@ -106,9 +113,9 @@ def collinear(problem: UFMProblem, w_signs, aligned):
     return W, _features_from_signs(W, signs)
 
 
-def u1_v1(problem: UFMProblem, angle: float = np.pi / 3):
+def u1_v1(problem, angle: float = np.pi / 3):
     """``W = u 1^T`` and ``H = v 1^T`` with ``<u, v> = cos(angle)``: softmax is uniform, ``f = log K``."""
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     W = np.zeros((p.d, p.K))
     W[0] = 1.0
     H = np.zeros((p.d, p.N))
@@ -116,7 +123,7 @@ def u1_v1(problem: UFMProblem, angle: float = np.pi / 3):
     return W, H
 
 
-def u1_means_along_u(problem: UFMProblem):
+def u1_means_along_u(problem):
     """``W = u 1^T`` with class means that differ only along ``u`` (``f = log K``).
 
     With ``W = u 1^T`` the logits do not depend on the class, ``G = (1/K - Y)/N``,
@@ -127,7 +134,7 @@ def u1_means_along_u(problem: UFMProblem):
     distinct ``c_k``; for ``n = 1`` the features are ``(+-0.6) u + 0.8 v``.
     Needs ``d >= 3`` when ``n >= 3``.
     """
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     _require(p.n <= 2 or p.d >= 3, f"u1_means_along_u with n >= 3 needs d >= 3, got d={p.d}")
     W = np.zeros((p.d, p.K))
     W[0] = 1.0
@@ -148,9 +155,9 @@ def u1_means_along_u(problem: UFMProblem):
     return W, H
 
 
-def cross_polytope(problem: UFMProblem):
+def cross_polytope(problem):
     """``K`` even: ``W = Hbar = {+e_m, -e_m : m = 1..K/2}``, ``h_{k,i} = w_k`` (needs ``d >= K/2``)."""
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     _require(p.K % 2 == 0, f"cross_polytope needs an even K, got K={p.K}")
     _require(p.d >= p.K // 2, f"cross_polytope needs d >= K/2, got d={p.d}, K={p.K}")
     W = np.zeros((p.d, p.K))
@@ -160,16 +167,16 @@ def cross_polytope(problem: UFMProblem):
     return W, np.repeat(W, p.n, axis=1)
 
 
-def regular_kgon(problem: UFMProblem):
+def regular_kgon(problem):
     """``W = Hbar`` a regular ``K``-gon in a 2-plane, ``h_{k,i} = w_k``."""
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     W = _kgon(p.d, p.K)
     return W, np.repeat(W, p.n, axis=1)
 
 
-def signed_kgon(problem: UFMProblem, negatives: int):
+def signed_kgon(problem, negatives: int):
     """A regular ``K``-gon with ``h_{k,i} = s_i w_k``, ``s`` shared by all classes with ``negatives`` minus signs."""
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     negatives = check_int(negatives, "negatives", 0)
     _require(negatives <= p.n, f"negatives must be <= n={p.n}, got {negatives}")
     W = _kgon(p.d, p.K)
@@ -177,13 +184,13 @@ def signed_kgon(problem: UFMProblem, negatives: int):
     return W, _features_from_signs(W, np.tile(s, (p.K, 1)))
 
 
-def grouped_etf(problem: UFMProblem, groups: int):
+def grouped_etf(problem, groups: int):
     """``K`` classes in ``groups`` equal groups on the vertices of a ``groups``-simplex ETF, ``W = Hbar``.
 
     Class ``k`` sits on vertex ``k // (K / groups)``.  Needs ``groups | K``,
     ``2 < groups < K`` and ``d >= groups - 1``.
     """
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     r = check_int(groups, "groups", 3)
     _require(p.K % r == 0 and r < p.K, f"groups must divide K={p.K} and be < K, got {r}")
     _require(p.d >= r - 1, f"grouped_etf with {r} groups needs d >= {r - 1}, got d={p.d}")
@@ -192,7 +199,7 @@ def grouped_etf(problem: UFMProblem, groups: int):
     return W, np.repeat(W, p.n, axis=1)
 
 
-def signed_simplex_sum(problem: UFMProblem, blocks, negatives):
+def signed_simplex_sum(problem, blocks, negatives):
     """Blocks of classes, each a regular simplex in its own subspace, ``h_{k,i} = s_{b,i} w_k``.
 
     Parameters
@@ -203,7 +210,7 @@ def signed_simplex_sum(problem: UFMProblem, blocks, negatives):
     negatives : sequence of int
         Number of minus signs in the block's shared sign vector ``s_b`` (``0..n``).
     """
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     blocks = [int(b) for b in blocks]
     negatives = [int(m) for m in negatives]
     _require(len(blocks) == len(negatives), "blocks and negatives must have the same length")
@@ -273,7 +280,7 @@ def _sign_label(s: int) -> str:
     return "+" if s > 0 else "-"
 
 
-def critical_point_families(problem: UFMProblem, rng=None) -> dict:
+def critical_point_families(problem, rng=None) -> dict:
     """Every exact critical-point family member that exists at the problem's ``(d, K, n)``.
 
     Parameters
@@ -294,7 +301,7 @@ def critical_point_families(problem: UFMProblem, rng=None) -> dict:
         up to the symmetries of problem (4); its size grows combinatorially in
         ``K`` and ``n`` (collinear points: about ``C(2n + K + 1, K) / 2``).
     """
-    p = check_instance(problem, "problem", UFMProblem)
+    p = _check_problem(problem)
     d, K, n = p.d, p.K, p.n
     out = {}
     if d >= K - 1:
