@@ -23,7 +23,7 @@ def test_docs_example_runs(tmp_path):
     env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "nc_verify.testing.plugin",
                           "-p", "no:cacheprovider", "--nc-verify-profile", "deterministic", EXAMPLE.name],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "4 passed" in out.stdout
     assert "nc-verify claims: assert_critical 3, assert_derivatives 25, assert_strict_saddle 3" in out.stdout

@@ -45,7 +45,7 @@ USER_TEST = textwrap.dedent('''
 
 
 def _run(cmd, **kw):
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, **kw)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
     assert out.returncode == 0, f"{cmd}\n{out.stdout}\n{out.stderr}"
     return out
 

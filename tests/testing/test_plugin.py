@@ -53,7 +53,7 @@ def _run(tmp_path, *args, env_extra=None):
     env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(ROOT), **(env_extra or {}))
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "nc_verify.testing.plugin", "-p", "no:cacheprovider",
                           "-s", "-rA", "test_user.py", *args], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=180)
+                         text=True, timeout=600)
     assert out.returncode == 1, out.stdout + out.stderr          # exactly test_fails fails
     return out.stdout
 
