@@ -172,7 +172,7 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
     # ---- (b) in-plane negative curvature
     lam, V = np.linalg.eigh(Hc)
     v = V[:, :, 0]
-    q = E.inplane_form(bk, chart, Qb, [v[:, i] for i in range(m)], drop)
+    q = E.inplane_form(bk, chart, Qb, [v[:, i] for i in range(m)], loss, drop)
     ok = (q.hi < 0.0) & todo
     for b in np.nonzero(ok)[0]:
         codes[b] = 1

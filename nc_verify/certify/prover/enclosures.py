@@ -58,6 +58,9 @@ class ProverLoss:
       ``hess_j`` (each ``w_il`` enclosed; may be empty);
     * ``full`` -- N K x K lists (or ``None``): the remaining part ``F_j`` of ``hess_j``.
 
+    ``dc[(l, i)][j]`` encloses ``c_lj - c_ij`` (use it for logit differences
+    ``M_lj - M_ij = T dc``, tighter than subtracting two enclosures).
+
     Attributes
     ----------
     spec : str
@@ -79,14 +82,15 @@ class ProverLoss:
         return get_loss(self.spec)
 
 
-def _softmax_probs(bk, T, cj, K):
-    """``p_i = 1 / (1 + sum_{l != i} exp(T (c_l - c_i)))`` for one column (each difference once)."""
+def _softmax_probs(bk, T, dc, j, K):
+    """``p_i = 1 / (1 + sum_{l != i} exp(T (c_lj - c_ij)))`` for column ``j`` (each difference
+    enclosed once, from the product form of ``c_l - c_i``)."""
     out = []
     for i in range(K):
         z = 1
         for l in range(K):
             if l != i:
-                z = z + bk.exp(T * (cj[l] - cj[i]))
+                z = z + bk.exp(T * dc[(l, i)][j])
         out.append(bk.recip(z))
     return out
 
@@ -115,14 +119,14 @@ class SoftmaxEnclosure(ProverLoss):
         return False, (f"label smoothing alpha={self.alpha}: for tau >= {lim:.6g} a column of grad g(M) can "
                        "vanish, and Lemma 1 (reduction to the plane) no longer applies")
 
-    def enclose(self, bk, T, c, labels, N):
+    def enclose(self, bk, T, c, labels, N, dc=None):
         K = len(c)
         G = [[None] * N for _ in range(K)]
         pairs = []
         a_over_k = bk.const(self.alpha) / K if self.alpha else None
         for j in range(N):
             y = int(labels[j])
-            p = _softmax_probs(bk, T, [c[k][j] for k in range(K)], K)
+            p = _softmax_probs(bk, T, dc, j, K)
             q = 0
             for i in range(K):
                 if i != y:
@@ -142,7 +146,7 @@ class SquaredErrorEnclosure(ProverLoss):
     spec = "mse"
     shift_invariant = False
 
-    def enclose(self, bk, T, c, labels, N):
+    def enclose(self, bk, T, c, labels, N, dc=None):
         K = len(c)
         G = [[(T * c[k][j] - (1.0 if k == labels[j] else 0.0)) / N for j in range(N)] for k in range(K)]
         full = [[[bk.const(1.0) / N if i == l else None for l in range(K)] for i in range(K)] for _ in range(N)]
@@ -261,8 +265,8 @@ class _PlantedWellEnclosure(ProverLoss):
     def float_loss(self):
         return self.loss
 
-    def enclose(self, bk, T, c, labels, N):
-        G, pairs, _ = SoftmaxEnclosure(0.0).enclose(bk, T, c, labels, N)
+    def enclose(self, bk, T, c, labels, N, dc=None):
+        G, pairs, _ = SoftmaxEnclosure(0.0).enclose(bk, T, c, labels, N, dc)
         K = len(c)
         b, s2 = self.loss.beta, self.loss.sigma ** 2
         full = []
@@ -298,10 +302,37 @@ class PointQuantities:
     T: object
     rowc: list
     colc: list
+    dc: dict
+    ds: dict
+
+
+def _angle(bk, chart, x, k=None, j=None):
+    """Enclosure of ``alpha_k - pi o_k`` (``k``) or ``phi_j - pi o_{y_j}`` (``j``): the box coordinate."""
+    if k is not None:
+        return None if k == 0 else x[k - 1]
+    return x[chart.K - 1 + j]
+
+
+def _shifted_trig(bk, base, q):
+    """``cos(base + q pi), sin(base + q pi)`` for an interval ``base`` and a rational ``q``
+    (``q`` a multiple of 1/2: exact quarter turns, no enclosure of pi needed)."""
+    if (2 * q).denominator == 1:                 # quarter turns: exact
+        c, s = bk.cos(base), bk.sin(base)
+        r = int(2 * q) % 4
+        return [(c, s), (-s, c), (-c, -s), (s, -c)][r]
+    arg = base + bk.pi_multiple(q)
+    return bk.cos(arg), bk.sin(arg)
 
 
 def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
     """Enclose ``c, s, G``, the loss Hessian pieces and ``rowc = diag(M G^T)``, ``colc = diag(M^T G)``.
+
+    Differences ``c_kj - c_lj`` and ``s_kj - s_lj`` (attributes ``dc[(k, l)][j]``,
+    ``ds[(k, l)][j]``) are enclosed through the product forms
+    ``c_k - c_l = -2 sin(S) sin(D)``, ``s_k - s_l = 2 cos(S) sin(D)`` with
+    ``D = (alpha_k - alpha_l)/2`` (independent of ``phi_j``) and
+    ``S = (alpha_k + alpha_l)/2 - phi_j``: no dependency between the two cosines, so
+    they stay small where ``w_k`` and ``w_l`` are close.
 
     Parameters
     ----------
@@ -317,16 +348,25 @@ def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
         for j in range(N):
             t = x[K - 1 + j]
             base = -t if k == 0 else x[k - 1] - t
-            q = off[k] - off[labels[j]]
-            if q.denominator == 1:
-                ck, sk = bk.cos(base), bk.sin(base)
-                if q.numerator % 2:
-                    ck, sk = -ck, -sk
-            else:
-                arg = base + bk.pi_multiple(q)
-                ck, sk = bk.cos(arg), bk.sin(arg)
-            c[k][j], s[k][j] = ck, sk
-    G, pairs, full = loss.enclose(bk, T, c, labels, N)
+            c[k][j], s[k][j] = _shifted_trig(bk, base, off[k] - off[labels[j]])
+    dc, ds = {}, {}
+    for k in range(K):
+        for l in range(k + 1, K):
+            ak, al = _angle(bk, chart, x, k=k), _angle(bk, chart, x, k=l)
+            diff = (-al if ak is None else ak - al) * 0.5          # (a_k - a_l)/2, exact halving
+            half = (off[k] - off[l]) / 2
+            sD = _shifted_trig(bk, diff, half)[1]
+            dc[(k, l)], ds[(k, l)], dc[(l, k)], ds[(l, k)] = [], [], [], []
+            for j in range(N):
+                ssum = (al * 0.5 if ak is None else (ak + al) * 0.5) - x[K - 1 + j]
+                cS, sS = _shifted_trig(bk, ssum, (off[k] + off[l]) / 2 - off[labels[j]])
+                dck = -(sS * sD) * 2.0
+                dsk = (cS * sD) * 2.0
+                dc[(k, l)].append(dck)
+                ds[(k, l)].append(dsk)
+                dc[(l, k)].append(-dck)
+                ds[(l, k)].append(-dsk)
+    G, pairs, full = loss.enclose(bk, T, c, labels, N, dc)
     rowc = []
     for k in range(K):
         acc = 0
@@ -340,11 +380,11 @@ def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
         for k in range(K):
             if loss.shift_invariant:
                 if k != y:
-                    acc = acc + (c[k][j] - c[y][j]) * G[k][j]
+                    acc = acc + dc[(k, y)][j] * G[k][j]
             else:
                 acc = acc + c[k][j] * G[k][j]
         colc.append(T * acc)
-    return PointQuantities(c, s, G, pairs, full, T, rowc, colc)
+    return PointQuantities(c, s, G, pairs, full, T, rowc, colc, dc, ds)
 
 
 def gradient(chart, Q: PointQuantities, loss: ProverLoss) -> list:
@@ -363,7 +403,7 @@ def gradient(chart, Q: PointQuantities, loss: ProverLoss) -> list:
         for k in range(K):
             if loss.shift_invariant:
                 if k != y:
-                    acc = acc + G[k][j] * (s[k][j] - s[y][j])
+                    acc = acc + G[k][j] * Q.ds[(k, y)][j]
             else:
                 acc = acc + G[k][j] * s[k][j]
         out.append(T * acc)
@@ -389,12 +429,13 @@ def _hess_entry(Qp, j, i, l):
     return val
 
 
-def _hb_form(bk, Qp, j, A):
-    """``A^T hess_j A`` for one sample (A: K backend numbers), cancellation-free Laplacian part."""
+def _hb_form(bk, Qp, j, A, dA):
+    """``A^T hess_j A`` for one sample: ``sum_{i<l} w_il (A_i - A_l)^2 + A^T F_j A`` with the
+    differences ``dA[(i, l)]`` enclosed directly (cancellation-free)."""
     K = len(A)
     acc = 0
     for (i, l), w in Qp.pairs[j].items():
-        acc = acc + w * bk.sqr(A[i] - A[l])
+        acc = acc + w * bk.sqr(dA[(i, l)])
     if Qp.full is not None:
         for i in range(K):
             for l in range(K):
@@ -411,6 +452,7 @@ def hessian(bk, chart, Qp: PointQuantities, drop=None) -> list:
     m = K - 1 + N
     T, G, c, s = Qp.T, Qp.G, Qp.c, Qp.s
     u = [[T * s[k][j] for j in range(N)] for k in range(K)]
+    du = {kl: [T * z for z in v] for kl, v in Qp.ds.items()}          # u_k - u_l
     H = [[None] * m for _ in range(m)]
     # (a_k, a_l)
     for k in range(1, K):
@@ -426,7 +468,7 @@ def hessian(bk, chart, Qp: PointQuantities, drop=None) -> list:
             H[l - 1][k - 1] = acc
     # (t_j, t_j)
     for j in range(N):
-        acc = _hb_form(bk, Qp, j, [u[k][j] for k in range(K)])
+        acc = _hb_form(bk, Qp, j, [u[k][j] for k in range(K)], {kl: du[kl][j] for kl in du})
         if drop != "col_curvature":
             acc = acc - Qp.colc[j]
         H[K - 1 + j][K - 1 + j] = acc
@@ -436,9 +478,9 @@ def hessian(bk, chart, Qp: PointQuantities, drop=None) -> list:
             acc = 0
             for (i, l), w in Qp.pairs[j].items():
                 if i == k:
-                    acc = acc + w * (u[k][j] - u[l][j])
+                    acc = acc + w * du[(k, l)][j]
                 elif l == k:
-                    acc = acc + w * (u[k][j] - u[i][j])
+                    acc = acc + w * du[(k, i)][j]
             if Qp.full is not None:
                 for l in range(K):
                     f = Qp.full[j][k][l]
@@ -450,35 +492,52 @@ def hessian(bk, chart, Qp: PointQuantities, drop=None) -> list:
     return H
 
 
-def inplane_form(bk, chart, Qp: PointQuantities, v, drop=None):
-    """``v^T H v`` along a fixed chart direction ``v`` (m floats) -- eqs. (7)-(8) in the plane."""
-    K, N = chart.K, chart.N
+def inplane_form(bk, chart, Qp: PointQuantities, v, loss: ProverLoss, drop=None):
+    """``v^T H v`` along a fixed chart direction ``v`` (m floats, or float arrays over a batch)
+    -- eqs. (7)-(8) in the plane.  All arithmetic on ``v`` is enclosed too (``v_a - v_t`` is
+    not formed in floating point), so the value is the form at exactly ``v``."""
+    K, N, labels = chart.K, chart.N, chart.labels
     T, G, c, s = Qp.T, Qp.G, Qp.c, Qp.s
-    va = [0.0] + list(v[: K - 1])
-    vt = list(v[K - 1: K - 1 + N])
+    va = [bk.point(0.0)] + [bk.point(z) for z in v[: K - 1]]
+    vt = [bk.point(z) for z in v[K - 1: K - 1 + N]]
+    shift = loss.shift_invariant
     acc = 0
     for j in range(N):
-        A = [(T * s[k][j]) * (-(va[k] - vt[j])) for k in range(K)]
-        acc = acc + _hb_form(bk, Qp, j, A)
+        dl = [va[k] - vt[j] for k in range(K)]
+        A = [-((T * s[k][j]) * dl[k]) for k in range(K)]
+        dA = {}
+        for (i, l) in Qp.pairs[j]:
+            # A_i - A_l = -T (ds_il delta_i + s_l (v_ai - v_al))
+            dA[(i, l)] = -(T * (Qp.ds[(i, l)][j] * dl[i] + s[l][j] * (va[i] - va[l])))
+        acc = acc + _hb_form(bk, Qp, j, A, dA)
     if drop == "col_curvature":
         # faulty variant: curvature split into its eq. (8) terms, the -colc term omitted
         for k in range(K):
-            acc = acc - Qp.rowc[k] * (va[k] ** 2)
+            acc = acc - Qp.rowc[k] * bk.sqr(va[k])
             for j in range(N):
-                acc = acc + (T * (G[k][j] * c[k][j])) * (2.0 * va[k] * vt[j])
+                acc = acc + (T * (G[k][j] * c[k][j])) * (va[k] * vt[j]) * 2.0
         return acc
     curv = 0
-    for k in range(K):
-        for j in range(N):
-            dlt = va[k] - vt[j]
-            curv = curv + G[k][j] * c[k][j] * (dlt * dlt)
+    for j in range(N):
+        y = labels[j]
+        dl = [va[k] - vt[j] for k in range(K)]
+        for k in range(K):
+            if shift:
+                if k != y:
+                    # G_kj (c_k dl_k^2 - c_y dl_y^2) = G_kj (dc_ky dl_k^2 + c_y (v_ak - v_ay)(dl_k + dl_y))
+                    curv = curv + G[k][j] * (Qp.dc[(k, y)][j] * bk.sqr(dl[k]) +
+                                             c[y][j] * ((va[k] - va[y]) * (dl[k] + dl[y])))
+            else:
+                curv = curv + G[k][j] * c[k][j] * bk.sqr(dl[k])
     return acc - T * curv
 
 
 def normal_form(bk, chart, Qp: PointQuantities, cw, eh, loss: ProverLoss, drop=None):
-    """Normal-block form ``2 tau c^T G e - sum rowc_k c_k^2 - sum colc_j e_j^2`` (d >= 3 only)."""
+    """Normal-block form ``2 tau c^T G e - sum rowc_k c_k^2 - sum colc_j e_j^2`` (d >= 3 only;
+    Lemma 2).  ``cw`` (K) and ``eh`` (N) are floats (or float arrays over a batch), enclosed."""
     K, N, labels = chart.K, chart.N, chart.labels
-    cw, eh = list(cw), list(eh)
+    cw = [bk.point(z) for z in cw]
+    eh = [bk.point(z) for z in eh]
     acc = 0
     for j in range(N):
         y = labels[j]
@@ -489,11 +548,11 @@ def normal_form(bk, chart, Qp: PointQuantities, cw, eh, loss: ProverLoss, drop=N
                     inner = inner + Qp.G[k][j] * (cw[k] - cw[y])
             else:
                 inner = inner + Qp.G[k][j] * cw[k]
-        acc = acc + inner * (2.0 * eh[j])
+        acc = acc + inner * eh[j] * 2.0
     acc = Qp.T * acc
     for k in range(K):
-        acc = acc - Qp.rowc[k] * (cw[k] ** 2)
+        acc = acc - Qp.rowc[k] * bk.sqr(cw[k])
     if drop != "col_curvature":
         for j in range(N):
-            acc = acc - Qp.colc[j] * (eh[j] ** 2)
+            acc = acc - Qp.colc[j] * bk.sqr(eh[j])
     return acc

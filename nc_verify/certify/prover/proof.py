@@ -357,6 +357,21 @@ def _cover_failures(paths, D):
     return fails
 
 
+def _domain_failure(chart, dlo, dhi):
+    """Check at 200 bits that the float box contains the exact chart domain (Lemma 4)."""
+    from nc_verify.certify._flint import working_precision
+
+    o2 = chart.offsets[1]
+    exact = [(-o2, 1 - o2)] + [(Fraction(-1), Fraction(1))] * (chart.K - 2 + chart.N)
+    with working_precision(200) as fl:
+        pi = fl.arb.pi()
+        for i, (ql, qh) in enumerate(exact):
+            if not (bool(fl.arb(float(dlo[i])) <= pi * ql.numerator / ql.denominator) and
+                    bool(fl.arb(float(dhi[i])) >= pi * qh.numerator / qh.denominator)):
+                return f"domain coordinate {i} does not contain [{ql} pi, {qh} pi]"
+    return None
+
+
 def check_leaf(bk, chart, enc, leaf, lo, hi, allow_normal):
     """Re-evaluate one leaf's discard test on the box ``[lo, hi]``; ``(ok, why)``."""
     m = chart.n_angles
@@ -389,7 +404,7 @@ def check_leaf(bk, chart, enc, leaf, lo, hi, allow_normal):
         v = [float(z) for z in data["v"]]
         if len(v) != m:
             return False, "direction has the wrong length"
-        q = E.inplane_form(bk, chart, Qb, v)
+        q = E.inplane_form(bk, chart, Qb, v, enc)
         return bk.is_neg(q), "in-plane Hessian form not < 0"
     if test == "saddle_normal":
         if not allow_normal:
@@ -458,6 +473,10 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
                 return done("invalid", "invalid: tau too large for Lemma 1 with label smoothing")
     dlo, dhi = chart.domain()
     D = chart.dim
+    dom_fail = _domain_failure(chart, dlo, dhi)
+    if dom_fail:
+        fails.append({"index": None, "path": None, "test": "domain", "why": dom_fail})
+        return done("invalid", f"invalid: {dom_fail}")
     leaves = pr.leaves
     paths = [l.get("path", "") for l in leaves]
     try:
