@@ -467,7 +467,8 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
         # Lemma 3's hypothesis psi'(0) != 0 and Lemma 1's (checked in _setup); flint check of the LS bound
         if isinstance(enc, E.SoftmaxEnclosure) and enc.alpha:
             fl = FlintBackend()
-            lim = ((fl.arb(2) - fl.const(enc.alpha)) / fl.const(enc.alpha)).log() / 2
+            a = fl.arb(enc.alpha)
+            lim = ((2 - a) / a).log() / 2
             if not bool(fl.arb(thi) < lim):
                 fails.append({"index": None, "path": None, "test": None, "why": "tau too large for Lemma 1"})
                 return done("invalid", "invalid: tau too large for Lemma 1 with label smoothing")
