@@ -533,10 +533,14 @@ def summary_lines(proof: LandscapeProof) -> list:
     dd = 3 if proof.d is None else proof.d
     taus = proof.tau if isinstance(proof.tau, tuple) else (proof.tau, proof.tau)
     if K == 2 and dd >= 3:
-        lim = theorem2_tau_limit(3, K)
-        if taus[1] >= lim:
-            lines.append(f"note: tau up to {taus[1]:g} >= Theorem 2's limit {lim:g} at d = 3: at d = 3 "
-                         "this is a case of the paper's conjecture (no published proof)")
+        conj = [dv for dv in range(3, 3 + 1000) if theorem2_tau_limit(dv, K) <= taus[1]]
+        if proof.d is not None:
+            conj = [dv for dv in conj if dv == proof.d]
+        if conj:
+            ds = f"d = {conj[0]}" if len(conj) == 1 else f"d = {conj[0]}..{conj[-1]}"
+            lines.append(f"note: tau up to {taus[1]:g} reaches Theorem 2's limit 2(d-2)/(1+(K mod 2)/K) for {ds}: "
+                         "there this is a case of the paper's conjecture (no published proof); "
+                         "for larger d it is inside Theorem 2")
     if dd <= K:
         lines.append(f"note: d = {dd} <= K = {K} is outside Theorem 2 (conjecture case)")
     lines.append(f"boxes: {c['evaluated']} evaluated; leaves: " +
