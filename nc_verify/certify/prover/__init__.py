@@ -11,8 +11,13 @@ python-flint balls.  Mathematics: ``docs/prover.md``.
 
 from .enclosures import PlantedWellLoss, ProverLoss, prover_loss
 from .proof import (
-    DEFAULT_MAX_BOXES, DEFAULT_MIN_WIDTH, LandscapeProof, ProofCheck, check_landscape_proof,
-    prove_landscape, summary_lines,
+    DEFAULT_MAX_BOXES,
+    DEFAULT_MIN_WIDTH,
+    LandscapeProof,
+    ProofCheck,
+    check_landscape_proof,
+    prove_landscape,
+    summary_lines,
 )
 
 __all__ = [

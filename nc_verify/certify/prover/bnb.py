@@ -33,7 +33,8 @@ import time
 import numpy as np
 
 from . import enclosures as E
-from .intervals import NUMPY as bk, IA, point
+from .intervals import IA, point
+from .intervals import NUMPY as bk
 
 TESTS = ("gradient", "saddle_inplane", "saddle_normal", "etf_convex")
 _PATH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -241,7 +242,6 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
         Number of boxes evaluated.
     """
     dlo, dhi = chart.domain()
-    D = chart.dim
     plo, phi_, ppath = [dlo.copy()], [dhi.copy()], [""]
     stack_lo = np.array(plo)
     stack_hi = np.array(phi_)

@@ -32,16 +32,19 @@ the checker never uses it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
 import math
-import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
-from nc_verify import get_loss
-from nc_verify.losses import (
-    CrossEntropy, LabelSmoothingCE, Loss, LossState, SoftmaxState, SquaredError, _softmax_parts,
+from nc_verify.objective.losses import (
+    CrossEntropy,
+    LabelSmoothingCE,
+    Loss,
+    LossState,
+    SoftmaxState,
+    SquaredError,
+    get_loss,
 )
 
 DROPPABLE = (None, "col_curvature")
@@ -245,7 +248,8 @@ class PlantedWellLoss(Loss):
 
     def autograd_value(self, M, labels):
         import autograd.numpy as anp
-        from nc_verify.losses import autograd_logsumexp
+
+        from nc_verify.objective.losses import autograd_logsumexp
 
         R = M - self.M0
         E = anp.exp(-anp.sum(R * R, axis=0) / (2 * self.sigma ** 2))

@@ -34,8 +34,8 @@ precision (``flint.ctx.prec``, 53 bits unless set), which is rigorous.
 
 from __future__ import annotations
 
-from fractions import Fraction
 import math
+from fractions import Fraction
 
 import numpy as np
 

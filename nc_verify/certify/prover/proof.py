@@ -25,7 +25,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from nc_verify import theorem1_bound, theorem2_tau_limit
+from nc_verify.objective.closed_forms import theorem2_tau_limit
+
 from . import enclosures as E
 from .bnb import TESTS, box_center, path_step, run_bnb, split_point
 from .chart import PlanarChart
