@@ -12,6 +12,7 @@ from nc_verify.certify import (
     exact_family,
     exact_point,
 )
+from nc_verify.certify.prover import LandscapeProof, ProofCheck, check_landscape_proof, prove_landscape
 from nc_verify.checks.derivatives import DerivativeReport, check_derivatives
 from nc_verify.checks.probes import ProbeReport, probe, recheck_counterexample
 from nc_verify.checks.theorem1 import Theorem1Report, verify_theorem1
@@ -74,6 +75,10 @@ def __getattr__(name):
 
 
 __all__ = [
+    "check_landscape_proof",
+    "prove_landscape",
+    "LandscapeProof",
+    "ProofCheck",
     "certify_minimum",
     "certify_strict_saddle",
     "check_derivatives",

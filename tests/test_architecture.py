@@ -81,7 +81,7 @@ def private_crossings(edges) -> list:
         if private and src != dst:
             bad.append(f"{src} imports {private} from {dst}")
         package = dst.rpartition(".")[0]
-        if dst.rpartition(".")[2].startswith("_") and package not in (src, src.rpartition(".")[0]):
+        if dst.rpartition(".")[2].startswith("_") and not (src == package or src.startswith(package + ".")):
             bad.append(f"{src} imports the private module {dst}")
     return bad
 

@@ -1,0 +1,98 @@
+"""Landscape prover runs (issue 14): status, boxes per discard test, prover and checker times.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/bench_prove.py [--quick] [--out docs/prover_runs/results.json]
+
+Writes a JSON record and a Markdown table next to it (same name, ``.md``).  ``--quick`` runs
+only the (2, 1) cases.  Every proved case is re-verified with ``check_landscape_proof`` from
+the saved file (not-proved runs only when they have <= 50 000 leaves).  Times are wall-clock seconds on the machine that ran it (one process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from nc_verify.certify.prover import PlantedWellLoss, check_landscape_proof, prove_landscape
+from nc_verify.certify.prover.chart import PlanarChart
+
+
+def _planted():
+    ch = PlanarChart(2, 1, 1.0, 1.0)
+    W0, H0 = ch.to_matrices(np.array([-math.pi / 2, 0.4, -0.5]))
+    return PlantedWellLoss(W0.T @ H0, beta=0.2, sigma=0.05)
+
+
+# (label, K, n, tau, d, loss, max_boxes, min_width, note)
+CASES = [
+    ("(2,1) tau=0.5", 2, 1, 0.5, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
+    ("(2,1) tau=1", 2, 1, 1.0, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
+    ("(2,1) tau=1.9", 2, 1, 1.9, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
+    ("(2,1) tau=5", 2, 1, 5.0, None, "cross_entropy", 10**6, 1e-7,
+     "conjecture at d=3,4 (tau >= 2(d-2)); Theorem 2 for d >= 5"),
+    ("(2,1) tau in [0.5,1.9]", 2, 1, (0.5, 1.9), None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
+    ("(2,1) tau=1 label smoothing 0.1", 2, 1, 1.0, None, "label_smoothing:0.1", 10**6, 1e-7, "beyond the paper (LS)"),
+    ("(2,1) d=2 tau=1 [control]", 2, 1, 1.0, 2, "cross_entropy", 10**6, 1e-3, "d=K: conjecture false; must fail"),
+    ("(2,1) d=2 planted minimum [control]", 2, 1, 1.0, 2, "planted", 10**6, 1e-3, "must fail at the plant"),
+    ("(2,2) tau=1", 2, 2, 1.0, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
+    ("(2,2) tau=5", 2, 2, 5.0, None, "cross_entropy", 3 * 10**6, 1e-7, "conjecture at d=3,4"),
+    ("(2,3) tau=1", 2, 3, 1.0, None, "cross_entropy", 3 * 10**6, 1e-7, "Theorem 2"),
+    ("(3,1) d=2 tau=1", 3, 1, 1.0, 2, "cross_entropy", 3 * 10**5, 1e-3, "d=2<K: conjecture case, planar only"),
+]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="docs/prover_runs/results.json")
+    args = ap.parse_args(argv)
+    rows = []
+    cases = [c for c in CASES if not args.quick or c[0].startswith("(2,1)")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, K, n, tau, d, loss, mb, mw, note in cases:
+            lossobj = _planted() if loss == "planted" else loss
+            p = prove_landscape(K, n, tau, d=d, loss=lossobj, max_boxes=mb, min_width=mw)
+            row = {"case": label, "K": K, "n": n, "tau": tau, "d": "every d>=3" if d is None else d,
+                   "loss": p.loss, "status": p.status, "counts": p.counts, "prove_s": round(p.seconds, 2),
+                   "note": note}
+            if loss != "planted" and (p.status == "proved" or len(p.leaves) <= 50_000):
+                path = os.path.join(tmp, "p.json")
+                p.save(path)
+                row["file_MB"] = round(os.path.getsize(path) / 2**20, 2)
+                r = check_landscape_proof(path)
+                row["check"] = r.status
+                row["check_s"] = round(r.seconds, 2)
+            if p.unresolved:
+                ang = np.array([u["center_angles_deg"]["alpha"] + u["center_angles_deg"]["phi"] for u in p.unresolved])
+                row["unresolved_angle_range_deg"] = {"min": ang.min(0).round(3).tolist(),
+                                                     "max": ang.max(0).round(3).tolist(),
+                                                     "columns": "alpha_1..alpha_K, phi_1..phi_N"}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    rec = {"machine": platform.platform(), "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d"),
+           "rows": rows}
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(rec, fh, indent=1)
+    md = ["| case | d | status | evaluated | gradient | saddle in-plane | saddle normal | ETF convex | "
+          "unresolved | prove s | check | check s | note |", "|" + "---|" * 13]
+    for r in rows:
+        c = r["counts"]
+        md.append(f"| {r['case']} | {r['d']} | {r['status']} | {c['evaluated']} | {c['gradient']} | "
+                  f"{c['saddle_inplane']} | {c['saddle_normal']} | {c['etf_convex']} | {c['unresolved']} | "
+                  f"{r['prove_s']} | {r.get('check', '-')} | {r.get('check_s', '-')} | {r['note']} |")
+    with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
+        fh.write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()

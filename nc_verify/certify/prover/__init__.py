@@ -1,0 +1,26 @@
+"""Computer-assisted proof of Theorem 2's landscape at small sizes (issue 14).
+
+Exhaustive interval branch and bound over a gauge-fixed chart of the critical
+points of problem (4), with a checker that re-verifies a saved proof in
+python-flint balls.  Mathematics: ``docs/prover.md``.
+
+* :func:`prove_landscape` -- run the prover, returns a :class:`LandscapeProof`.
+* :func:`check_landscape_proof` -- re-check a saved proof, returns a :class:`ProofCheck`.
+* :func:`summary_lines` -- lines for a CLI.
+"""
+
+from .enclosures import PlantedWellLoss, ProverLoss, prover_loss
+from .proof import (
+    DEFAULT_MAX_BOXES,
+    DEFAULT_MIN_WIDTH,
+    LandscapeProof,
+    ProofCheck,
+    check_landscape_proof,
+    prove_landscape,
+    summary_lines,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BOXES", "DEFAULT_MIN_WIDTH", "LandscapeProof", "PlantedWellLoss", "ProofCheck",
+    "ProverLoss", "check_landscape_proof", "prove_landscape", "prover_loss", "summary_lines",
+]

@@ -1,0 +1,562 @@
+"""Interval enclosures of problem (4) in the planar chart: gradient, Hessian, quadratic forms.
+
+Every function takes a *backend* ``bk`` (:mod:`.intervals`: numpy intervals over a batch
+of boxes, or flint balls for one box), the :class:`~.chart.PlanarChart`, the chart
+coordinates ``x`` (a list of ``m`` backend numbers: ``a_2..a_K, t_1..t_N``) and the
+temperature ``T`` (a backend number), and returns enclosures of the exact values
+for every point of the box.
+
+Formulas (planar problem; ``Delta_kj = alpha_k - phi_j``, ``c = cos Delta``, ``s = sin Delta``,
+``M = tau c``, ``G = grad g(M)``, ``u_kj = tau s_kj``)
+-------------------------------------------------------------------------------------
+``dM_kj/dalpha_k = -u_kj``, ``dM_kj/dphi_j = u_kj``; ``d2 M_kj`` is ``-tau c_kj`` on
+``(alpha_k, alpha_k)`` and ``(phi_j, phi_j)`` and ``+tau c_kj`` on ``(alpha_k, phi_j)``.
+
+* chart gradient (Riemannian gradient, eqs. (5)-(6), along the slice's unit tangents):
+  ``g[a_k] = -tau sum_j G_kj s_kj`` and ``g[t_j] = tau sum_k G_kj s_kj``
+  (for shift-invariant losses ``= tau sum_{k != y_j} G_kj (s_kj - s_{y_j j})``).
+* chart Hessian ``H = sum_j dM_j^T hess_j dM_j + sum G_kj d2 M_kj``.  The torus of angles
+  is flat and the angles are arc-length coordinates, so ``v^T H v`` is exactly the
+  Riemannian Hessian quadratic form of eqs. (7)-(8) along ``dw_k = v_{a_k} w_k^perp``,
+  ``dh_j = v_{t_j} h_j^perp`` (``v_{a_1} = 0``).
+* per-sample loss Hessians are given as ``hess_j = sum_{i<l} w^j_il (e_i - e_l)(e_i - e_l)^T
+  + F_j`` (softmax losses: ``w_il = p_i p_l / N``, ``F = 0``; cancellation-free).
+* normal block (directions ``dw_k = c_k u``, ``dh_j = e_j u`` with ``u`` normal to the
+  plane; ``D = 0``): ``2 tau c^T G e - sum_k rowc_k c_k^2 - sum_j colc_j e_j^2`` with
+  ``rowc = diag(M G^T)``, ``colc = diag(M^T G)`` (eq. (8)'s curvature terms).
+
+The prover may be built with ``drop`` = ``"col_curvature"``: a deliberately wrong
+Hessian that omits eq. (8)'s ``-<dH ddiag(M^T G), dH>`` term (negative control only;
+the checker never uses it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from nc_verify.objective.losses import (
+    CrossEntropy,
+    LabelSmoothingCE,
+    Loss,
+    LossState,
+    SoftmaxState,
+    SquaredError,
+    get_loss,
+)
+
+DROPPABLE = (None, "col_curvature")
+
+
+# =================================================================== losses
+class ProverLoss:
+    """Interval enclosure of a loss of ``M`` for the prover (the prover's loss protocol).
+
+    Subclasses define ``enclose(bk, T, c, labels, N) -> (G, pairs, full)``:
+
+    * ``G`` -- K lists of N backend numbers, ``grad g(M)`` (with ``M = T c``);
+    * ``pairs`` -- N dicts ``{(i, l): w_il}`` (``i < l``), the Laplacian part of
+      ``hess_j`` (each ``w_il`` enclosed; may be empty);
+    * ``full`` -- N K x K lists (or ``None``): the remaining part ``F_j`` of ``hess_j``.
+
+    ``dc[(l, i)][j]`` encloses ``c_lj - c_ij`` (use it for logit differences
+    ``M_lj - M_ij = T dc``, tighter than subtracting two enclosures).
+
+    Attributes
+    ----------
+    spec : str
+        Loss spec (as :func:`nc_verify.get_loss`), stored in proofs.
+    shift_invariant : bool
+        Columns of ``G`` sum to zero and ``hess_j`` annihilates ``1`` (softmax losses).
+    """
+
+    spec = "loss"
+    shift_invariant = False
+
+    def every_d_ok(self, tau_hi: float):
+        """``(ok, reason)``: whether the reduction to the plane (Lemma 1) holds for every
+        ``tau <= tau_hi`` (every column of ``G`` non-zero at every point)."""
+        return False, f"loss {self.spec!r}: no proof that the columns of grad g(M) never vanish"
+
+    def float_loss(self) -> Loss:
+        """The :mod:`nc_verify.losses` object with the same ``g`` (for float checks)."""
+        return get_loss(self.spec)
+
+
+def _softmax_probs(bk, T, dc, j, K):
+    """``p_i = 1 / (1 + sum_{l != i} exp(T (c_lj - c_ij)))`` for column ``j`` (each difference
+    enclosed once, from the product form of ``c_l - c_i``)."""
+    out = []
+    for i in range(K):
+        z = 1
+        for l in range(K):
+            if l != i:
+                z = z + bk.exp(T * dc[(l, i)][j])
+        out.append(bk.recip(z))
+    return out
+
+
+class SoftmaxEnclosure(ProverLoss):
+    """Cross-entropy (``alpha = 0``) and label smoothing (targets ``(1-alpha) e_y + alpha/K``)."""
+
+    shift_invariant = True
+
+    def __init__(self, alpha: float = 0.0):
+        self.alpha = float(alpha)
+
+    @property
+    def spec(self):
+        return "cross_entropy" if self.alpha == 0.0 else f"label_smoothing:{self.alpha!r}"
+
+    def every_d_ok(self, tau_hi: float):
+        # K = 2: G_oj = (p_o - alpha/2)/N with p_o = sigma(-z), |z| <= 2 tau: non-zero for every
+        # configuration iff sigma(-2 tau) > alpha / 2, i.e. 2 tau < log((2 - alpha) / alpha).
+        if self.alpha == 0.0:
+            return True, "cross-entropy: p_o > 0, so G_oj = p_o / N != 0"
+        lim = math.log((2.0 - self.alpha) / self.alpha) / 2.0
+        if tau_hi < lim * (1 - 1e-12):
+            return True, (f"label smoothing: |margin| <= 2 tau < log((2-alpha)/alpha), so p_o > alpha/2 "
+                          f"and G_oj != 0 (needs tau < {lim:.6g})")
+        return False, (f"label smoothing alpha={self.alpha}: for tau >= {lim:.6g} a column of grad g(M) can "
+                       "vanish, and Lemma 1 (reduction to the plane) no longer applies")
+
+    def enclose(self, bk, T, c, labels, N, dc=None):
+        K = len(c)
+        G = [[None] * N for _ in range(K)]
+        pairs = []
+        a_over_k = bk.const(self.alpha) / K if self.alpha else None
+        for j in range(N):
+            y = int(labels[j])
+            p = _softmax_probs(bk, T, dc, j, K)
+            q = 0
+            for i in range(K):
+                if i != y:
+                    q = q + p[i]
+                    G[i][j] = (p[i] - a_over_k) / N if self.alpha else p[i] / N
+            G[y][j] = (a_over_k * (K - 1) - q) / N if self.alpha else -q / N
+            pairs.append({(i, l): p[i] * p[l] / N for i in range(K) for l in range(i + 1, K)})
+        return G, pairs, None
+
+    def float_loss(self):
+        return CrossEntropy() if self.alpha == 0.0 else LabelSmoothingCE(self.alpha)
+
+
+class SquaredErrorEnclosure(ProverLoss):
+    """``g = ||M - Y||^2 / (2N)``: ``G = (M - Y)/N``, ``hess = I / N`` (not shift invariant)."""
+
+    spec = "mse"
+    shift_invariant = False
+
+    def enclose(self, bk, T, c, labels, N, dc=None):
+        K = len(c)
+        G = [[(T * c[k][j] - (1.0 if k == labels[j] else 0.0)) / N for j in range(N)] for k in range(K)]
+        full = [[[bk.const(1.0) / N if i == l else None for l in range(K)] for i in range(K)] for _ in range(N)]
+        return G, [{} for _ in range(N)], full
+
+
+def prover_loss(loss) -> ProverLoss:
+    """The prover enclosure of a loss spec / loss object (``TypeError``/``ValueError`` otherwise).
+
+    Supported: cross-entropy, label smoothing, squared error, a :class:`ProverLoss`, or
+    any object with a ``prover_enclosure()`` method returning one (user-defined losses).
+    """
+    if isinstance(loss, ProverLoss):
+        return loss
+    if hasattr(loss, "prover_enclosure"):
+        enc = loss.prover_enclosure()
+        if not isinstance(enc, ProverLoss):
+            raise TypeError("loss.prover_enclosure() must return a ProverLoss")
+        return enc
+    if not isinstance(loss, (str, Loss)):
+        raise TypeError(f"loss must be a spec string or a loss object, got {type(loss).__name__}")
+    obj = get_loss(loss)
+    if type(obj) is CrossEntropy:
+        return SoftmaxEnclosure(0.0)
+    if type(obj) is LabelSmoothingCE:
+        return SoftmaxEnclosure(obj.alpha)
+    if type(obj) is SquaredError:
+        return SquaredErrorEnclosure()
+    raise ValueError(f"loss {obj.spec!r}: the prover has no interval enclosure of its Hessian "
+                     "(supported: cross_entropy, label_smoothing:ALPHA, mse, or a loss with prover_enclosure())")
+
+
+# ------------------------------------------------------ planted spurious minimum
+@dataclass(frozen=True)
+class _WellState(LossState):
+    _ce: SoftmaxState
+    _E: np.ndarray       # (N,)
+    _R: np.ndarray       # (K, N) M - M0
+    _beta: float
+    _sigma: float
+
+    def hvp(self, dM):
+        N = self._E.shape[0]
+        s2 = self._sigma ** 2
+        proj = np.sum(self._R * dM, axis=-2, keepdims=True)
+        well = self._beta * self._E / N * (dM / s2 - self._R * proj / s2 ** 2)
+        return self._ce.hvp(dM) + well
+
+
+class PlantedWellLoss(Loss):
+    """Cross-entropy plus a Gaussian well at planted logits: a user-defined loss with a
+    spurious local minimum (negative control of the prover).
+
+    ``g(M) = CE(M) - (beta/N) sum_j exp(-||M_j - M0_j||^2 / (2 sigma^2))``.  Follows the
+    loss protocol of :mod:`nc_verify.losses` (so ``UFMProblem(..., loss=PlantedWellLoss(..))``
+    evaluates it) and supplies :meth:`prover_enclosure` (the prover's protocol).
+
+    Parameters
+    ----------
+    M0 : array, shape (K, N)
+        Planted logits (e.g. ``tau W0^T H0`` of a non-ETF configuration).
+    beta, sigma : float
+        Depth and width of the well.
+    """
+
+    name = "planted_well"
+    shift_invariant = False
+
+    def __init__(self, M0, beta: float = 1.0, sigma: float = 0.15):
+        self.M0 = np.array(M0, dtype=float)
+        self.beta = float(beta)
+        self.sigma = float(sigma)
+
+    @property
+    def params(self):
+        return {"beta": self.beta, "sigma": self.sigma}
+
+    @property
+    def spec(self):
+        return f"planted_well(beta={self.beta}, sigma={self.sigma})"
+
+    def _value_grad(self, M, labels):
+        ce = CrossEntropy()
+        v, g, extra = ce._value_grad(M, labels)
+        N = M.shape[1]
+        R = M - self.M0
+        E = np.exp(-np.sum(R * R, axis=0) / (2 * self.sigma ** 2))
+        v = v - self.beta * float(np.mean(E))
+        g = g + self.beta * E * R / (self.sigma ** 2 * N)
+        extra = dict(extra, E=E, R=R)
+        return v, g, extra
+
+    def _state(self, M, labels, value, grad, row, col, extra):
+        ce = SoftmaxState(value, grad, row, col, extra["p"], extra["dom"])
+        return _WellState(value, grad, row, col, ce, extra["E"], extra["R"], self.beta, self.sigma)
+
+    def autograd_value(self, M, labels):
+        import autograd.numpy as anp
+
+        from nc_verify.objective.losses import autograd_logsumexp
+
+        R = M - self.M0
+        E = anp.exp(-anp.sum(R * R, axis=0) / (2 * self.sigma ** 2))
+        return anp.mean(autograd_logsumexp(M) - M[labels, np.arange(M.shape[1])]) - self.beta * anp.mean(E)
+
+    def prover_enclosure(self):
+        return _PlantedWellEnclosure(self)
+
+
+class _PlantedWellEnclosure(ProverLoss):
+    shift_invariant = False
+
+    def __init__(self, loss: PlantedWellLoss):
+        self.loss = loss
+        self.spec = loss.spec
+
+    def float_loss(self):
+        return self.loss
+
+    def enclose(self, bk, T, c, labels, N, dc=None):
+        G, pairs, _ = SoftmaxEnclosure(0.0).enclose(bk, T, c, labels, N, dc)
+        K = len(c)
+        b, s2 = self.loss.beta, self.loss.sigma ** 2
+        full = []
+        for j in range(N):
+            R = [T * c[k][j] - float(self.loss.M0[k, j]) for k in range(K)]
+            r2 = 0
+            for k in range(K):
+                r2 = r2 + bk.sqr(R[k])
+            E = bk.exp(r2 * (-1.0 / (2 * s2)))
+            for k in range(K):
+                G[k][j] = G[k][j] + E * R[k] * (b / (s2 * N))
+            F = [[None] * K for _ in range(K)]
+            for i in range(K):
+                for l in range(K):
+                    t = E * (R[i] * R[l]) * (-b / (s2 * s2 * N)) if i != l else E * bk.sqr(R[i]) * (-b / (s2 * s2 * N))
+                    if i == l:
+                        t = t + E * (b / (s2 * N))
+                    F[i][l] = t
+            full.append(F)
+        return G, pairs, full
+
+
+# ================================================================ the formulas
+@dataclass
+class PointQuantities:
+    """Trigonometric and loss quantities of a box (backend numbers)."""
+
+    c: list
+    s: list
+    G: list
+    pairs: list
+    full: list
+    T: object
+    rowc: list
+    colc: list
+    dc: dict
+    ds: dict
+
+
+def _angle(bk, chart, x, k=None, j=None):
+    """Enclosure of ``alpha_k - pi o_k`` (``k``) or ``phi_j - pi o_{y_j}`` (``j``): the box coordinate."""
+    if k is not None:
+        return None if k == 0 else x[k - 1]
+    return x[chart.K - 1 + j]
+
+
+def _shifted_trig(bk, base, q):
+    """``cos(base + q pi), sin(base + q pi)`` for an interval ``base`` and a rational ``q``
+    (``q`` a multiple of 1/2: exact quarter turns, no enclosure of pi needed)."""
+    if (2 * q).denominator == 1:                 # quarter turns: exact
+        c, s = bk.cos(base), bk.sin(base)
+        r = int(2 * q) % 4
+        return [(c, s), (-s, c), (-c, -s), (s, -c)][r]
+    arg = base + bk.pi_multiple(q)
+    return bk.cos(arg), bk.sin(arg)
+
+
+def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
+    """Enclose ``c, s, G``, the loss Hessian pieces and ``rowc = diag(M G^T)``, ``colc = diag(M^T G)``.
+
+    Differences ``c_kj - c_lj`` and ``s_kj - s_lj`` (attributes ``dc[(k, l)][j]``,
+    ``ds[(k, l)][j]``) are enclosed through the product forms
+    ``c_k - c_l = -2 sin(S) sin(D)``, ``s_k - s_l = 2 cos(S) sin(D)`` with
+    ``D = (alpha_k - alpha_l)/2`` (independent of ``phi_j``) and
+    ``S = (alpha_k + alpha_l)/2 - phi_j``: no dependency between the two cosines, so
+    they stay small where ``w_k`` and ``w_l`` are close.
+
+    Parameters
+    ----------
+    x : list of m backend numbers
+        Chart angles ``a_2..a_K, t_1..t_N`` (see :mod:`.chart`).
+    T : backend number
+        Temperature.
+    """
+    K, N, labels, off = chart.K, chart.N, chart.labels, chart.offsets
+    c = [[None] * N for _ in range(K)]
+    s = [[None] * N for _ in range(K)]
+    for k in range(K):
+        for j in range(N):
+            t = x[K - 1 + j]
+            base = -t if k == 0 else x[k - 1] - t
+            c[k][j], s[k][j] = _shifted_trig(bk, base, off[k] - off[labels[j]])
+    dc, ds = {}, {}
+    for k in range(K):
+        for l in range(k + 1, K):
+            ak, al = _angle(bk, chart, x, k=k), _angle(bk, chart, x, k=l)
+            diff = (-al if ak is None else ak - al) * 0.5          # (a_k - a_l)/2, exact halving
+            half = (off[k] - off[l]) / 2
+            sD = _shifted_trig(bk, diff, half)[1]
+            dc[(k, l)], ds[(k, l)], dc[(l, k)], ds[(l, k)] = [], [], [], []
+            for j in range(N):
+                ssum = (al * 0.5 if ak is None else (ak + al) * 0.5) - x[K - 1 + j]
+                cS, sS = _shifted_trig(bk, ssum, (off[k] + off[l]) / 2 - off[labels[j]])
+                dck = -(sS * sD) * 2.0
+                dsk = (cS * sD) * 2.0
+                dc[(k, l)].append(dck)
+                ds[(k, l)].append(dsk)
+                dc[(l, k)].append(-dck)
+                ds[(l, k)].append(-dsk)
+    G, pairs, full = loss.enclose(bk, T, c, labels, N, dc)
+    rowc = []
+    for k in range(K):
+        acc = 0
+        for j in range(N):
+            acc = acc + c[k][j] * G[k][j]
+        rowc.append(T * acc)
+    colc = []
+    for j in range(N):
+        y = labels[j]
+        acc = 0
+        for k in range(K):
+            if loss.shift_invariant:
+                if k != y:
+                    acc = acc + dc[(k, y)][j] * G[k][j]
+            else:
+                acc = acc + c[k][j] * G[k][j]
+        colc.append(T * acc)
+    return PointQuantities(c, s, G, pairs, full, T, rowc, colc, dc, ds)
+
+
+def gradient(chart, Q: PointQuantities, loss: ProverLoss) -> list:
+    """Chart gradient (eqs. (5)-(6) along the slice tangents), list of m backend numbers."""
+    K, N, labels = chart.K, chart.N, chart.labels
+    T, G, s = Q.T, Q.G, Q.s
+    out = []
+    for k in range(1, K):
+        acc = 0
+        for j in range(N):
+            acc = acc + G[k][j] * s[k][j]
+        out.append(-(T * acc))
+    for j in range(N):
+        y = labels[j]
+        acc = 0
+        for k in range(K):
+            if loss.shift_invariant:
+                if k != y:
+                    acc = acc + G[k][j] * Q.ds[(k, y)][j]
+            else:
+                acc = acc + G[k][j] * s[k][j]
+        out.append(T * acc)
+    return out
+
+
+def _hess_entry(Qp, j, i, l):
+    """``e_i^T hess_j e_l`` (backend number or None for 0)."""
+    K = len(Qp.c)
+    val = None
+    if i == l:
+        for m_ in range(K):
+            if m_ != i:
+                w = Qp.pairs[j].get((min(i, m_), max(i, m_)))
+                if w is not None:
+                    val = w if val is None else val + w
+    else:
+        w = Qp.pairs[j].get((min(i, l), max(i, l)))
+        if w is not None:
+            val = -w
+    if Qp.full is not None and Qp.full[j][i][l] is not None:
+        val = Qp.full[j][i][l] if val is None else val + Qp.full[j][i][l]
+    return val
+
+
+def _hb_form(bk, Qp, j, A, dA):
+    """``A^T hess_j A`` for one sample: ``sum_{i<l} w_il (A_i - A_l)^2 + A^T F_j A`` with the
+    differences ``dA[(i, l)]`` enclosed directly (cancellation-free)."""
+    K = len(A)
+    acc = 0
+    for (i, l), w in Qp.pairs[j].items():
+        acc = acc + w * bk.sqr(dA[(i, l)])
+    if Qp.full is not None:
+        for i in range(K):
+            for l in range(K):
+                f = Qp.full[j][i][l]
+                if f is not None:
+                    acc = acc + f * (bk.sqr(A[i]) if i == l else A[i] * A[l])
+    return acc
+
+
+def hessian(bk, chart, Qp: PointQuantities, drop=None) -> list:
+    """Chart Hessian (m x m list; ``None`` for structural zeros) -- the Riemannian Hessian of
+    the planar problem in the slice's coordinates (eqs. (7)-(8))."""
+    K, N = chart.K, chart.N
+    m = K - 1 + N
+    T, G, c, s = Qp.T, Qp.G, Qp.c, Qp.s
+    u = [[T * s[k][j] for j in range(N)] for k in range(K)]
+    du = {kl: [T * z for z in v] for kl, v in Qp.ds.items()}          # u_k - u_l
+    H = [[None] * m for _ in range(m)]
+    # (a_k, a_l)
+    for k in range(1, K):
+        for l in range(k, K):
+            acc = 0
+            for j in range(N):
+                e = _hess_entry(Qp, j, k, l)
+                if e is not None:
+                    acc = acc + e * (bk.sqr(u[k][j]) if k == l else u[k][j] * u[l][j])
+            if k == l:
+                acc = acc - Qp.rowc[k]
+            H[k - 1][l - 1] = acc
+            H[l - 1][k - 1] = acc
+    # (t_j, t_j)
+    for j in range(N):
+        acc = _hb_form(bk, Qp, j, [u[k][j] for k in range(K)], {kl: du[kl][j] for kl in du})
+        if drop != "col_curvature":
+            acc = acc - Qp.colc[j]
+        H[K - 1 + j][K - 1 + j] = acc
+    # (a_k, t_j) = -u_kj e_k^T hess_j u_j + T G_kj c_kj
+    for k in range(1, K):
+        for j in range(N):
+            acc = 0
+            for (i, l), w in Qp.pairs[j].items():
+                if i == k:
+                    acc = acc + w * du[(k, l)][j]
+                elif l == k:
+                    acc = acc + w * du[(k, i)][j]
+            if Qp.full is not None:
+                for l in range(K):
+                    f = Qp.full[j][k][l]
+                    if f is not None:
+                        acc = acc + f * u[l][j]
+            val = T * (G[k][j] * c[k][j]) - u[k][j] * acc
+            H[k - 1][K - 1 + j] = val
+            H[K - 1 + j][k - 1] = val
+    return H
+
+
+def inplane_form(bk, chart, Qp: PointQuantities, v, loss: ProverLoss, drop=None):
+    """``v^T H v`` along a fixed chart direction ``v`` (m floats, or float arrays over a batch)
+    -- eqs. (7)-(8) in the plane.  All arithmetic on ``v`` is enclosed too (``v_a - v_t`` is
+    not formed in floating point), so the value is the form at exactly ``v``."""
+    K, N, labels = chart.K, chart.N, chart.labels
+    T, G, c, s = Qp.T, Qp.G, Qp.c, Qp.s
+    va = [bk.point(0.0)] + [bk.point(z) for z in v[: K - 1]]
+    vt = [bk.point(z) for z in v[K - 1: K - 1 + N]]
+    shift = loss.shift_invariant
+    acc = 0
+    for j in range(N):
+        dl = [va[k] - vt[j] for k in range(K)]
+        A = [-((T * s[k][j]) * dl[k]) for k in range(K)]
+        dA = {}
+        for (i, l) in Qp.pairs[j]:
+            # A_i - A_l = -T (ds_il delta_i + s_l (v_ai - v_al))
+            dA[(i, l)] = -(T * (Qp.ds[(i, l)][j] * dl[i] + s[l][j] * (va[i] - va[l])))
+        acc = acc + _hb_form(bk, Qp, j, A, dA)
+    if drop == "col_curvature":
+        # faulty variant: curvature split into its eq. (8) terms, the -colc term omitted
+        for k in range(K):
+            acc = acc - Qp.rowc[k] * bk.sqr(va[k])
+            for j in range(N):
+                acc = acc + (T * (G[k][j] * c[k][j])) * (va[k] * vt[j]) * 2.0
+        return acc
+    curv = 0
+    for j in range(N):
+        y = labels[j]
+        dl = [va[k] - vt[j] for k in range(K)]
+        for k in range(K):
+            if shift:
+                if k != y:
+                    # G_kj (c_k dl_k^2 - c_y dl_y^2) = G_kj (dc_ky dl_k^2 + c_y (v_ak - v_ay)(dl_k + dl_y))
+                    curv = curv + G[k][j] * (Qp.dc[(k, y)][j] * bk.sqr(dl[k]) +
+                                             c[y][j] * ((va[k] - va[y]) * (dl[k] + dl[y])))
+            else:
+                curv = curv + G[k][j] * c[k][j] * bk.sqr(dl[k])
+    return acc - T * curv
+
+
+def normal_form(bk, chart, Qp: PointQuantities, cw, eh, loss: ProverLoss, drop=None):
+    """Normal-block form ``2 tau c^T G e - sum rowc_k c_k^2 - sum colc_j e_j^2`` (d >= 3 only;
+    Lemma 2).  ``cw`` (K) and ``eh`` (N) are floats (or float arrays over a batch), enclosed."""
+    K, N, labels = chart.K, chart.N, chart.labels
+    cw = [bk.point(z) for z in cw]
+    eh = [bk.point(z) for z in eh]
+    acc = 0
+    for j in range(N):
+        y = labels[j]
+        inner = 0
+        for k in range(K):
+            if loss.shift_invariant:
+                if k != y:
+                    inner = inner + Qp.G[k][j] * (cw[k] - cw[y])
+            else:
+                inner = inner + Qp.G[k][j] * cw[k]
+        acc = acc + inner * eh[j] * 2.0
+    acc = Qp.T * acc
+    for k in range(K):
+        acc = acc - Qp.rowc[k] * bk.sqr(cw[k])
+    if drop != "col_curvature":
+        for j in range(N):
+            acc = acc - Qp.colc[j] * bk.sqr(eh[j])
+    return acc

@@ -1,0 +1,167 @@
+"""The prover's interval layers against python-flint.
+
+Every primitive of the numpy layer (:class:`IA`) and of the flint-endpoint layer
+(:class:`FI`) must contain the flint ball of the exact function value at every
+sampled point of its argument intervals (endpoints included), on random inputs:
+this is the containment property the proofs rest on.  The sampled inputs include
+arguments next to multiples of pi/2 (where sin/cos have extrema or zeros) and the
+underflow range of exp.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from nc_verify.certify._flint import flint, working_precision
+from nc_verify.certify.prover import intervals as I
+
+fl = flint()
+arb = fl.arb
+FB = I.FlintBackend()
+
+
+def _random_intervals(rng, n, scale=3.0, special=()):
+    a = rng.uniform(-scale, scale, n)
+    w = rng.exponential(0.3, n) * rng.choice([0.0, 1e-12, 1.0, 5.0], n)
+    lo, hi = a, a + w
+    for s in special:
+        lo = np.concatenate([lo, [s, s - 1e-9, s - 0.3, np.nextafter(s, -np.inf)]])
+        hi = np.concatenate([hi, [s, s + 1e-9, s + 0.2, np.nextafter(s, np.inf)]])
+    return lo, hi
+
+
+def _samples(lo, hi, k=7):
+    t = np.linspace(0.0, 1.0, k)
+    pts = lo[:, None] + (hi - lo)[:, None] * t[None, :]
+    return np.clip(pts, lo[:, None], hi[:, None])
+
+
+# Reference balls are computed at 200 bits: their radius is ~2^-200 relative, so a ball
+# sticking out of [lo, hi] by at most SLACK = 2^-150 can only be the reference's own radius
+# at an exact bound (e.g. cos = -1 exactly, where the interval is clipped to -1); a real
+# enclosure failure of a 53-bit computation would exceed 2^-60.
+def _contains(lo, hi, ball):
+    """[lo, hi] contains the exact value enclosed by the (200-bit) ball (compared at 200 bits)."""
+    with working_precision(200):
+        slack = arb(2) ** -150
+        return bool(arb(float(lo)) - slack <= ball.lower()) and bool(ball.upper() <= arb(float(hi)) + slack)
+
+
+def _fi_contains(x, ball):
+    with working_precision(200):
+        slack = arb(2) ** -150
+        return bool(x.lo - slack <= ball.lower()) and bool(ball.upper() <= x.hi + slack)
+
+
+@pytest.fixture(autouse=True)
+def _prec200():
+    old = fl.ctx.prec
+    yield
+    fl.ctx.prec = old
+
+
+def _ref(f, *args):
+    """f evaluated at 200 bits on exact float arguments."""
+    old = fl.ctx.prec
+    fl.ctx.prec = 200
+    try:
+        return f(*[arb(float(a)) for a in args])
+    finally:
+        fl.ctx.prec = old
+
+
+UNARY = {
+    "exp": (I.exp, FB.exp, lambda z: z.exp(), dict(scale=40.0, special=(-745.0, -700.0, 0.0, 700.0))),
+    "sin": (I.sin, FB.sin, lambda z: z.sin(),
+            dict(scale=10.0, special=tuple(k * math.pi / 2 for k in range(-6, 7)))),
+    "cos": (I.cos, FB.cos, lambda z: z.cos(),
+            dict(scale=10.0, special=tuple(k * math.pi / 2 for k in range(-6, 7)))),
+    "sqr": (I.sqr, FB.sqr, lambda z: z * z, dict(scale=5.0, special=(0.0,))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_contains_flint_ball(name):
+    f_ia, f_fi, f_arb, kw = UNARY[name]
+    rng = np.random.default_rng(11)
+    lo, hi = _random_intervals(rng, 300, **kw)
+    r = f_ia(I.interval(lo, hi))
+    pts = _samples(lo, hi)
+    for i in range(len(lo)):
+        fi = f_fi(FB.interval(lo[i], hi[i]))
+        for x in pts[i]:
+            ball = _ref(f_arb, x)
+            assert _contains(r.lo[i], r.hi[i], ball), (name, lo[i], hi[i], x)
+            assert _fi_contains(fi, ball), (name, lo[i], hi[i], x)
+
+
+def test_recip_contains_flint_ball():
+    rng = np.random.default_rng(12)
+    lo = rng.uniform(1e-3, 5.0, 300) * rng.choice([-1.0, 1.0], 300)
+    hi = lo + rng.exponential(0.5, 300)
+    keep = (lo > 0) | (hi < 0)
+    lo, hi = lo[keep], hi[keep]
+    r = I.recip(I.interval(lo, hi))
+    for i in range(len(lo)):
+        fi = FB.recip(FB.interval(lo[i], hi[i]))
+        for x in _samples(lo, hi)[i]:
+            ball = _ref(lambda z: 1 / z, x)
+            assert _contains(r.lo[i], r.hi[i], ball)
+            assert _fi_contains(fi, ball)
+
+
+def test_recip_of_interval_containing_zero_is_unbounded():
+    r = I.recip(I.interval([-1.0], [2.0]))
+    assert r.lo[0] == -np.inf and r.hi[0] == np.inf
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+def test_binary_contains_flint_ball(op):
+    rng = np.random.default_rng(13)
+    n = 300
+    alo, ahi = _random_intervals(rng, n)
+    blo, bhi = _random_intervals(rng, n)
+    if op == "div":
+        blo, bhi = np.abs(blo) + 0.1, np.abs(blo) + 0.1 + (bhi - blo)
+    A, B = I.interval(alo, ahi), I.interval(blo, bhi)
+    f = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+         "div": lambda x, y: x / y}[op]
+    R = f(A, B)
+    pa, pb = _samples(alo, ahi, 4), _samples(blo, bhi, 4)
+    for i in range(n):
+        fi = f(FB.interval(alo[i], ahi[i]), FB.interval(blo[i], bhi[i]))
+        for x in pa[i]:
+            for y in pb[i]:
+                ball = _ref(f, x, y)
+                assert _contains(R.lo[i], R.hi[i], ball), (op, i, x, y)
+                assert _fi_contains(fi, ball)
+
+
+def test_scalar_operations_and_pi():
+    x = I.interval([0.1], [0.3])
+    for s in (3.0, -2.5, 1e-300):
+        r = x * s
+        for v in (0.1, 0.3):
+            assert _contains(r.lo[0], r.hi[0], _ref(lambda a, b: a * b, v, s))
+    p = I.NUMPY.pi_multiple(I.Fraction(2, 3))
+    assert _contains(p.lo, p.hi, _ref(lambda: arb.pi() * 2 / 3))
+    with working_precision(200):          # fl(pi) is within 1.3e-16 of pi: 53-bit balls cannot tell
+        assert bool(arb(I.PI_LO) < arb.pi()) and bool(arb(I.PI_HI) > arb.pi())
+
+
+def test_trig_extrema_included():
+    """cos over an interval containing 0 reaches 1; sin over one containing pi/2 reaches 1."""
+    c = I.cos(I.interval([-0.1, 3.0], [0.1, 3.3]))
+    assert c.hi[0] == 1.0 and c.lo[1] == -1.0
+    s = I.sin(I.interval([1.5, -1.6], [1.6, -1.5]))
+    assert s.hi[0] == 1.0 and s.lo[1] == -1.0
+    assert FB.cos(FB.interval(-0.1, 0.1)).hi == 1 and FB.sin(FB.interval(-1.6, -1.5)).lo == -1
+
+
+def test_widths_are_tight():
+    """The assumed error bound costs a relative 2^-44, no more (tolerance: 4 times that)."""
+    x = I.point(np.array([0.7, -2.0, 10.0]))
+    for f in (I.exp, I.sin, I.cos):
+        r = f(x)
+        assert np.all(r.hi - r.lo <= 4 * 2.0 ** -44 * np.abs(r.mid()) + 1e-300)
