@@ -5,7 +5,9 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_prove.py [--quick] [--out docs/prover_runs/results.json]
 
 Writes a JSON record and a Markdown table next to it (same name, ``.md``).  ``--quick`` runs
-only the (2, 1) cases.  Every proved case is re-verified with ``check_landscape_proof`` from
+only the (2, 1) cases.  ``--speedup N`` instead times one case serially and with ``workers=N``
+(checking that the leaves are identical) and writes ``speedup.json`` next to ``--out``, with the
+load average at the start (on a shared machine the ratio is only as good as the idle cores).  Every proved case is re-verified with ``check_landscape_proof`` from
 the saved file (not-proved runs only when they have <= 50 000 leaves).  Times are wall-clock seconds on the machine that ran it (one process).
 """
 
@@ -41,6 +43,7 @@ CASES = [
      "conjecture at d=3,4 (tau >= 2(d-2)); Theorem 2 for d >= 5"),
     ("(2,1) tau in [0.5,1.9]", 2, 1, (0.5, 1.9), None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
     ("(2,1) tau=1 label smoothing 0.1", 2, 1, 1.0, None, "label_smoothing:0.1", 10**6, 1e-7, "beyond the paper (LS)"),
+    ("(2,1) tau=1 focal gamma=2", 2, 1, 1.0, None, "focal:2", 10**6, 1e-7, "beyond the paper (focal)"),
     ("(2,1) d=2 tau=1 [control]", 2, 1, 1.0, 2, "cross_entropy", 10**6, 1e-3, "d=K: conjecture false; must fail"),
     ("(2,1) d=2 planted minimum [control]", 2, 1, 1.0, 2, "planted", 10**6, 1e-3, "must fail at the plant"),
     ("(2,2) tau=1", 2, 2, 1.0, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
@@ -50,11 +53,35 @@ CASES = [
 ]
 
 
+def speedup(workers, out, case=(2, 3, 1.0)):
+    """Serial vs ``workers``-process run of one case: times, ratio, identical leaves."""
+    K, n, tau = case
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    t = time.perf_counter()
+    a = prove_landscape(K, n, tau)
+    ts = time.perf_counter() - t
+    t = time.perf_counter()
+    b = prove_landscape(K, n, tau, workers=workers)
+    tp = time.perf_counter() - t
+    rec = {"case": f"({K},{n}) tau={tau:g}", "evaluated": a.counts["evaluated"], "serial_s": round(ts, 2),
+           "workers": workers, "parallel_s": round(tp, 2), "speedup": round(ts / tp, 2),
+           "identical_leaves": a.leaves == b.leaves, "cpu_count": os.cpu_count(),
+           "load_average_1min_at_start": load, "date": time.strftime("%Y-%m-%d %H:%M")}
+    print(json.dumps(rec))
+    with open(out, "w") as fh:
+        json.dump(rec, fh, indent=1)
+    return rec
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="docs/prover_runs/results.json")
+    ap.add_argument("--speedup", type=int, default=0, metavar="N",
+                    help="time (2,3) tau=1 serially and with workers=N instead of the case table")
     args = ap.parse_args(argv)
+    if args.speedup:
+        return speedup(args.speedup, os.path.join(os.path.dirname(args.out) or ".", "speedup.json"))
     rows = []
     cases = [c for c in CASES if not args.quick or c[0].startswith("(2,1)")]
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,8 @@ from nc_verify.certify.prover.intervals import NUMPY, FlintBackend
 SLACK = 1e-13
 FB = FlintBackend()
 CASES = [(2, 1, "cross_entropy"), (2, 2, "label_smoothing:0.1"), (3, 1, "cross_entropy"),
-         (2, 2, "mse"), (3, 1, "label_smoothing:0.2"), (2, 1, "planted")]
+         (2, 2, "mse"), (3, 1, "label_smoothing:0.2"), (2, 1, "planted"),
+         (2, 1, "focal:2"), (3, 1, "focal:2"), (2, 2, "focal:3"), (3, 1, "focal:1")]
 
 
 def _loss(spec, K, n, tau):
@@ -79,7 +80,7 @@ def test_point_enclosures_contain_ufm_values(K, n, spec, backend):
         assert abs(v @ Hmid @ v - q) <= 1e-12 * (1 + abs(q))
 
 
-@pytest.mark.parametrize("K,n,spec", CASES[:4])
+@pytest.mark.parametrize("K,n,spec", CASES[:4] + CASES[6:])
 def test_box_enclosures_contain_sampled_values(K, n, spec):
     rng = np.random.default_rng(5)
     enc = _loss(spec, K, n, 1.0)
@@ -127,7 +128,7 @@ def test_faulty_variant_really_drops_a_term():
 
 
 def test_unknown_loss_rejected():
-    with pytest.raises(ValueError, match="focal"):
-        prover_loss("focal:2")
+    with pytest.raises(ValueError, match="integer gamma"):
+        prover_loss("focal:2.5")
     with pytest.raises(TypeError, match="loss"):
         prover_loss(3.0)

@@ -62,6 +62,12 @@ def test_label_smoothing_proved(tmp_path):
     assert check_landscape_proof(_save(p, tmp_path)).status == "proved"
 
 
+def test_focal_proved_every_d(tmp_path):
+    p = prove_landscape(2, 1, 1.0, loss="focal:2")
+    assert p.status == "proved" and p.loss == "focal:2" and p.counts["etf_convex"] == 4
+    assert check_landscape_proof(_save(p, tmp_path)).status == "proved"
+
+
 def test_22_proved():
     p = prove_landscape(2, 2, 1.0)
     assert p.status == "proved"
@@ -220,7 +226,7 @@ def test_load_roundtrip(proof_file):
 @pytest.mark.parametrize("kw,exc,word", [
     (dict(K=4), ValueError, "K"), (dict(K=2.0), TypeError, "K"), (dict(n=0), ValueError, "n"),
     (dict(tau=-1.0), ValueError, "tau"), (dict(tau=(2.0, 1.0)), ValueError, "tau"),
-    (dict(tau="1"), TypeError, "tau"), (dict(d=1), ValueError, "d"), (dict(loss="focal:2"), ValueError, "focal"),
+    (dict(tau="1"), TypeError, "tau"), (dict(d=1), ValueError, "d"), (dict(loss="focal:2.5"), ValueError, "focal"),
     (dict(loss="label_smoothing:0.1", tau=2.0), ValueError, "tau"), (dict(loss="mse"), ValueError, "d=2"),
     (dict(K=3), ValueError, "d=2"), (dict(max_boxes=0), ValueError, "max_boxes"),
     (dict(workers=0), ValueError, "workers"), (dict(progress=3), TypeError, "progress"),

@@ -39,6 +39,7 @@ import numpy as np
 
 from nc_verify.objective.losses import (
     CrossEntropy,
+    FocalLoss,
     LabelSmoothingCE,
     Loss,
     LossState,
@@ -143,6 +144,78 @@ class SoftmaxEnclosure(ProverLoss):
         return CrossEntropy() if self.alpha == 0.0 else LabelSmoothingCE(self.alpha)
 
 
+class FocalEnclosure(ProverLoss):
+    """Focal loss ``-(1 - p_y)^gamma log p_y`` (integer ``gamma >= 1``; ``FocalLoss``'s formulas).
+
+    With ``q = 1 - p_y = sum_{k != y} p_k``, ``L = -log p_y = log1p(sum_{l != y} exp(M_l - M_y))``
+    and ``rho = L / q`` (``>= 1``):
+
+    * ``grad g = a (e_y - p) / N`` with ``a = -q^gamma (1 + gamma p_y rho) < 0``, so
+      ``G_yj = a q / N`` and ``G_kj = -a p_k / N > 0`` (``k != y``);
+    * ``hess_j = (b v v^T - a (diag p - p p^T)) / N`` with ``v = e_y - p`` and
+      ``b = a'(p_y) p_y = gamma q^(gamma-1) p_y ((gamma - 1) p_y rho - L + 2)``.  Both parts
+      annihilate ``1``; in the Laplacian form ``sum_{i<l} w_il (e_i - e_l)(e_i - e_l)^T`` (``w_il``
+      minus the off-diagonal entry) ``w_yk = p_k (b q - a p_y) / N`` and
+      ``w_kl = -p_k p_l (a + b) / N`` for ``k, l != y``.
+
+    Every factor is a product of enclosed non-negative numbers except ``a`` and ``b`` (no
+    difference of nearly equal enclosures: ``q`` is the sum of the other probabilities,
+    ``L`` a ``log1p`` of enclosed exponentials).
+    """
+
+    shift_invariant = True
+
+    def __init__(self, gamma: float):
+        g = float(gamma)
+        if not (g >= 1.0 and g == int(g)):
+            raise ValueError(f"focal loss: the prover encloses integer gamma >= 1 only, got gamma={gamma!r}")
+        self.gamma = int(g)
+
+    @property
+    def spec(self):
+        return f"focal:{self.gamma}"
+
+    def every_d_ok(self, tau_hi: float):
+        return True, "focal: G_oj = -a p_o / N with a = -q^gamma (1 + gamma p_y rho) < 0 and p_o > 0, so G_oj != 0"
+
+    def enclose(self, bk, T, c, labels, N, dc=None):
+        K = len(c)
+        g = self.gamma
+        G = [[None] * N for _ in range(K)]
+        pairs = []
+        for j in range(N):
+            y = int(labels[j])
+            p = _softmax_probs(bk, T, dc, j, K)
+            q = 0
+            S = 0
+            for k in range(K):
+                if k != y:
+                    q = q + p[k]
+                    S = S + bk.exp(T * dc[(k, y)][j])
+            L = bk.log1p(S)
+            rho = L * bk.recip(q)
+            qpow = [bk.const(1.0), q]                       # q^0, q^1, ..., q^gamma
+            for _ in range(2, g + 1):
+                qpow.append(qpow[-1] * q)
+            a = -(qpow[g] * (p[y] * rho * float(g) + 1.0))
+            b = qpow[g - 1] * p[y] * ((p[y] * rho) * float(g - 1) - L + 2.0) * float(g)
+            w = {}
+            for k in range(K):
+                if k != y:
+                    G[k][j] = -(a * p[k]) / N
+                    w[(min(k, y), max(k, y))] = p[k] * (b * q - a * p[y]) / N
+            G[y][j] = (a * q) / N
+            for k in range(K):
+                for l in range(k + 1, K):
+                    if k != y and l != y:
+                        w[(k, l)] = -(p[k] * p[l] * (a + b)) / N
+            pairs.append(w)
+        return G, pairs, None
+
+    def float_loss(self):
+        return FocalLoss(self.gamma)
+
+
 class SquaredErrorEnclosure(ProverLoss):
     """``g = ||M - Y||^2 / (2N)``: ``G = (M - Y)/N``, ``hess = I / N`` (not shift invariant)."""
 
@@ -159,7 +232,8 @@ class SquaredErrorEnclosure(ProverLoss):
 def prover_loss(loss) -> ProverLoss:
     """The prover enclosure of a loss spec / loss object (``TypeError``/``ValueError`` otherwise).
 
-    Supported: cross-entropy, label smoothing, squared error, a :class:`ProverLoss`, or
+    Supported: cross-entropy, label smoothing, squared error, the focal loss with integer
+    ``gamma`` (``gamma = 0`` is cross-entropy), a :class:`ProverLoss`, or
     any object with a ``prover_enclosure()`` method returning one (user-defined losses).
     """
     if isinstance(loss, ProverLoss):
@@ -178,8 +252,13 @@ def prover_loss(loss) -> ProverLoss:
         return SoftmaxEnclosure(obj.alpha)
     if type(obj) is SquaredError:
         return SquaredErrorEnclosure()
+    if type(obj) is FocalLoss:
+        if obj.gamma == 0.0:
+            return SoftmaxEnclosure(0.0)
+        return FocalEnclosure(obj.gamma)
     raise ValueError(f"loss {obj.spec!r}: the prover has no interval enclosure of its Hessian "
-                     "(supported: cross_entropy, label_smoothing:ALPHA, mse, or a loss with prover_enclosure())")
+                     "(supported: cross_entropy, label_smoothing:ALPHA, focal:GAMMA (integer), mse, "
+                     "or a loss with prover_enclosure())")
 
 
 # ------------------------------------------------------ planted spurious minimum
