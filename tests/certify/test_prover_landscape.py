@@ -68,6 +68,26 @@ def test_focal_proved_every_d(tmp_path):
     assert check_landscape_proof(_save(p, tmp_path)).status == "proved"
 
 
+def test_k3_rank2_stratum_proved_but_not_the_theorem(tmp_path):
+    p = prove_landscape(3, 1, 1.0)                     # d=None: only the rank <= 2 stratum has a chart
+    assert p.stratum == "rank<=2" and p.status == "not_proved"
+    assert p.counts["unresolved"] == 0 and p.counts["etf_convex"] > 0 and p.counts["saddle_normal"] > 0
+    lines = summary_lines(p)
+    assert lines[1].startswith("PROVED ON A STRATUM ONLY") and lines[2].startswith("NOT PROVED")
+    path = _save(p, tmp_path)
+    r = check_landscape_proof(path)
+    assert r.valid and r.status == "not_proved" and "stratum" in r.message
+    # a file that upgrades the claim to every configuration is rejected
+    js = json.loads(path.read_text())
+    js["stratum"], js["status"] = "all", "proved"
+    path.write_text(json.dumps(js))
+    r = check_landscape_proof(path)
+    assert not r.valid and "stratum" in r.message
+    # the same chart without normal directions (d = 2) cannot discard the w_1 = w_2 = w_3 boxes
+    q = prove_landscape(3, 1, 1.0, d=2, max_boxes=p.counts["evaluated"])
+    assert q.stratum == "all" and q.counts["unresolved"] > 0
+
+
 def test_22_proved():
     p = prove_landscape(2, 2, 1.0)
     assert p.status == "proved"
@@ -228,7 +248,7 @@ def test_load_roundtrip(proof_file):
     (dict(tau=-1.0), ValueError, "tau"), (dict(tau=(2.0, 1.0)), ValueError, "tau"),
     (dict(tau="1"), TypeError, "tau"), (dict(d=1), ValueError, "d"), (dict(loss="focal:2.5"), ValueError, "focal"),
     (dict(loss="label_smoothing:0.1", tau=2.0), ValueError, "tau"), (dict(loss="mse"), ValueError, "d=2"),
-    (dict(K=3), ValueError, "d=2"), (dict(max_boxes=0), ValueError, "max_boxes"),
+    (dict(K=4), ValueError, "K"), (dict(max_boxes=0), ValueError, "max_boxes"),
     (dict(workers=0), ValueError, "workers"), (dict(progress=3), TypeError, "progress"),
 ])
 def test_bad_input(kw, exc, word):

@@ -58,6 +58,19 @@ REDUCTIONS_EVERY_D = [
                   "the set of global minimisers and every other critical point is a strict saddle."},
 ]
 REDUCTIONS_PLANAR = [REDUCTIONS_EVERY_D[3], REDUCTIONS_EVERY_D[4]]
+REDUCTIONS_RANK2 = [
+    {"name": "Lemma 2 (embedding, block structure)", "statement": REDUCTIONS_EVERY_D[1]["statement"]},
+    {"name": "Lemma 4 (chart)", "statement": "Every planar configuration is O(2)-equivalent to one with "
+                                             "alpha_1 = 0, alpha_2 in [0, pi]; f and the critical-point types "
+                                             "are O(d)-invariant."},
+    {"name": "Lemma 6 (rank <= 2 stratum, K = 3)",
+     "statement": "Only configurations whose columns lie in one 2-plane are covered: every such critical "
+                  "point, in every d >= 3, is in an etf_convex box (the ETF orbit, the global minimisers by "
+                  "Theorem 1) or a strict saddle. Rank-3 configurations (chart on (S^2)^(K+N) mod O(3)) are "
+                  "NOT covered, so the dichotomy for all critical points is not proved."},
+]
+STRATA = {"all": "every configuration", "rank<=2": "configurations whose columns span at most a 2-plane"}
+NOT_COVERED = {"rank<=2": "the configurations whose columns span a 3-space (rank 3)"}
 
 
 # ================================================================ validation
@@ -98,10 +111,10 @@ def _setup(K, n, tau, d, loss):
         d = _check_int(d, "d", 2)
     enc = E.prover_loss(loss)
     every_d = d is None or d >= 3
-    if K == 3 and every_d:
-        raise ValueError("K=3 is supported only at d=2 (planar problem); d=None or d>=3 needs the rank-3 "
-                         "chart, which is not implemented")
-    if every_d:
+    # K = 3, d >= 3: only the stratum of configurations spanning at most a 2-plane has a chart (Lemma 2
+    # needs no hypothesis on the loss); the rank-3 configurations are not covered
+    stratum = "rank<=2" if K == 3 and every_d else "all"
+    if every_d and stratum == "all":
         if not enc.shift_invariant:
             raise ValueError(f"loss {enc.spec!r} is not shift invariant: Lemmas 1 and 3 (reduction for every "
                              "d >= 3) do not apply; use d=2")
@@ -111,7 +124,7 @@ def _setup(K, n, tau, d, loss):
     if K * n > 8:
         raise ValueError(f"K*n must be <= 8 for the prover, got {K * n}")
     chart = PlanarChart(K, n, tlo, thi)
-    return K, n, tlo, thi, d, enc, every_d, chart
+    return K, n, tlo, thi, d, enc, every_d, chart, stratum
 
 
 # ================================================================ the proof
@@ -139,6 +152,9 @@ class LandscapeProof:
     leaves : list of dict
         Every leaf: ``path``, ``lo``, ``hi``, ``test``, ``data``.
     seconds : float
+    stratum : {"all", "rank<=2"}
+        The configurations the chart covers (``"rank<=2"``: ``K = 3``, ``d >= 3``; a proof of that
+        stratum only, so ``status`` is ``"not_proved"``).
     """
 
     status: str
@@ -156,13 +172,14 @@ class LandscapeProof:
     seconds: float
     settings: dict
     prover_variant: str = "correct"
+    stratum: str = "all"
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "status": self.status, "K": self.K, "n": self.n, "d": self.d,
                 "tau": self.tau, "loss": self.loss, "chart": self.chart, "reductions": self.reductions,
                 "counts": self.counts, "classes": self.classes, "unresolved": self.unresolved,
                 "seconds": self.seconds, "settings": self.settings, "prover_variant": self.prover_variant,
-                "leaves": self.leaves}
+                "stratum": self.stratum, "leaves": self.leaves}
 
     def save(self, path) -> None:
         """Write the proof as JSON (floats round-trip exactly)."""
@@ -178,7 +195,8 @@ class LandscapeProof:
         tau = js["tau"]
         return cls(js["status"], js["K"], js["n"], js["d"], tuple(tau) if isinstance(tau, list) else tau,
                    js["loss"], js["chart"], js["reductions"], js["counts"], js["classes"], js["unresolved"],
-                   js["leaves"], js["seconds"], js["settings"], js.get("prover_variant", "correct"))
+                   js["leaves"], js["seconds"], js["settings"], js.get("prover_variant", "correct"),
+                   js.get("stratum", "all"))
 
     @property
     def statement(self) -> str:
@@ -186,6 +204,11 @@ class LandscapeProof:
         dims = "every d >= 3" if self.d is None or self.d >= 3 else f"d = {self.d}"
         t = (f"every tau in [{self.tau[0]:g}, {self.tau[1]:g}]" if isinstance(self.tau, tuple)
              else f"tau = {self.tau:g}")
+        if self.stratum != "all":
+            return (f"problem (4) with K = {self.K}, n = {self.n} (N = {self.K * self.n}), {dims}, {t}, "
+                    f"loss {self.loss}, restricted to {STRATA[self.stratum]}: every critical point there is "
+                    "in the simplex-ETF orbit or a strict saddle (negative Riemannian Hessian eigenvalue); "
+                    "the other configurations are not covered")
         return (f"problem (4) with K = {self.K}, n = {self.n} (N = {self.K * self.n}), {dims}, {t}, "
                 f"loss {self.loss}: every critical point is a global minimiser (the simplex-ETF orbit) "
                 "or a strict saddle (negative Riemannian Hessian eigenvalue)")
@@ -228,7 +251,10 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     Parameters
     ----------
     K : int
-        Classes: 2 (every ``d``), or 3 (``d = 2`` only).
+        Classes: 2 (every ``d``), or 3: ``d = 2`` (the planar problem), or ``d=None`` / ``d >= 3``,
+        where only the stratum of configurations spanning at most a 2-plane is covered (Lemma 6 of
+        ``docs/prover.md``; the result is then ``not_proved`` with ``stratum == "rank<=2"``, its
+        leaves all discarded when that stratum is proved).
     n : int
         Samples per class (``K n <= 8``).
     tau : float or (float, float)
@@ -259,7 +285,7 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     TypeError, ValueError
         Bad input, naming the parameter (before any computation).
     """
-    K, n, tlo, thi, d, enc, every_d, chart = _setup(K, n, tau, d, loss)
+    K, n, tlo, thi, d, enc, every_d, chart, stratum = _setup(K, n, tau, d, loss)
     max_boxes = _check_int(max_boxes, "max_boxes", 1)
     if workers is not None:
         workers = _check_int(workers, "workers", 1)
@@ -282,13 +308,15 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
                    "why": l["data"]["why"]} for l in leaves if l["test"] == "unresolved"]
     dlo, dhi = chart.domain()
     chart_js = dict(chart.to_json(), domain_lo=dlo.tolist(), domain_hi=dhi.tolist())
+    # a proof of a stratum only is not a proof of the dichotomy: "not_proved", with the stratum recorded
     return LandscapeProof(
-        status="proved" if counts["unresolved"] == 0 else "not_proved",
+        status="proved" if counts["unresolved"] == 0 and stratum == "all" else "not_proved",
         K=K, n=n, d=d, tau=(tlo, thi) if thi > tlo else tlo, loss=enc.spec, chart=chart_js,
-        reductions=REDUCTIONS_EVERY_D if every_d else REDUCTIONS_PLANAR, counts=counts,
+        reductions=(REDUCTIONS_RANK2 if stratum != "all" else REDUCTIONS_EVERY_D if every_d else REDUCTIONS_PLANAR),
+        counts=counts,
         classes=_classes(leaves, every_d, K), unresolved=unresolved, leaves=leaves, seconds=seconds,
         settings={"max_boxes": max_boxes, "min_width": float(min_width), "batch": batch},
-        prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)")
+        prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)", stratum=stratum)
 
 
 # ================================================================ the checker
@@ -460,11 +488,13 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
 
     try:
         pr = LandscapeProof.load(path)
-        K, n, tlo, thi, d, enc, every_d, chart = _setup(pr.K, pr.n, pr.tau, pr.d, pr.loss)
+        K, n, tlo, thi, d, enc, every_d, chart, stratum = _setup(pr.K, pr.n, pr.tau, pr.d, pr.loss)
+        if pr.stratum != stratum:
+            raise ValueError(f"the file's stratum {pr.stratum!r} is not the one of (K, d) = ({K}, {d}): {stratum!r}")
     except (OSError, KeyError, TypeError, ValueError) as exc:
         fails.append({"index": None, "path": None, "test": None, "why": f"cannot load: {exc}"})
         return done("invalid", f"invalid: {exc}")
-    if every_d:
+    if every_d and stratum == "all":
         # Lemma 3's hypothesis psi'(0) != 0 and Lemma 1's (checked in _setup); flint check of the LS bound
         if isinstance(enc, E.SoftmaxEnclosure) and enc.alpha:
             fl = FlintBackend()
@@ -521,6 +551,10 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
                                f"(path {f0['path']!r}, test {f0['test']}): {f0['why']}", checked)
     if unresolved:
         return done("not_proved", f"valid, not proved: {checked} leaves verified, {unresolved} unresolved", checked)
+    if stratum != "all":
+        return done("not_proved", f"valid, not proved: {checked} leaves verified in flint balls; they cover the "
+                                  f"chart of {STRATA[stratum]} only (that stratum is proved; the rest is not "
+                                  "covered)", checked)
     return done("proved", f"valid: {checked} leaves verified in flint balls; the leaves cover the chart domain",
                 checked)
 
@@ -529,7 +563,11 @@ def summary_lines(proof: LandscapeProof) -> list:
     """Lines for a CLI to print: what was proved, how, and what is left."""
     c = proof.counts
     lines = [f"status: {proof.status}"]
-    lines.append(("PROVED: " if proof.status == "proved" else "NOT PROVED: ") + proof.statement)
+    if proof.stratum != "all" and c["unresolved"] == 0:
+        lines.append("PROVED ON A STRATUM ONLY: " + proof.statement)
+        lines.append(f"NOT PROVED: the dichotomy for all critical points (not covered: {NOT_COVERED[proof.stratum]})")
+    else:
+        lines.append(("PROVED: " if proof.status == "proved" else "NOT PROVED: ") + proof.statement)
     K = proof.K
     dd = 3 if proof.d is None else proof.d
     taus = proof.tau if isinstance(proof.tau, tuple) else (proof.tau, proof.tau)
@@ -543,7 +581,8 @@ def summary_lines(proof: LandscapeProof) -> list:
                          "there this is a case of the paper's conjecture (no published proof); "
                          "for larger d it is inside Theorem 2")
     if dd <= K:
-        lines.append(f"note: d = {dd} <= K = {K} is outside Theorem 2 (conjecture case)")
+        which = f"its member d = {dd}" if proof.d is None else f"d = {dd}"
+        lines.append(f"note: {which} <= K = {K} is outside Theorem 2 (conjecture case)")
     lines.append(f"boxes: {c['evaluated']} evaluated; leaves: " +
                  ", ".join(f"{t} {c[t]}" for t in TESTS) + f", unresolved {c['unresolved']}")
     lines.append(f"time: {proof.seconds:.1f} s")
