@@ -49,6 +49,10 @@ CASES = [
     ("(2,2) tau=1", 2, 2, 1.0, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
     ("(2,2) tau=5", 2, 2, 5.0, None, "cross_entropy", 3 * 10**6, 1e-7, "conjecture at d=3,4"),
     ("(2,3) tau=1", 2, 3, 1.0, None, "cross_entropy", 3 * 10**6, 1e-7, "Theorem 2"),
+    ("(3,1) tau=1 rank<=2 stratum", 3, 1, 1.0, None, "cross_entropy", 10**6, 1e-7,
+     "stratum only (columns in a 2-plane), every d>=3; rank 3 not covered: not_proved overall"),
+    ("(3,1) tau=1 rank<=2 stratum focal gamma=2", 3, 1, 1.0, None, "focal:2", 10**6, 1e-7,
+     "stratum only, focal; rank 3 not covered"),
     ("(3,1) d=2 tau=1", 3, 1, 1.0, 2, "cross_entropy", 3 * 10**5, 1e-3, "d=2<K: conjecture case, planar only"),
 ]
 
@@ -89,9 +93,9 @@ def main(argv=None):
             lossobj = _planted() if loss == "planted" else loss
             p = prove_landscape(K, n, tau, d=d, loss=lossobj, max_boxes=mb, min_width=mw)
             row = {"case": label, "K": K, "n": n, "tau": tau, "d": "every d>=3" if d is None else d,
-                   "loss": p.loss, "status": p.status, "counts": p.counts, "prove_s": round(p.seconds, 2),
+                   "loss": p.loss, "status": p.status, "stratum": p.stratum, "counts": p.counts, "prove_s": round(p.seconds, 2),
                    "note": note}
-            if loss != "planted" and (p.status == "proved" or len(p.leaves) <= 50_000):
+            if loss != "planted" and (p.counts["unresolved"] == 0 or len(p.leaves) <= 50_000):
                 path = os.path.join(tmp, "p.json")
                 p.save(path)
                 row["file_MB"] = round(os.path.getsize(path) / 2**20, 2)
@@ -110,11 +114,11 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(rec, fh, indent=1)
-    md = ["| case | d | status | evaluated | gradient | saddle in-plane | saddle normal | ETF convex | "
-          "unresolved | prove s | check | check s | note |", "|" + "---|" * 13]
+    md = ["| case | d | status | stratum | evaluated | gradient | saddle in-plane | saddle normal | ETF convex | "
+          "unresolved | prove s | check | check s | note |", "|" + "---|" * 14]
     for r in rows:
         c = r["counts"]
-        md.append(f"| {r['case']} | {r['d']} | {r['status']} | {c['evaluated']} | {c['gradient']} | "
+        md.append(f"| {r['case']} | {r['d']} | {r['status']} | {r['stratum']} | {c['evaluated']} | {c['gradient']} | "
                   f"{c['saddle_inplane']} | {c['saddle_normal']} | {c['etf_convex']} | {c['unresolved']} | "
                   f"{r['prove_s']} | {r.get('check', '-')} | {r.get('check_s', '-')} | {r['note']} |")
     with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
