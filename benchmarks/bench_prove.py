@@ -49,10 +49,14 @@ CASES = [
     ("(2,2) tau=1", 2, 2, 1.0, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
     ("(2,2) tau=5", 2, 2, 5.0, None, "cross_entropy", 3 * 10**6, 1e-7, "conjecture at d=3,4"),
     ("(2,3) tau=1", 2, 3, 1.0, None, "cross_entropy", 3 * 10**6, 1e-7, "Theorem 2"),
-    ("(3,1) tau=1 rank<=2 stratum", 3, 1, 1.0, None, "cross_entropy", 10**6, 1e-7,
-     "stratum only (columns in a 2-plane), every d>=3; rank 3 not covered: not_proved overall"),
-    ("(3,1) tau=1 rank<=2 stratum focal gamma=2", 3, 1, 1.0, None, "focal:2", 10**6, 1e-7,
-     "stratum only, focal; rank 3 not covered"),
+    ("(3,1) tau=1 rank<=2 stratum", 3, 1, 1.0, None, "cross_entropy:rank<=2", 10**6, 1e-7,
+     "stratum only (columns in a 2-plane), every d>=3: not the theorem"),
+    ("(3,1) tau=5 rank<=2 stratum", 3, 1, 5.0, None, "cross_entropy:rank<=2", 10**6, 1e-7,
+     "stratum only, every d>=3"),
+    ("(3,1) tau=1 rank<=2 stratum focal gamma=2", 3, 1, 1.0, None, "focal:2:rank<=2", 10**6, 1e-7,
+     "stratum only, focal"),
+    ("(3,1) tau=1 rank-3 chart", 3, 1, 1.0, None, "cross_entropy", 2 * 10**5, 1e-7,
+     "every d>=4: the whole problem; box budget spent"),
     ("(3,1) d=2 tau=1", 3, 1, 1.0, 2, "cross_entropy", 3 * 10**5, 1e-3, "d=2<K: conjecture case, planar only"),
 ]
 
@@ -90,9 +94,11 @@ def main(argv=None):
     cases = [c for c in CASES if not args.quick or c[0].startswith("(2,1)")]
     with tempfile.TemporaryDirectory() as tmp:
         for label, K, n, tau, d, loss, mb, mw, note in cases:
+            loss, _, stratum = loss.partition(":rank")
+            stratum = "rank" + stratum if stratum else "all"
             lossobj = _planted() if loss == "planted" else loss
-            p = prove_landscape(K, n, tau, d=d, loss=lossobj, max_boxes=mb, min_width=mw)
-            row = {"case": label, "K": K, "n": n, "tau": tau, "d": "every d>=3" if d is None else d,
+            p = prove_landscape(K, n, tau, d=d, loss=lossobj, max_boxes=mb, min_width=mw, _stratum=stratum)
+            row = {"case": label, "K": K, "n": n, "tau": tau, "d": (f"every d>={K + 1 if stratum == 'all' else 3}" if d is None else d),
                    "loss": p.loss, "status": p.status, "stratum": p.stratum, "counts": p.counts, "prove_s": round(p.seconds, 2),
                    "note": note}
             if loss != "planted" and (p.counts["unresolved"] == 0 or len(p.leaves) <= 50_000):
@@ -103,10 +109,11 @@ def main(argv=None):
                 row["check"] = r.status
                 row["check_s"] = round(r.seconds, 2)
             if p.unresolved:
-                ang = np.array([u["center_angles_deg"]["alpha"] + u["center_angles_deg"]["phi"] for u in p.unresolved])
+                keys = list(p.unresolved[0]["center_angles_deg"])
+                ang = np.array([sum((u["center_angles_deg"][k] for k in keys), []) for u in p.unresolved])
                 row["unresolved_angle_range_deg"] = {"min": ang.min(0).round(3).tolist(),
                                                      "max": ang.max(0).round(3).tolist(),
-                                                     "columns": "alpha_1..alpha_K, phi_1..phi_N"}
+                                                     "columns": " then ".join(keys) + " of the columns"}
             rows.append(row)
             print(json.dumps(row), flush=True)
     rec = {"machine": platform.platform(), "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d"),
