@@ -82,6 +82,10 @@ def test_k3_rank2_stratum_proved_but_not_the_theorem(tmp_path):
     path.write_text(json.dumps(js))
     r = check_landscape_proof(path)                     # rebuilt on the rank-3 chart: other boxes
     assert not r.valid and r.failures
+    with pytest.raises(ValueError, match="stratum"):
+        prove_landscape(2, 1, 1.0, _stratum="rank<=2")
+    with pytest.raises(ValueError, match="stratum"):
+        prove_landscape(3, 1, 1.0, _stratum="rank<=1")
     # the same chart without normal directions (d = 2) cannot discard the w_1 = w_2 = w_3 boxes
     q = prove_landscape(3, 1, 1.0, d=2, max_boxes=p.counts["evaluated"])
     assert q.stratum == "all" and q.counts["unresolved"] > 0

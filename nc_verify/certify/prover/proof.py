@@ -258,7 +258,7 @@ def _angles_deg(chart, x):
     return {"alpha": [wrap(z) for z in alpha], "phi": [wrap(z) for z in phi]}
 
 
-def _classes(leaves, every_d, K):
+def _classes(leaves, lemma3, K):
     cnt = {t: sum(1 for l in leaves if l["test"] == t) for t in TESTS}
     out = []
     if cnt["etf_convex"]:
@@ -272,9 +272,12 @@ def _classes(leaves, every_d, K):
         out.append({"class": "strict saddle (normal-direction negative curvature, d >= 3)",
                     "boxes": cnt["saddle_normal"],
                     "certificate": "fixed (c, e): normal-block form < 0 on the box (Lemma 2)"})
-    if every_d and K == 2:
+    if lemma3 and K == 2:
         out.append({"class": "strict saddle (non-planar points of the stratum w_1 = w_2)", "boxes": 0,
                     "certificate": "Lemma 3 (analytic)"})
+    if lemma3 and K == 3:
+        out.append({"class": "strict saddle (points of the stratum W = w 1^T outside the chart's 3-space)",
+                    "boxes": 0, "certificate": "Lemma 3' (analytic)"})
     return out
 
 
@@ -286,17 +289,16 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     Parameters
     ----------
     K : int
-        Classes: 2 (every ``d``), or 3: ``d = 2`` (the planar problem), or ``d=None`` / ``d >= 3``,
-        where only the stratum of configurations spanning at most a 2-plane is covered (Lemma 6 of
-        ``docs/prover.md``; the result is then ``not_proved`` with ``stratum == "rank<=2"``, its
-        leaves all discarded when that stratum is proved).
+        Classes: 2 (every ``d``), or 3: ``d = 2`` (the planar problem), ``d = 3`` (the rank-3 chart
+        of Lemma 7, ``docs/prover.md``), ``d=None`` / ``d >= 4`` (the same chart with the normal
+        block; Lemmas 1', 2, 3').
     n : int
         Samples per class (``K n <= 8``).
     tau : float or (float, float)
         Temperature, or an interval ``(lo, hi)``: then the proof holds for every ``tau`` in it.
     d : int or None
-        ``None`` (default): every ``d >= 3`` at once (Lemmas 1-3 of ``docs/prover.md``);
-        an int ``>= 3`` is covered by the same proof; ``d = 2`` is the planar problem only
+        ``None`` (default): every ``d > K`` at once (Lemmas 1-3 of ``docs/prover.md``; for
+        ``K = 2`` an int ``>= 3`` is covered by the same proof, for ``K = 3`` an int ``>= 4``); ``d = 2`` is the planar problem only
         (for ``K = 2`` that is ``d = K``, a case of the paper's conjecture, false there).
     loss : str or loss object
         ``"cross_entropy"``, ``"label_smoothing:ALPHA"``, ``"mse"`` (``d = 2``), or a loss with
@@ -310,10 +312,14 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     min_width : float
         Boxes narrower than this are not split further (reported unresolved).
 
+    _stratum : {"all", "rank<=2"}
+        ``"rank<=2"`` (``K = 3``, ``d >= 3``): the planar chart with the normal block, a proof for the
+        configurations spanning at most a 2-plane only (Lemma 6); ``status`` is then ``not_proved``.
+
     Returns
     -------
     LandscapeProof
-        ``status == "proved"`` iff every leaf was discarded.
+        ``status == "proved"`` iff every leaf was discarded (and the stratum is ``"all"``).
 
     Raises
     ------
@@ -350,7 +356,8 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         reductions=(REDUCTIONS_RANK2 if stratum != "all" else REDUCTIONS_PLANAR if not every_d
                     else REDUCTIONS_EVERY_D if K == 2 else REDUCTIONS_K3 if allow_normal else REDUCTIONS_K3_D3),
         counts=counts,
-        classes=_classes(leaves, every_d, K), unresolved=unresolved, leaves=leaves, seconds=seconds,
+        classes=_classes(leaves, every_d and stratum == "all" and not (K == 3 and d == 3), K),
+        unresolved=unresolved, leaves=leaves, seconds=seconds,
         settings={"max_boxes": max_boxes, "min_width": float(min_width), "batch": batch},
         prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)", stratum=stratum)
 
