@@ -57,6 +57,8 @@ CASES = [
      "stratum only, focal"),
     ("(3,1) tau=1 rank-3 chart", 3, 1, 1.0, None, "cross_entropy", 2 * 10**5, 1e-7,
      "every d>=4: the whole problem; box budget spent"),
+    ("(3,1) tau=1 d=3 rank-3 chart", 3, 1, 1.0, 3, "cross_entropy", 10**5, 1e-7,
+     "d=K: conjecture case, no normal block; box budget spent"),
     ("(3,1) d=2 tau=1", 3, 1, 1.0, 2, "cross_entropy", 3 * 10**5, 1e-3, "d=2<K: conjecture case, planar only"),
 ]
 
