@@ -683,18 +683,18 @@ class SphereQuantities:
     hess: list
 
 
-def _pair_derivatives(bk, Ck, Sk, Cj, Sj, cD, sD):
+def _pair_derivatives(Ck, Sk, Cj, Sj, cD, sD):
     """Value, gradient and Hessian of ``m = C_k C_j cos D + S_k S_j`` (``D = phi_k - phi_j``) in
     ``(u_k, phi_k, u_j, phi_j)``; ``C = cos u``, ``S = sin u`` (``None``: ``u = 0`` fixed, ``C = 1``,
     ``S = 0``).  Returns ``m``, a dict ``{var: d m}`` and a dict ``{(var, var'): d2 m}``."""
     def mul(*fs):
+        # product of factors; None is an exact 1 (cos 0), "zero" an exact 0 (sin 0): the term is absent
         out = 1
         for f in fs:
-            if f is None:
-                continue
-            if isinstance(f, str) and f == "zero":
+            if isinstance(f, str):
                 return None
-            out = out * f
+            if f is not None:
+                out = out * f
         return out
     Sk_ = "zero" if Sk is None else Sk
     Sj_ = "zero" if Sj is None else Sj
@@ -734,9 +734,8 @@ def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
     m_ = chart.n_angles
     cols = chart.columns()
     trig = []
-    for iu, it, th in cols:
+    for iu, _it, _th in cols:
         trig.append((None, None) if iu is None else (bk.cos(x[iu]), bk.sin(x[iu])))
-    zero = bk.point(0.0)
     mval = [[None] * N for _ in range(K)]
     dm = [[None] * N for _ in range(K)]
     d2m = [[None] * N for _ in range(K)]
@@ -747,9 +746,9 @@ def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
             tk = None if itk is None else x[itk]
             tj = x[itj]
             base = -tj if tk is None else tk - tj
-            cD, sD = _shifted_trig(bk, base if base is not None else zero, thk - thj)
+            cD, sD = _shifted_trig(bk, base, thk - thj)
             (Ck, Sk), (Cj, Sj) = trig[k], trig[cj]
-            mv, g, h = _pair_derivatives(bk, Ck, Sk, Cj, Sj, cD, sD)
+            mv, g, h = _pair_derivatives(Ck, Sk, Cj, Sj, cD, sD)
             idx = {"uk": iuk, "pk": itk, "uj": iuj, "pj": itj}
             mval[k][j] = mv
             dm[k][j] = {idx[v]: e for v, e in g.items() if idx[v] is not None and e is not None}
