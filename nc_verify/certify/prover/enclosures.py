@@ -119,8 +119,8 @@ class SoftmaxEnclosure(ProverLoss):
             return True, "cross-entropy: p_o > 0, so G_oj = p_o / N != 0"
         lim = math.log((K - self.alpha) / (self.alpha * (K - 1))) / 2.0
         if tau_hi < lim * (1 - 1e-12):
-            return True, (f"label smoothing: |margin| <= 2 tau < log((2-alpha)/alpha), so p_o > alpha/2 "
-                          f"and G_oj != 0 (needs tau < {lim:.6g})")
+            return True, (f"label smoothing: |logit differences| <= 2 tau < log((K-alpha)/(alpha (K-1))), so "
+                          f"p_k > alpha/K and G_kj > 0 off target (K = {K}; needs tau < {lim:.6g})")
         return False, (f"label smoothing alpha={self.alpha}: for tau >= {lim:.6g} a column of grad g(M) can "
                        "vanish, and Lemma 1 (reduction to the plane) no longer applies")
 
