@@ -5,7 +5,9 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_prove.py [--quick] [--out docs/prover_runs/results.json]
 
 Writes a JSON record and a Markdown table next to it (same name, ``.md``).  ``--quick`` runs
-only the (2, 1) cases.  Every proved case is re-verified with ``check_landscape_proof`` from
+only the (2, 1) cases.  ``--speedup N`` instead times one case serially and with ``workers=N``
+(checking that the leaves are identical) and writes ``speedup.json`` next to ``--out``, with the
+load average at the start (on a shared machine the ratio is only as good as the idle cores).  Every proved case is re-verified with ``check_landscape_proof`` from
 the saved file (not-proved runs only when they have <= 50 000 leaves).  Times are wall-clock seconds on the machine that ran it (one process).
 """
 
@@ -41,30 +43,67 @@ CASES = [
      "conjecture at d=3,4 (tau >= 2(d-2)); Theorem 2 for d >= 5"),
     ("(2,1) tau in [0.5,1.9]", 2, 1, (0.5, 1.9), None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
     ("(2,1) tau=1 label smoothing 0.1", 2, 1, 1.0, None, "label_smoothing:0.1", 10**6, 1e-7, "beyond the paper (LS)"),
+    ("(2,1) tau=1 focal gamma=2", 2, 1, 1.0, None, "focal:2", 10**6, 1e-7, "beyond the paper (focal)"),
     ("(2,1) d=2 tau=1 [control]", 2, 1, 1.0, 2, "cross_entropy", 10**6, 1e-3, "d=K: conjecture false; must fail"),
     ("(2,1) d=2 planted minimum [control]", 2, 1, 1.0, 2, "planted", 10**6, 1e-3, "must fail at the plant"),
     ("(2,2) tau=1", 2, 2, 1.0, None, "cross_entropy", 10**6, 1e-7, "Theorem 2"),
     ("(2,2) tau=5", 2, 2, 5.0, None, "cross_entropy", 3 * 10**6, 1e-7, "conjecture at d=3,4"),
     ("(2,3) tau=1", 2, 3, 1.0, None, "cross_entropy", 3 * 10**6, 1e-7, "Theorem 2"),
+    ("(3,1) tau=1 rank<=2 stratum", 3, 1, 1.0, None, "cross_entropy:rank<=2", 10**6, 1e-7,
+     "stratum only (columns in a 2-plane), every d>=3: not the theorem"),
+    ("(3,1) tau=5 rank<=2 stratum", 3, 1, 5.0, None, "cross_entropy:rank<=2", 10**6, 1e-7,
+     "stratum only, every d>=3"),
+    ("(3,1) tau=1 rank<=2 stratum focal gamma=2", 3, 1, 1.0, None, "focal:2:rank<=2", 10**6, 1e-7,
+     "stratum only, focal"),
+    ("(3,1) tau=1 rank-3 chart", 3, 1, 1.0, None, "cross_entropy", 2 * 10**5, 1e-7,
+     "every d>=4: the whole problem; box budget spent"),
+    ("(3,1) tau=1 d=3 rank-3 chart", 3, 1, 1.0, 3, "cross_entropy", 10**5, 1e-7,
+     "d=K: conjecture case, no normal block; box budget spent"),
     ("(3,1) d=2 tau=1", 3, 1, 1.0, 2, "cross_entropy", 3 * 10**5, 1e-3, "d=2<K: conjecture case, planar only"),
 ]
+
+
+def speedup(workers, out, case=(2, 3, 1.0)):
+    """Serial vs ``workers``-process run of one case: times, ratio, identical leaves."""
+    K, n, tau = case
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    t = time.perf_counter()
+    a = prove_landscape(K, n, tau)
+    ts = time.perf_counter() - t
+    t = time.perf_counter()
+    b = prove_landscape(K, n, tau, workers=workers)
+    tp = time.perf_counter() - t
+    rec = {"case": f"({K},{n}) tau={tau:g}", "evaluated": a.counts["evaluated"], "serial_s": round(ts, 2),
+           "workers": workers, "parallel_s": round(tp, 2), "speedup": round(ts / tp, 2),
+           "identical_leaves": a.leaves == b.leaves, "cpu_count": os.cpu_count(),
+           "load_average_1min_at_start": load, "date": time.strftime("%Y-%m-%d %H:%M")}
+    print(json.dumps(rec))
+    with open(out, "w") as fh:
+        json.dump(rec, fh, indent=1)
+    return rec
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="docs/prover_runs/results.json")
+    ap.add_argument("--speedup", type=int, default=0, metavar="N",
+                    help="time (2,3) tau=1 serially and with workers=N instead of the case table")
     args = ap.parse_args(argv)
+    if args.speedup:
+        return speedup(args.speedup, os.path.join(os.path.dirname(args.out) or ".", "speedup.json"))
     rows = []
     cases = [c for c in CASES if not args.quick or c[0].startswith("(2,1)")]
     with tempfile.TemporaryDirectory() as tmp:
         for label, K, n, tau, d, loss, mb, mw, note in cases:
+            loss, _, stratum = loss.partition(":rank")
+            stratum = "rank" + stratum if stratum else "all"
             lossobj = _planted() if loss == "planted" else loss
-            p = prove_landscape(K, n, tau, d=d, loss=lossobj, max_boxes=mb, min_width=mw)
-            row = {"case": label, "K": K, "n": n, "tau": tau, "d": "every d>=3" if d is None else d,
-                   "loss": p.loss, "status": p.status, "counts": p.counts, "prove_s": round(p.seconds, 2),
+            p = prove_landscape(K, n, tau, d=d, loss=lossobj, max_boxes=mb, min_width=mw, _stratum=stratum)
+            row = {"case": label, "K": K, "n": n, "tau": tau, "d": (f"every d>={K + 1 if stratum == 'all' else 3}" if d is None else d),
+                   "loss": p.loss, "status": p.status, "stratum": p.stratum, "counts": p.counts, "prove_s": round(p.seconds, 2),
                    "note": note}
-            if loss != "planted" and (p.status == "proved" or len(p.leaves) <= 50_000):
+            if loss != "planted" and (p.counts["unresolved"] == 0 or len(p.leaves) <= 50_000):
                 path = os.path.join(tmp, "p.json")
                 p.save(path)
                 row["file_MB"] = round(os.path.getsize(path) / 2**20, 2)
@@ -72,10 +111,11 @@ def main(argv=None):
                 row["check"] = r.status
                 row["check_s"] = round(r.seconds, 2)
             if p.unresolved:
-                ang = np.array([u["center_angles_deg"]["alpha"] + u["center_angles_deg"]["phi"] for u in p.unresolved])
+                keys = list(p.unresolved[0]["center_angles_deg"])
+                ang = np.array([sum((u["center_angles_deg"][k] for k in keys), []) for u in p.unresolved])
                 row["unresolved_angle_range_deg"] = {"min": ang.min(0).round(3).tolist(),
                                                      "max": ang.max(0).round(3).tolist(),
-                                                     "columns": "alpha_1..alpha_K, phi_1..phi_N"}
+                                                     "columns": " then ".join(keys) + " of the columns"}
             rows.append(row)
             print(json.dumps(row), flush=True)
     rec = {"machine": platform.platform(), "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d"),
@@ -83,11 +123,11 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump(rec, fh, indent=1)
-    md = ["| case | d | status | evaluated | gradient | saddle in-plane | saddle normal | ETF convex | "
-          "unresolved | prove s | check | check s | note |", "|" + "---|" * 13]
+    md = ["| case | d | status | stratum | evaluated | gradient | saddle in-plane | saddle normal | ETF convex | "
+          "unresolved | prove s | check | check s | note |", "|" + "---|" * 14]
     for r in rows:
         c = r["counts"]
-        md.append(f"| {r['case']} | {r['d']} | {r['status']} | {c['evaluated']} | {c['gradient']} | "
+        md.append(f"| {r['case']} | {r['d']} | {r['status']} | {r['stratum']} | {c['evaluated']} | {c['gradient']} | "
                   f"{c['saddle_inplane']} | {c['saddle_normal']} | {c['etf_convex']} | {c['unresolved']} | "
                   f"{r['prove_s']} | {r.get('check', '-')} | {r.get('check_s', '-')} | {r['note']} |")
     with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:

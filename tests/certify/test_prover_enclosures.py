@@ -20,7 +20,8 @@ from nc_verify.certify.prover.intervals import NUMPY, FlintBackend
 SLACK = 1e-13
 FB = FlintBackend()
 CASES = [(2, 1, "cross_entropy"), (2, 2, "label_smoothing:0.1"), (3, 1, "cross_entropy"),
-         (2, 2, "mse"), (3, 1, "label_smoothing:0.2"), (2, 1, "planted")]
+         (2, 2, "mse"), (3, 1, "label_smoothing:0.2"), (2, 1, "planted"),
+         (2, 1, "focal:2"), (3, 1, "focal:2"), (2, 2, "focal:3"), (3, 1, "focal:1")]
 
 
 def _loss(spec, K, n, tau):
@@ -79,7 +80,7 @@ def test_point_enclosures_contain_ufm_values(K, n, spec, backend):
         assert abs(v @ Hmid @ v - q) <= 1e-12 * (1 + abs(q))
 
 
-@pytest.mark.parametrize("K,n,spec", CASES[:4])
+@pytest.mark.parametrize("K,n,spec", CASES[:4] + CASES[6:])
 def test_box_enclosures_contain_sampled_values(K, n, spec):
     rng = np.random.default_rng(5)
     enc = _loss(spec, K, n, 1.0)
@@ -127,7 +128,69 @@ def test_faulty_variant_really_drops_a_term():
 
 
 def test_unknown_loss_rejected():
-    with pytest.raises(ValueError, match="focal"):
-        prover_loss("focal:2")
+    with pytest.raises(ValueError, match="integer gamma"):
+        prover_loss("focal:2.5")
     with pytest.raises(TypeError, match="loss"):
         prover_loss(3.0)
+
+
+# ------------------------------------------------------------ the rank-3 chart (K = 3, R^3)
+def _sphere_F(ch, loss, tau):
+    """F(x) = f(W(x), H(x)) written in autograd (the loss's own autograd formula): its gradient
+    and Hessian are the reference for the chart's enclosures (exact up to rounding, ~1e-15)."""
+    import autograd.numpy as anp
+
+    cols = ch.columns()
+
+    def F(x):
+        V = []
+        for iu, it, th in cols:
+            u = 0.0 if iu is None else x[iu]
+            phi = np.pi * float(th) + (0.0 if it is None else x[it])
+            V.append(anp.array([anp.cos(u) * anp.cos(phi), anp.cos(u) * anp.sin(phi), anp.sin(u)]))
+        V = anp.stack(V, 1)
+        return loss.autograd_value(tau * anp.dot(V[:, : ch.K].T, V[:, ch.K:]), ch.labels)
+    return F
+
+
+@pytest.mark.parametrize("spec", ["cross_entropy", "focal:2", "label_smoothing:0.1"])
+def test_sphere_chart_enclosures_contain_autograd_values(spec):
+    import autograd
+
+    from nc_verify.certify.prover.chart import SphereChart
+
+    rng = np.random.default_rng(21)
+    tau = 1.3
+    enc = prover_loss(spec)
+    ch = SphereChart(3, 1, tau, tau)
+    F = _sphere_F(ch, enc.float_loss(), tau)
+    P = UFMProblem(4, 3, 1, tau, loss=enc.float_loss())
+    for trial in range(4):
+        c = rng.uniform(-1.4, 1.4, ch.n_angles)
+        w = 0.0 if trial < 2 else rng.uniform(0, 0.05, ch.n_angles)
+        lo, hi = c - w, c + w
+        cw, eh = rng.standard_normal(3), rng.standard_normal(3)
+        for bk in (NUMPY, FB):
+            Q = E.quantities(bk, ch, [bk.interval(a, b) for a, b in zip(lo, hi)], bk.point(tau), enc)
+            gI, HI = E.gradient(ch, Q, enc), E.hessian(bk, ch, Q)
+            nI = E.normal_form(bk, ch, Q, list(cw), list(eh), enc)
+            for x in (lo, hi, lo + (hi - lo) * rng.uniform(size=ch.n_angles)):
+                g, H = autograd.grad(F)(x), autograd.hessian(F)(x)
+                assert all(_inside(bk, a, b) for a, b in zip(gI, g))
+                assert all(_inside(bk, HI[a][b], H[a, b]) if HI[a][b] is not None else abs(H[a, b]) < 1e-15
+                           for a in range(ch.n_angles) for b in range(ch.n_angles))
+                # normal block at d = 4 along u = e_4 (Lemma 2), from UFMProblem's eqs. (7)-(8)
+                W, Hm = ch.to_matrices(x, d=4)
+                u = np.array([0.0, 0.0, 0.0, 1.0])
+                assert _inside(bk, nI, P.hessian_quadratic_form(W, Hm, np.outer(u, cw), np.outer(u, eh)))
+
+
+def test_sphere_chart_etf_point():
+    from nc_verify.certify.prover.chart import SphereChart
+
+    ch = SphereChart(3, 1, 1.0, 1.0)
+    W, H = ch.to_matrices(ch.etf_point())
+    gram = W.T @ W
+    assert np.allclose(gram, 1.5 * np.eye(3) - 0.5, atol=1e-15) and np.allclose(H, W, atol=1e-15)
+    dlo, dhi = ch.domain()
+    assert np.all(dlo <= 0.0) and np.all(dhi >= 0.0) and dhi[1] >= np.pi / 2 and dlo[1] <= 0.0

@@ -77,6 +77,8 @@ UNARY = {
             dict(scale=10.0, special=tuple(k * math.pi / 2 for k in range(-6, 7)))),
     "cos": (I.cos, FB.cos, lambda z: z.cos(),
             dict(scale=10.0, special=tuple(k * math.pi / 2 for k in range(-6, 7)))),
+    "log1p": (I.log1p, FB.log1p, lambda z: z.log1p(),
+              dict(scale=0.5, special=(1e-300, 1e-18, 1e-8, 1.0, 30.0, 1e300))),
     "sqr": (I.sqr, FB.sqr, lambda z: z * z, dict(scale=5.0, special=(0.0,))),
 }
 
@@ -159,9 +161,16 @@ def test_trig_extrema_included():
     assert FB.cos(FB.interval(-0.1, 0.1)).hi == 1 and FB.sin(FB.interval(-1.6, -1.5)).lo == -1
 
 
+def test_log1p_outside_its_domain_is_the_whole_line():
+    r = I.log1p(I.interval([-2.0, -1.0, -0.5], [-1.5, 0.0, 0.5]))
+    assert np.all(r.lo[:2] == -np.inf) and np.all(r.hi[:2] == np.inf) and np.isfinite(r.lo[2])
+    with pytest.raises(ValueError, match="log1p"):
+        FB.log1p(FB.interval(-1.0, 0.0))
+
+
 def test_widths_are_tight():
     """The assumed error bound costs a relative 2^-44, no more (tolerance: 4 times that)."""
     x = I.point(np.array([0.7, -2.0, 10.0]))
-    for f in (I.exp, I.sin, I.cos):
-        r = f(x)
+    for f in (I.exp, I.log1p, I.sin, I.cos):
+        r = f(I.point(np.array([0.7, 1e-12, 10.0])) if f is I.log1p else x)
         assert np.all(r.hi - r.lo <= 4 * 2.0 ** -44 * np.abs(r.mid()) + 1e-300)

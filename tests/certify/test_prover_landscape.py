@@ -12,7 +12,6 @@ from nc_verify.certify.prover import (
     LandscapeProof, PlantedWellLoss, check_landscape_proof, prove_landscape, summary_lines,
 )
 from nc_verify.certify.prover.chart import PlanarChart
-from nc_verify.certify.prover.proof import _rebuild
 
 
 def _save(proof, tmp_path, name="p.json"):
@@ -60,6 +59,51 @@ def test_label_smoothing_proved(tmp_path):
     p = prove_landscape(2, 1, 1.0, loss="label_smoothing:0.1")
     assert p.status == "proved" and p.loss.startswith("label_smoothing")
     assert check_landscape_proof(_save(p, tmp_path)).status == "proved"
+
+
+def test_focal_proved_every_d(tmp_path):
+    p = prove_landscape(2, 1, 1.0, loss="focal:2")
+    assert p.status == "proved" and p.loss == "focal:2" and p.counts["etf_convex"] == 4
+    assert check_landscape_proof(_save(p, tmp_path)).status == "proved"
+
+
+def test_k3_rank2_stratum_proved_but_not_the_theorem(tmp_path):
+    p = prove_landscape(3, 1, 1.0, _stratum="rank<=2")   # every d >= 3, columns in a 2-plane only
+    assert p.stratum == "rank<=2" and p.status == "not_proved"
+    assert p.counts["unresolved"] == 0 and p.counts["etf_convex"] > 0 and p.counts["saddle_normal"] > 0
+    lines = summary_lines(p)
+    assert lines[1].startswith("PROVED ON A STRATUM ONLY") and lines[2].startswith("NOT PROVED")
+    path = _save(p, tmp_path)
+    r = check_landscape_proof(path)
+    assert r.valid and r.status == "not_proved" and "stratum" in r.message
+    # a file that upgrades the claim to every configuration is rejected
+    js = json.loads(path.read_text())
+    js["stratum"], js["status"] = "all", "proved"
+    path.write_text(json.dumps(js))
+    r = check_landscape_proof(path)                     # rebuilt on the rank-3 chart: other boxes
+    assert not r.valid and r.failures
+    with pytest.raises(ValueError, match="stratum"):
+        prove_landscape(2, 1, 1.0, _stratum="rank<=2")
+    with pytest.raises(ValueError, match="stratum"):
+        prove_landscape(3, 1, 1.0, _stratum="rank<=1")
+    # the same chart without normal directions (d = 2) cannot discard the w_1 = w_2 = w_3 boxes
+    q = prove_landscape(3, 1, 1.0, d=2, max_boxes=p.counts["evaluated"])
+    assert q.stratum == "all" and q.counts["unresolved"] > 0
+
+
+def test_k3_rank3_chart_runs_and_is_rechecked(tmp_path):
+    """(3, 1) on the rank-3 chart: far from finished within a small budget, but what it discards
+    is re-verified, and what is left is reported."""
+    p = prove_landscape(3, 1, 1.0, max_boxes=4000, batch=256)
+    assert p.chart["kind"] == "sphere3" and p.status == "not_proved" and p.stratum == "all"
+    assert p.counts["unresolved"] > 0 and p.counts["gradient"] > 0
+    assert {r["name"] for r in p.reductions} >= {"Lemma 1' (span, every K)", "Lemma 3' (stratum W = w 1^T, every K)"}
+    assert "every d >= 4" in p.statement
+    assert set(p.unresolved[0]["center_angles_deg"]) == {"phi", "u"}
+    r = check_landscape_proof(_save(p, tmp_path))
+    assert r.valid and r.status == "not_proved" and r.checked == len(p.leaves) - p.counts["unresolved"]
+    q = prove_landscape(3, 1, 1.0, d=3, max_boxes=200)          # d = K: no normal block
+    assert q.counts["saddle_normal"] == 0 and "d = 3" in q.statement
 
 
 def test_22_proved():
@@ -220,9 +264,9 @@ def test_load_roundtrip(proof_file):
 @pytest.mark.parametrize("kw,exc,word", [
     (dict(K=4), ValueError, "K"), (dict(K=2.0), TypeError, "K"), (dict(n=0), ValueError, "n"),
     (dict(tau=-1.0), ValueError, "tau"), (dict(tau=(2.0, 1.0)), ValueError, "tau"),
-    (dict(tau="1"), TypeError, "tau"), (dict(d=1), ValueError, "d"), (dict(loss="focal:2"), ValueError, "focal"),
+    (dict(tau="1"), TypeError, "tau"), (dict(d=1), ValueError, "d"), (dict(loss="focal:2.5"), ValueError, "focal"),
     (dict(loss="label_smoothing:0.1", tau=2.0), ValueError, "tau"), (dict(loss="mse"), ValueError, "d=2"),
-    (dict(K=3), ValueError, "d=2"), (dict(max_boxes=0), ValueError, "max_boxes"),
+    (dict(K=4), ValueError, "K"), (dict(max_boxes=0), ValueError, "max_boxes"),
     (dict(workers=0), ValueError, "workers"), (dict(progress=3), TypeError, "progress"),
 ])
 def test_bad_input(kw, exc, word):

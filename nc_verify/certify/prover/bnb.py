@@ -250,7 +250,8 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
     evaluated = 0
     t0 = time.perf_counter()
     ev = _Evaluator(chart, loss, allow_normal, drop)
-    pool = cf.ProcessPoolExecutor(max_workers=workers) if workers and workers > 1 else None
+    # workers - 1 processes; the calling process evaluates the first chunk of every batch itself
+    pool = cf.ProcessPoolExecutor(max_workers=workers - 1) if workers and workers > 1 else None
     try:
         while len(stack_path):
             if evaluated >= max_boxes:
@@ -263,8 +264,10 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
             paths = stack_path[-nb:]
             stack_lo, stack_hi, stack_path = stack_lo[:-nb], stack_hi[:-nb], stack_path[:-nb]
             if pool is not None and nb >= 64:
+                # contiguous chunks, gathered in submission order: the leaves are those of the serial run
                 chunks = np.array_split(np.arange(nb), workers)
-                res = list(pool.map(ev, [lo[c] for c in chunks], [hi[c] for c in chunks]))
+                futs = [pool.submit(ev, lo[c], hi[c]) for c in chunks[1:]]
+                res = [ev(lo[chunks[0]], hi[chunks[0]])] + [f.result() for f in futs]
                 codes = np.concatenate([r[0] for r in res])
                 data = [d for r in res for d in r[1]]
             else:

@@ -23,6 +23,7 @@ Why the chart meets every orbit: see ``docs/prover.md`` (Lemma 4).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -118,4 +119,106 @@ class PlanarChart:
 
     def to_json(self) -> dict:
         return {"kind": "planar_angles", "K": self.K, "n": self.n, "tau": [self.tau_lo, self.tau_hi],
+                "offsets_over_pi": [str(o) for o in self.offsets], "coordinates": self.names}
+
+
+@dataclass(frozen=True)
+class SphereChart:
+    """Gauge-fixed chart of the rank-<=3 problem in ``R^3`` (``K = 3``), for ``d = 3`` and,
+    with the normal block, every ``d >= 4``.
+
+    Columns are ``w_1 = e_1``, ``w_2 = (cos phi, sin phi, 0)`` and, for ``w_3`` and every
+    ``h_j``, ``v(u, phi) = (cos u cos phi, cos u sin phi, sin u)``; ``phi = pi theta_0 + t`` with
+    ``theta_0`` the column's ETF angle (``o = (0, 2/3, -2/3)``, ``h_j`` that of its class), so that the
+    ETF slice point (on the equator) is the float point 0.  Inner products:
+    ``w_k . h_j = cos u_k cos u_j cos(phi_k - phi_j) + sin u_k sin u_j``.
+
+    Coordinates ``x = (a_2, u_3, t_3, u_{h_1}, t_{h_1}, ..., u_{h_N}, t_{h_N})``; domain
+    ``a_2 in [-2 pi/3, pi/3]`` (``phi_2 in [0, pi]``), ``u_3 in [0, pi/2]`` (the reflection
+    ``z -> -z`` fixes ``w_1, w_2``), ``u_{h_j} in [-pi/2, pi/2]``, ``t in [-pi, pi]``.  Why it meets every
+    orbit, and why the discard tests stay sound although the chart is not an isometry:
+    ``docs/prover.md`` (Lemma 7).
+    """
+
+    K: int
+    n: int
+    tau_lo: float
+    tau_hi: float
+    kind = "sphere3"
+
+    @property
+    def N(self) -> int:
+        return self.K * self.n
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.repeat(np.arange(self.K), self.n)
+
+    @property
+    def offsets(self):
+        return ETF_OFFSETS[self.K]
+
+    @property
+    def tau_is_coordinate(self) -> bool:
+        return self.tau_hi > self.tau_lo
+
+    @property
+    def n_angles(self) -> int:
+        return 3 + 2 * self.N
+
+    @property
+    def dim(self) -> int:
+        return self.n_angles + int(self.tau_is_coordinate)
+
+    @property
+    def names(self) -> list:
+        nm = ["a2", "u3", "t3"] + [f"{c}{j + 1}" for j in range(self.N) for c in ("uh", "th")]
+        return nm + (["tau"] if self.tau_is_coordinate else [])
+
+    def columns(self):
+        """Per column (``w_1..w_K, h_1..h_N``): ``(u index or None, t index or None, theta_0)``."""
+        off = self.offsets
+        cols = [(None, None, off[0]), (None, 0, off[1]), (1, 2, off[2])]
+        cols += [(3 + 2 * j, 4 + 2 * j, off[y]) for j, y in enumerate(self.labels)]
+        return cols
+
+    def exact_domain(self):
+        """Exact domain bounds in units of ``pi`` (Fractions), one pair per angle coordinate."""
+        F = Fraction
+        return ([(-self.offsets[1], 1 - self.offsets[1]), (F(0), F(1, 2)), (F(-1), F(1))] +
+                [(F(-1, 2), F(1, 2)), (F(-1), F(1))] * self.N)
+
+    def domain(self):
+        lo = [float(NUMPY.pi_multiple(a).lo) for a, _ in self.exact_domain()]
+        hi = [float(NUMPY.pi_multiple(b).hi) for _, b in self.exact_domain()]
+        if self.tau_is_coordinate:
+            lo.append(self.tau_lo)
+            hi.append(self.tau_hi)
+        return np.array(lo), np.array(hi)
+
+    def etf_point(self) -> np.ndarray:
+        return np.zeros(self.n_angles)
+
+    def to_matrices(self, x, d: int = 3):
+        """Float ``(W, H)`` of shapes (d, K), (d, N) at chart coordinates ``x``, in the first three
+        coordinates of ``R^d``."""
+        x = np.asarray(x, dtype=float)
+        V = np.zeros((d, self.K + self.N))
+        for c, (iu, it, th) in enumerate(self.columns()):
+            u = 0.0 if iu is None else x[iu]
+            phi = np.pi * float(th) + (0.0 if it is None else x[it])
+            V[:3, c] = np.cos(u) * np.cos(phi), np.cos(u) * np.sin(phi), np.sin(u)
+        return V[:, : self.K], V[:, self.K:]
+
+    def describe(self, x) -> dict:
+        """Column angles in degrees (``phi`` azimuth, ``u`` elevation) at chart coordinates ``x``."""
+        wrap = lambda z: (z + 180.0) % 360.0 - 180.0
+        out = {"phi": [], "u": []}
+        for iu, it, th in self.columns():
+            out["u"].append(0.0 if iu is None else math.degrees(x[iu]))
+            out["phi"].append(wrap(math.degrees(math.pi * float(th) + (0.0 if it is None else x[it]))))
+        return out
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "K": self.K, "n": self.n, "tau": [self.tau_lo, self.tau_hi],
                 "offsets_over_pi": [str(o) for o in self.offsets], "coordinates": self.names}

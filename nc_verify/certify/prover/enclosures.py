@@ -39,6 +39,7 @@ import numpy as np
 
 from nc_verify.objective.losses import (
     CrossEntropy,
+    FocalLoss,
     LabelSmoothingCE,
     Loss,
     LossState,
@@ -75,9 +76,9 @@ class ProverLoss:
     spec = "loss"
     shift_invariant = False
 
-    def every_d_ok(self, tau_hi: float):
-        """``(ok, reason)``: whether the reduction to the plane (Lemma 1) holds for every
-        ``tau <= tau_hi`` (every column of ``G`` non-zero at every point)."""
+    def every_d_ok(self, tau_hi: float, K: int = 2):
+        """``(ok, reason)``: whether the span reduction (Lemma 1 / 1') holds for every
+        ``tau <= tau_hi`` with ``K`` classes (the off-target entries of ``G`` positive at every point)."""
         return False, f"loss {self.spec!r}: no proof that the columns of grad g(M) never vanish"
 
     def float_loss(self) -> Loss:
@@ -110,15 +111,16 @@ class SoftmaxEnclosure(ProverLoss):
     def spec(self):
         return "cross_entropy" if self.alpha == 0.0 else f"label_smoothing:{self.alpha!r}"
 
-    def every_d_ok(self, tau_hi: float):
-        # K = 2: G_oj = (p_o - alpha/2)/N with p_o = sigma(-z), |z| <= 2 tau: non-zero for every
-        # configuration iff sigma(-2 tau) > alpha / 2, i.e. 2 tau < log((2 - alpha) / alpha).
+    def every_d_ok(self, tau_hi: float, K: int = 2):
+        # G_kj = (p_k - alpha/K)/N (k != y) with p_k >= 1/(1 + (K-1) e^{2 tau}) (|logit differences| <= 2 tau):
+        # positive for every configuration when 1/(1 + (K-1) e^{2 tau}) > alpha/K, i.e.
+        # 2 tau < log((K - alpha) / (alpha (K - 1))) (K = 2: log((2 - alpha) / alpha)).
         if self.alpha == 0.0:
             return True, "cross-entropy: p_o > 0, so G_oj = p_o / N != 0"
-        lim = math.log((2.0 - self.alpha) / self.alpha) / 2.0
+        lim = math.log((K - self.alpha) / (self.alpha * (K - 1))) / 2.0
         if tau_hi < lim * (1 - 1e-12):
-            return True, (f"label smoothing: |margin| <= 2 tau < log((2-alpha)/alpha), so p_o > alpha/2 "
-                          f"and G_oj != 0 (needs tau < {lim:.6g})")
+            return True, (f"label smoothing: |logit differences| <= 2 tau < log((K-alpha)/(alpha (K-1))), so "
+                          f"p_k > alpha/K and G_kj > 0 off target (K = {K}; needs tau < {lim:.6g})")
         return False, (f"label smoothing alpha={self.alpha}: for tau >= {lim:.6g} a column of grad g(M) can "
                        "vanish, and Lemma 1 (reduction to the plane) no longer applies")
 
@@ -143,6 +145,78 @@ class SoftmaxEnclosure(ProverLoss):
         return CrossEntropy() if self.alpha == 0.0 else LabelSmoothingCE(self.alpha)
 
 
+class FocalEnclosure(ProverLoss):
+    """Focal loss ``-(1 - p_y)^gamma log p_y`` (integer ``gamma >= 1``; ``FocalLoss``'s formulas).
+
+    With ``q = 1 - p_y = sum_{k != y} p_k``, ``L = -log p_y = log1p(sum_{l != y} exp(M_l - M_y))``
+    and ``rho = L / q`` (``>= 1``):
+
+    * ``grad g = a (e_y - p) / N`` with ``a = -q^gamma (1 + gamma p_y rho) < 0``, so
+      ``G_yj = a q / N`` and ``G_kj = -a p_k / N > 0`` (``k != y``);
+    * ``hess_j = (b v v^T - a (diag p - p p^T)) / N`` with ``v = e_y - p`` and
+      ``b = a'(p_y) p_y = gamma q^(gamma-1) p_y ((gamma - 1) p_y rho - L + 2)``.  Both parts
+      annihilate ``1``; in the Laplacian form ``sum_{i<l} w_il (e_i - e_l)(e_i - e_l)^T`` (``w_il``
+      minus the off-diagonal entry) ``w_yk = p_k (b q - a p_y) / N`` and
+      ``w_kl = -p_k p_l (a + b) / N`` for ``k, l != y``.
+
+    Every factor is a product of enclosed non-negative numbers except ``a`` and ``b`` (no
+    difference of nearly equal enclosures: ``q`` is the sum of the other probabilities,
+    ``L`` a ``log1p`` of enclosed exponentials).
+    """
+
+    shift_invariant = True
+
+    def __init__(self, gamma: float):
+        g = float(gamma)
+        if not (g >= 1.0 and g == int(g)):
+            raise ValueError(f"focal loss: the prover encloses integer gamma >= 1 only, got gamma={gamma!r}")
+        self.gamma = int(g)
+
+    @property
+    def spec(self):
+        return f"focal:{self.gamma}"
+
+    def every_d_ok(self, tau_hi: float, K: int = 2):
+        return True, "focal: G_oj = -a p_o / N with a = -q^gamma (1 + gamma p_y rho) < 0 and p_o > 0, so G_oj != 0"
+
+    def enclose(self, bk, T, c, labels, N, dc=None):
+        K = len(c)
+        g = self.gamma
+        G = [[None] * N for _ in range(K)]
+        pairs = []
+        for j in range(N):
+            y = int(labels[j])
+            p = _softmax_probs(bk, T, dc, j, K)
+            q = 0
+            S = 0
+            for k in range(K):
+                if k != y:
+                    q = q + p[k]
+                    S = S + bk.exp(T * dc[(k, y)][j])
+            L = bk.log1p(S)
+            rho = L * bk.recip(q)
+            qpow = [bk.const(1.0), q]                       # q^0, q^1, ..., q^gamma
+            for _ in range(2, g + 1):
+                qpow.append(qpow[-1] * q)
+            a = -(qpow[g] * (p[y] * rho * float(g) + 1.0))
+            b = qpow[g - 1] * p[y] * ((p[y] * rho) * float(g - 1) - L + 2.0) * float(g)
+            w = {}
+            for k in range(K):
+                if k != y:
+                    G[k][j] = -(a * p[k]) / N
+                    w[(min(k, y), max(k, y))] = p[k] * (b * q - a * p[y]) / N
+            G[y][j] = (a * q) / N
+            for k in range(K):
+                for l in range(k + 1, K):
+                    if k != y and l != y:
+                        w[(k, l)] = -(p[k] * p[l] * (a + b)) / N
+            pairs.append(w)
+        return G, pairs, None
+
+    def float_loss(self):
+        return FocalLoss(self.gamma)
+
+
 class SquaredErrorEnclosure(ProverLoss):
     """``g = ||M - Y||^2 / (2N)``: ``G = (M - Y)/N``, ``hess = I / N`` (not shift invariant)."""
 
@@ -159,7 +233,8 @@ class SquaredErrorEnclosure(ProverLoss):
 def prover_loss(loss) -> ProverLoss:
     """The prover enclosure of a loss spec / loss object (``TypeError``/``ValueError`` otherwise).
 
-    Supported: cross-entropy, label smoothing, squared error, a :class:`ProverLoss`, or
+    Supported: cross-entropy, label smoothing, squared error, the focal loss with integer
+    ``gamma`` (``gamma = 0`` is cross-entropy), a :class:`ProverLoss`, or
     any object with a ``prover_enclosure()`` method returning one (user-defined losses).
     """
     if isinstance(loss, ProverLoss):
@@ -178,8 +253,13 @@ def prover_loss(loss) -> ProverLoss:
         return SoftmaxEnclosure(obj.alpha)
     if type(obj) is SquaredError:
         return SquaredErrorEnclosure()
+    if type(obj) is FocalLoss:
+        if obj.gamma == 0.0:
+            return SoftmaxEnclosure(0.0)
+        return FocalEnclosure(obj.gamma)
     raise ValueError(f"loss {obj.spec!r}: the prover has no interval enclosure of its Hessian "
-                     "(supported: cross_entropy, label_smoothing:ALPHA, mse, or a loss with prover_enclosure())")
+                     "(supported: cross_entropy, label_smoothing:ALPHA, focal:GAMMA (integer), mse, "
+                     "or a loss with prover_enclosure())")
 
 
 # ------------------------------------------------------ planted spurious minimum
@@ -328,7 +408,7 @@ def _shifted_trig(bk, base, q):
     return bk.cos(arg), bk.sin(arg)
 
 
-def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
+def quantities(bk, chart, x, T, loss: ProverLoss):
     """Enclose ``c, s, G``, the loss Hessian pieces and ``rowc = diag(M G^T)``, ``colc = diag(M^T G)``.
 
     Differences ``c_kj - c_lj`` and ``s_kj - s_lj`` (attributes ``dc[(k, l)][j]``,
@@ -344,7 +424,11 @@ def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
         Chart angles ``a_2..a_K, t_1..t_N`` (see :mod:`.chart`).
     T : backend number
         Temperature.
+
+    On a :class:`~.chart.SphereChart` this is :func:`sphere_quantities`.
     """
+    if getattr(chart, "kind", "planar") == "sphere3":
+        return sphere_quantities(bk, chart, x, T, loss)
     K, N, labels, off = chart.K, chart.N, chart.labels, chart.offsets
     c = [[None] * N for _ in range(K)]
     s = [[None] * N for _ in range(K)]
@@ -371,6 +455,13 @@ def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
                 dc[(l, k)].append(-dck)
                 ds[(l, k)].append(-dsk)
     G, pairs, full = loss.enclose(bk, T, c, labels, N, dc)
+    rowc, colc = _curvatures(K, N, labels, c, dc, G, T, loss)
+    return PointQuantities(c, s, G, pairs, full, T, rowc, colc, dc, ds)
+
+
+def _curvatures(K, N, labels, c, dc, G, T, loss):
+    """``rowc = diag(M G^T)`` and ``colc = diag(M^T G)`` (``M = T c``; for shift-invariant losses
+    ``colc_j = T sum_{k != y} (c_kj - c_yj) G_kj``, from the enclosed differences)."""
     rowc = []
     for k in range(K):
         acc = 0
@@ -388,11 +479,13 @@ def quantities(bk, chart, x, T, loss: ProverLoss) -> PointQuantities:
             else:
                 acc = acc + c[k][j] * G[k][j]
         colc.append(T * acc)
-    return PointQuantities(c, s, G, pairs, full, T, rowc, colc, dc, ds)
+    return rowc, colc
 
 
 def gradient(chart, Q: PointQuantities, loss: ProverLoss) -> list:
     """Chart gradient (eqs. (5)-(6) along the slice tangents), list of m backend numbers."""
+    if isinstance(Q, SphereQuantities):
+        return Q.grad
     K, N, labels = chart.K, chart.N, chart.labels
     T, G, s = Q.T, Q.G, Q.s
     out = []
@@ -452,6 +545,10 @@ def _hb_form(bk, Qp, j, A, dA):
 def hessian(bk, chart, Qp: PointQuantities, drop=None) -> list:
     """Chart Hessian (m x m list; ``None`` for structural zeros) -- the Riemannian Hessian of
     the planar problem in the slice's coordinates (eqs. (7)-(8))."""
+    if isinstance(Qp, SphereQuantities):
+        if drop is not None:
+            raise ValueError("the faulty variant exists for the planar chart only")
+        return Qp.hess
     K, N = chart.K, chart.N
     m = K - 1 + N
     T, G, c, s = Qp.T, Qp.G, Qp.c, Qp.s
@@ -500,6 +597,16 @@ def inplane_form(bk, chart, Qp: PointQuantities, v, loss: ProverLoss, drop=None)
     """``v^T H v`` along a fixed chart direction ``v`` (m floats, or float arrays over a batch)
     -- eqs. (7)-(8) in the plane.  All arithmetic on ``v`` is enclosed too (``v_a - v_t`` is
     not formed in floating point), so the value is the form at exactly ``v``."""
+    if isinstance(Qp, SphereQuantities):
+        if drop is not None:
+            raise ValueError("the faulty variant exists for the planar chart only")
+        vv = [bk.point(z) for z in v]
+        acc = 0
+        for a in range(len(vv)):
+            for b in range(len(vv)):
+                if Qp.hess[a][b] is not None:
+                    acc = acc + Qp.hess[a][b] * (vv[a] * vv[b])
+        return acc
     K, N, labels = chart.K, chart.N, chart.labels
     T, G, c, s = Qp.T, Qp.G, Qp.c, Qp.s
     va = [bk.point(0.0)] + [bk.point(z) for z in v[: K - 1]]
@@ -560,3 +667,123 @@ def normal_form(bk, chart, Qp: PointQuantities, cw, eh, loss: ProverLoss, drop=N
         for j in range(N):
             acc = acc - Qp.colc[j] * bk.sqr(eh[j])
     return acc
+
+
+# ============================================================ the rank-3 chart (K = 3, R^3)
+@dataclass
+class SphereQuantities:
+    """Enclosures over a box of the :class:`~.chart.SphereChart`: ``G``, ``rowc``, ``colc``, ``T``
+    (as :class:`PointQuantities`, for the normal block) and the chart gradient and Hessian."""
+
+    G: list
+    T: object
+    rowc: list
+    colc: list
+    grad: list
+    hess: list
+
+
+def _pair_derivatives(Ck, Sk, Cj, Sj, cD, sD):
+    """Value, gradient and Hessian of ``m = C_k C_j cos D + S_k S_j`` (``D = phi_k - phi_j``) in
+    ``(u_k, phi_k, u_j, phi_j)``; ``C = cos u``, ``S = sin u`` (``None``: ``u = 0`` fixed, ``C = 1``,
+    ``S = 0``).  Returns ``m``, a dict ``{var: d m}`` and a dict ``{(var, var'): d2 m}``."""
+    def mul(*fs):
+        # product of factors; None is an exact 1 (cos 0), "zero" an exact 0 (sin 0): the term is absent
+        out = 1
+        for f in fs:
+            if isinstance(f, str):
+                return None
+            if f is not None:
+                out = out * f
+        return out
+    Sk_ = "zero" if Sk is None else Sk
+    Sj_ = "zero" if Sj is None else Sj
+    CC = mul(Ck, Cj)
+    CCc = CC * cD
+    CCs = CC * sD
+    SS = mul(Sk_, Sj_)
+    m = CCc if SS is None else CCc + SS
+
+    def add(a, b):
+        return b if a is None else a if b is None else a + b
+
+    def neg(a):
+        return None if a is None else -a
+    g = {"uk": add(neg(mul(Sk_, Cj, cD)), mul(Ck, Sj_)), "pk": -CCs,
+         "uj": add(neg(mul(Ck, Sj_, cD)), mul(Sk_, Cj)), "pj": CCs}
+    h = {("uk", "uk"): -m, ("uk", "pk"): mul(Sk_, Cj, sD), ("uk", "uj"): add(mul(Sk_, Sj_, cD), CC),
+         ("uk", "pj"): neg(mul(Sk_, Cj, sD)), ("pk", "pk"): -CCc, ("pk", "uj"): mul(Ck, Sj_, sD),
+         ("pk", "pj"): CCc, ("uj", "uj"): -m, ("uj", "pj"): neg(mul(Ck, Sj_, sD)), ("pj", "pj"): -CCc}
+    return m, g, h
+
+
+def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
+    """Enclose ``M = T W^T H``, ``G``, ``rowc``, ``colc`` and the chart gradient and Hessian of
+    ``F = f o phi`` on the :class:`~.chart.SphereChart` (K = 3, columns in ``R^3``).
+
+    ``F(x) = g(T m(x))`` with ``m_kj = w_k . h_j`` (see :func:`_pair_derivatives`):
+    ``dF/dx_a = T sum_kj G_kj dm_kj/dx_a`` and
+    ``d2F/dx_a dx_b = T^2 sum_j sum_{i<l} w^j_il D^{il}_a D^{il}_b + T sum_kj G_kj d2m_kj/dx_a dx_b``
+    with ``D^{il} = grad(m_ij - m_lj)`` (shift-invariant losses, Laplacian-form Hessian only).
+    The chart is not an isometry: these are coordinate derivatives of ``F``; the discard tests
+    use them as in ``docs/prover.md`` (Lemma 7).
+    """
+    if not loss.shift_invariant:
+        raise ValueError(f"loss {loss.spec!r}: the rank-3 chart supports shift-invariant losses only")
+    K, N, labels = chart.K, chart.N, chart.labels
+    m_ = chart.n_angles
+    cols = chart.columns()
+    trig = []
+    for iu, _it, _th in cols:
+        trig.append((None, None) if iu is None else (bk.cos(x[iu]), bk.sin(x[iu])))
+    mval = [[None] * N for _ in range(K)]
+    dm = [[None] * N for _ in range(K)]
+    d2m = [[None] * N for _ in range(K)]
+    for k in range(K):
+        for j in range(N):
+            cj = K + j
+            (iuk, itk, thk), (iuj, itj, thj) = cols[k], cols[cj]
+            tk = None if itk is None else x[itk]
+            tj = x[itj]
+            base = -tj if tk is None else tk - tj
+            cD, sD = _shifted_trig(bk, base, thk - thj)
+            (Ck, Sk), (Cj, Sj) = trig[k], trig[cj]
+            mv, g, h = _pair_derivatives(Ck, Sk, Cj, Sj, cD, sD)
+            idx = {"uk": iuk, "pk": itk, "uj": iuj, "pj": itj}
+            mval[k][j] = mv
+            dm[k][j] = {idx[v]: e for v, e in g.items() if idx[v] is not None and e is not None}
+            d2m[k][j] = {(idx[a], idx[b]): e for (a, b), e in h.items()
+                         if idx[a] is not None and idx[b] is not None and e is not None}
+    dc = {}
+    for k in range(K):
+        for l in range(K):
+            if k != l:
+                dc[(k, l)] = [mval[k][j] - mval[l][j] for j in range(N)]
+    G, pairs, full = loss.enclose(bk, T, mval, labels, N, dc)
+    if full is not None:
+        raise ValueError(f"loss {loss.spec!r}: the rank-3 chart needs a Laplacian-form Hessian")
+    rowc, colc = _curvatures(K, N, labels, mval, dc, G, T, loss)
+    grad = [0] * m_
+    hess = [[None] * m_ for _ in range(m_)]
+
+    def addh(a, b, v):
+        hess[a][b] = v if hess[a][b] is None else hess[a][b] + v
+        if a != b:
+            hess[b][a] = hess[a][b]
+    for k in range(K):
+        for j in range(N):
+            for a, e in dm[k][j].items():
+                grad[a] = grad[a] + G[k][j] * e
+            for (a, b), e in d2m[k][j].items():
+                addh(a, b, T * (G[k][j] * e))
+    TT = T * T
+    for j in range(N):
+        for (i, l), w in pairs[j].items():
+            D = dict(dm[i][j])
+            for a, e in dm[l][j].items():
+                D[a] = -e if a not in D else D[a] - e
+            keys = sorted(D)
+            for ia, a in enumerate(keys):
+                for b in keys[ia:]:
+                    addh(a, b, (w * TT) * (bk.sqr(D[a]) if a == b else D[a] * D[b]))
+    return SphereQuantities(G, T, rowc, colc, [T * g for g in grad], hess)

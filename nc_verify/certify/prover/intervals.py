@@ -1,7 +1,7 @@
 """Interval arithmetic for the landscape prover: a vectorised numpy layer and a flint layer.
 
 Two *backends* expose the same small vocabulary (``point``, ``interval``, ``cos``,
-``sin``, ``exp``, ``recip``, ``sqr``, ``pi_multiple``, sign tests), so that the
+``sin``, ``exp``, ``log1p``, ``recip``, ``sqr``, ``pi_multiple``, sign tests), so that the
 enclosure formulas of :mod:`.enclosures` are written once and evaluated either
 
 * on :class:`IA` -- numpy arrays of lower and upper bounds, one entry per box of a
@@ -16,7 +16,7 @@ Rounding model of :class:`IA` (documented error bounds)
   :func:`numpy.nextafter`.  Products of intervals take the min/max of the four
   endpoint products (rounding to nearest is monotone, so the true extremes lie
   within the moved bounds).
-* ``exp``, ``sin``, ``cos`` come from numpy's float64 ufuncs (glibc: < 1 ulp;
+* ``exp``, ``log1p``, ``sin``, ``cos`` come from numpy's float64 ufuncs (glibc: < 1 ulp;
   numpy's SVML/AVX-512 kernels: <= 4 ulp).  We *assume* a relative error of at
   most ``2**-44`` (about 256 ulp, 64 times the worst documented figure) and widen
   every computed value by ``|y| * 2**-44 + 2**-1000`` on each side (the absolute
@@ -40,7 +40,7 @@ from fractions import Fraction
 import numpy as np
 
 _INF = np.inf
-REL_ERR = 2.0 ** -44          # assumed relative error bound of numpy exp/sin/cos (see module doc)
+REL_ERR = 2.0 ** -44          # assumed relative error bound of numpy exp/log1p/sin/cos (see module doc)
 ABS_ERR = 2.0 ** -1000        # absolute slack (underflow)
 _EXTREMUM_TOL = 1e-9
 _TWO_PI = 2.0 * np.pi
@@ -165,6 +165,16 @@ def exp(x: IA) -> IA:
     return IA(np.maximum(lo, 0.0), hi)
 
 
+def log1p(x: IA) -> IA:
+    """Enclosure of ``log(1 + x)`` (monotone; endpoint values widened by the assumed error
+    bound, which is relative, so small ``x`` keep their relative accuracy).  Requires
+    ``x.lo > -1``; otherwise the result is ``[-inf, inf]`` (no sign test can pass on it)."""
+    bad = ~(x.lo > -1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = _widen(np.log1p(np.where(bad, 0.0, x.lo)), np.log1p(np.where(bad, 0.0, x.hi)))
+    return IA(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
+
+
 def recip(x: IA) -> IA:
     """``1 / x`` for intervals not containing 0 (``x.lo > 0`` or ``x.hi < 0``); else ``[-inf, inf]``."""
     with np.errstate(divide="ignore", over="ignore"):
@@ -217,6 +227,7 @@ class NumpyBackend:
     point = staticmethod(point)
     interval = staticmethod(interval)
     exp = staticmethod(exp)
+    log1p = staticmethod(log1p)
     recip = staticmethod(recip)
     sqr = staticmethod(sqr)
     cos = staticmethod(cos)
@@ -401,6 +412,12 @@ class FlintBackend:
     @staticmethod
     def exp(x):
         return FI(x.lo.exp().lower(), x.hi.exp().upper())
+
+    @staticmethod
+    def log1p(x):
+        if not x.lo > -1:
+            raise ValueError("log1p of an interval reaching -1")
+        return FI(x.lo.log1p().lower(), x.hi.log1p().upper())
 
     @staticmethod
     def recip(x):

@@ -29,7 +29,7 @@ from nc_verify.objective.closed_forms import theorem2_tau_limit
 
 from . import enclosures as E
 from .bnb import TESTS, box_center, path_step, run_bnb, split_point
-from .chart import PlanarChart
+from .chart import PlanarChart, SphereChart
 from .intervals import FlintBackend
 
 FORMAT = "nc-verify/landscape-proof/1"
@@ -58,6 +58,36 @@ REDUCTIONS_EVERY_D = [
                   "the set of global minimisers and every other critical point is a strict saddle."},
 ]
 REDUCTIONS_PLANAR = [REDUCTIONS_EVERY_D[3], REDUCTIONS_EVERY_D[4]]
+LEMMA7 = {"name": "Lemma 7 (rank-3 chart, K = 3)",
+          "statement": "Every configuration in R^3 is O(3)-equivalent to one with w_1 = e_1, w_2 = (cos p, sin p, 0), "
+                       "p in [0, pi], w_3 with z >= 0, every other column in spherical coordinates; for F = f o phi, "
+                       "dF != 0 excludes a critical point, v^T d2F v < 0 at a critical point is a negative Hessian "
+                       "eigenvalue, and F strictly convex on a box has at most one critical point."}
+REDUCTIONS_K3 = [
+    {"name": "Lemma 1' (span, every K)",
+     "statement": "Shift-invariant loss with G_kj > 0 off target: at a critical point either W = w 1^T or every h_j "
+                  "lies in span(W); all columns lie in a subspace of dimension <= K."},
+    {"name": "Lemma 2 (embedding, block structure)",
+     "statement": "A configuration in a 3-space S of R^d (d >= 4) is critical iff it is critical for the d = 3 "
+                  "problem in S; its Hessian is that problem's Hessian plus d - 3 copies of the normal block."},
+    {"name": "Lemma 3' (stratum W = w 1^T, every K)",
+     "statement": "Shift-invariant loss, symmetric off target with G_kj != 0 at equal logits, d >= 3: every critical "
+                  "point with all classifiers equal is a strict saddle (explicit direction)."},
+    LEMMA7, REDUCTIONS_EVERY_D[4]]
+REDUCTIONS_K3_D3 = [LEMMA7, REDUCTIONS_EVERY_D[4]]
+REDUCTIONS_RANK2 = [
+    {"name": "Lemma 2 (embedding, block structure)", "statement": REDUCTIONS_EVERY_D[1]["statement"]},
+    {"name": "Lemma 4 (chart)", "statement": "Every planar configuration is O(2)-equivalent to one with "
+                                             "alpha_1 = 0, alpha_2 in [0, pi]; f and the critical-point types "
+                                             "are O(d)-invariant."},
+    {"name": "Lemma 6 (rank <= 2 stratum, K = 3)",
+     "statement": "Only configurations whose columns lie in one 2-plane are covered: every such critical "
+                  "point, in every d >= 3, is in an etf_convex box (the ETF orbit, the global minimisers by "
+                  "Theorem 1) or a strict saddle. Rank-3 configurations (chart on (S^2)^(K+N) mod O(3)) are "
+                  "NOT covered, so the dichotomy for all critical points is not proved."},
+]
+STRATA = {"all": "every configuration", "rank<=2": "configurations whose columns span at most a 2-plane"}
+NOT_COVERED = {"rank<=2": "the configurations whose columns span a 3-space (rank 3)"}
 
 
 # ================================================================ validation
@@ -90,28 +120,39 @@ def _check_tau(tau):
     return t, t
 
 
-def _setup(K, n, tau, d, loss):
+def _setup(K, n, tau, d, loss, stratum="all"):
     K = _check_int(K, "K", 2, 3)
     n = _check_int(n, "n", 1, 6)
     tlo, thi = _check_tau(tau)
     if d is not None:
         d = _check_int(d, "d", 2)
     enc = E.prover_loss(loss)
+    if stratum not in STRATA:
+        raise ValueError(f"stratum must be one of {sorted(STRATA)}, got {stratum!r}")
     every_d = d is None or d >= 3
-    if K == 3 and every_d:
-        raise ValueError("K=3 is supported only at d=2 (planar problem); d=None or d>=3 needs the rank-3 "
-                         "chart, which is not implemented")
-    if every_d:
-        if not enc.shift_invariant:
-            raise ValueError(f"loss {enc.spec!r} is not shift invariant: Lemmas 1 and 3 (reduction for every "
-                             "d >= 3) do not apply; use d=2")
-        ok, why = enc.every_d_ok(thi)
-        if not ok:
-            raise ValueError(f"d={d!r}: {why}; use d=2 or a smaller tau")
+    if stratum != "all" and not (K == 3 and every_d):
+        raise ValueError("the rank <= 2 stratum is a K = 3, d >= 3 option")
     if K * n > 8:
         raise ValueError(f"K*n must be <= 8 for the prover, got {K * n}")
-    chart = PlanarChart(K, n, tlo, thi)
-    return K, n, tlo, thi, d, enc, every_d, chart
+    # the reduction lemmas (1/1', 3/3') are used for K = 2, d >= 3 and K = 3, d >= 4 (d = None);
+    # K = 3, d = 3 is the whole problem in the sphere chart, and the rank <= 2 stratum needs Lemma 2 only
+    reduce_ = every_d and stratum == "all" and not (K == 3 and d == 3)
+    if reduce_:
+        if not enc.shift_invariant:
+            raise ValueError(f"loss {enc.spec!r} is not shift invariant: Lemmas 1 and 3 (reduction for every "
+                             "d) do not apply; use d=2")
+        ok, why = enc.every_d_ok(thi, K)
+        if not ok:
+            raise ValueError(f"d={d!r}: {why}; use d=2 or a smaller tau")
+    if K == 3 and every_d and stratum == "all":
+        if not enc.shift_invariant:
+            raise ValueError(f"loss {enc.spec!r}: the rank-3 chart supports shift-invariant losses only")
+        chart = SphereChart(K, n, tlo, thi)
+        allow_normal = d is None or d >= 4
+    else:
+        chart = PlanarChart(K, n, tlo, thi)
+        allow_normal = every_d
+    return K, n, tlo, thi, d, enc, every_d, chart, stratum, allow_normal
 
 
 # ================================================================ the proof
@@ -139,6 +180,9 @@ class LandscapeProof:
     leaves : list of dict
         Every leaf: ``path``, ``lo``, ``hi``, ``test``, ``data``.
     seconds : float
+    stratum : {"all", "rank<=2"}
+        The configurations the chart covers (``"rank<=2"``: ``K = 3``, ``d >= 3``; a proof of that
+        stratum only, so ``status`` is ``"not_proved"``).
     """
 
     status: str
@@ -156,13 +200,14 @@ class LandscapeProof:
     seconds: float
     settings: dict
     prover_variant: str = "correct"
+    stratum: str = "all"
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "status": self.status, "K": self.K, "n": self.n, "d": self.d,
                 "tau": self.tau, "loss": self.loss, "chart": self.chart, "reductions": self.reductions,
                 "counts": self.counts, "classes": self.classes, "unresolved": self.unresolved,
                 "seconds": self.seconds, "settings": self.settings, "prover_variant": self.prover_variant,
-                "leaves": self.leaves}
+                "stratum": self.stratum, "leaves": self.leaves}
 
     def save(self, path) -> None:
         """Write the proof as JSON (floats round-trip exactly)."""
@@ -178,20 +223,33 @@ class LandscapeProof:
         tau = js["tau"]
         return cls(js["status"], js["K"], js["n"], js["d"], tuple(tau) if isinstance(tau, list) else tau,
                    js["loss"], js["chart"], js["reductions"], js["counts"], js["classes"], js["unresolved"],
-                   js["leaves"], js["seconds"], js["settings"], js.get("prover_variant", "correct"))
+                   js["leaves"], js["seconds"], js["settings"], js.get("prover_variant", "correct"),
+                   js.get("stratum", "all"))
 
     @property
     def statement(self) -> str:
         """What the proof establishes (or would establish), in words."""
-        dims = "every d >= 3" if self.d is None or self.d >= 3 else f"d = {self.d}"
+        if self.stratum != "all":
+            dims = "every d >= 3"
+        elif self.d is None or self.d > self.K or (self.K == 2 and self.d >= 3):
+            dims = f"every d >= {self.K + 1}"
+        else:
+            dims = f"d = {self.d}"
         t = (f"every tau in [{self.tau[0]:g}, {self.tau[1]:g}]" if isinstance(self.tau, tuple)
              else f"tau = {self.tau:g}")
+        if self.stratum != "all":
+            return (f"problem (4) with K = {self.K}, n = {self.n} (N = {self.K * self.n}), {dims}, {t}, "
+                    f"loss {self.loss}, restricted to {STRATA[self.stratum]}: every critical point there is "
+                    "in the simplex-ETF orbit or a strict saddle (negative Riemannian Hessian eigenvalue); "
+                    "the other configurations are not covered")
         return (f"problem (4) with K = {self.K}, n = {self.n} (N = {self.K * self.n}), {dims}, {t}, "
                 f"loss {self.loss}: every critical point is a global minimiser (the simplex-ETF orbit) "
                 "or a strict saddle (negative Riemannian Hessian eigenvalue)")
 
 
 def _angles_deg(chart, x):
+    if isinstance(chart, SphereChart):
+        return chart.describe(x)
     off = chart.offsets
     a = [0.0] + list(x[: chart.K - 1])
     alpha = [math.degrees(float(off[k]) * math.pi + a[k]) for k in range(chart.K)]
@@ -200,7 +258,7 @@ def _angles_deg(chart, x):
     return {"alpha": [wrap(z) for z in alpha], "phi": [wrap(z) for z in phi]}
 
 
-def _classes(leaves, every_d, K):
+def _classes(leaves, lemma3, K):
     cnt = {t: sum(1 for l in leaves if l["test"] == t) for t in TESTS}
     out = []
     if cnt["etf_convex"]:
@@ -214,28 +272,33 @@ def _classes(leaves, every_d, K):
         out.append({"class": "strict saddle (normal-direction negative curvature, d >= 3)",
                     "boxes": cnt["saddle_normal"],
                     "certificate": "fixed (c, e): normal-block form < 0 on the box (Lemma 2)"})
-    if every_d and K == 2:
+    if lemma3 and K == 2:
         out.append({"class": "strict saddle (non-planar points of the stratum w_1 = w_2)", "boxes": 0,
                     "certificate": "Lemma 3 (analytic)"})
+    if lemma3 and K == 3:
+        out.append({"class": "strict saddle (points of the stratum W = w 1^T outside the chart's 3-space)",
+                    "boxes": 0, "certificate": "Lemma 3' (analytic)"})
     return out
 
 
 def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAULT_MAX_BOXES, workers=None,
-                    progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, _drop=None):
+                    progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, _drop=None, _stratum="all"):
     """Prove by interval branch and bound that every critical point of problem (4) is a global
     minimiser or a strict saddle (Theorem 2's dichotomy), at small sizes.
 
     Parameters
     ----------
     K : int
-        Classes: 2 (every ``d``), or 3 (``d = 2`` only).
+        Classes: 2 (every ``d``), or 3: ``d = 2`` (the planar problem), ``d = 3`` (the rank-3 chart
+        of Lemma 7, ``docs/prover.md``), ``d=None`` / ``d >= 4`` (the same chart with the normal
+        block; Lemmas 1', 2, 3').
     n : int
         Samples per class (``K n <= 8``).
     tau : float or (float, float)
         Temperature, or an interval ``(lo, hi)``: then the proof holds for every ``tau`` in it.
     d : int or None
-        ``None`` (default): every ``d >= 3`` at once (Lemmas 1-3 of ``docs/prover.md``);
-        an int ``>= 3`` is covered by the same proof; ``d = 2`` is the planar problem only
+        ``None`` (default): every ``d > K`` at once (Lemmas 1-3 of ``docs/prover.md``; for
+        ``K = 2`` an int ``>= 3`` is covered by the same proof, for ``K = 3`` an int ``>= 4``); ``d = 2`` is the planar problem only
         (for ``K = 2`` that is ``d = K``, a case of the paper's conjecture, false there).
     loss : str or loss object
         ``"cross_entropy"``, ``"label_smoothing:ALPHA"``, ``"mse"`` (``d = 2``), or a loss with
@@ -249,17 +312,21 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     min_width : float
         Boxes narrower than this are not split further (reported unresolved).
 
+    _stratum : {"all", "rank<=2"}
+        ``"rank<=2"`` (``K = 3``, ``d >= 3``): the planar chart with the normal block, a proof for the
+        configurations spanning at most a 2-plane only (Lemma 6); ``status`` is then ``not_proved``.
+
     Returns
     -------
     LandscapeProof
-        ``status == "proved"`` iff every leaf was discarded.
+        ``status == "proved"`` iff every leaf was discarded (and the stratum is ``"all"``).
 
     Raises
     ------
     TypeError, ValueError
         Bad input, naming the parameter (before any computation).
     """
-    K, n, tlo, thi, d, enc, every_d, chart = _setup(K, n, tau, d, loss)
+    K, n, tlo, thi, d, enc, every_d, chart, stratum, allow_normal = _setup(K, n, tau, d, loss, _stratum)
     max_boxes = _check_int(max_boxes, "max_boxes", 1)
     if workers is not None:
         workers = _check_int(workers, "workers", 1)
@@ -271,7 +338,7 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     if _drop not in E.DROPPABLE:
         raise ValueError(f"_drop must be one of {E.DROPPABLE}")
     t0 = time.perf_counter()
-    leaves, evaluated = run_bnb(chart, enc, allow_normal=every_d, max_boxes=max_boxes, min_width=float(min_width),
+    leaves, evaluated = run_bnb(chart, enc, allow_normal=allow_normal, max_boxes=max_boxes, min_width=float(min_width),
                                 batch=batch, workers=workers, progress=progress, drop=_drop)
     seconds = time.perf_counter() - t0
     counts = {t: sum(1 for l in leaves if l["test"] == t) for t in TESTS}
@@ -282,13 +349,17 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
                    "why": l["data"]["why"]} for l in leaves if l["test"] == "unresolved"]
     dlo, dhi = chart.domain()
     chart_js = dict(chart.to_json(), domain_lo=dlo.tolist(), domain_hi=dhi.tolist())
+    # a proof of a stratum only is not a proof of the dichotomy: "not_proved", with the stratum recorded
     return LandscapeProof(
-        status="proved" if counts["unresolved"] == 0 else "not_proved",
+        status="proved" if counts["unresolved"] == 0 and stratum == "all" else "not_proved",
         K=K, n=n, d=d, tau=(tlo, thi) if thi > tlo else tlo, loss=enc.spec, chart=chart_js,
-        reductions=REDUCTIONS_EVERY_D if every_d else REDUCTIONS_PLANAR, counts=counts,
-        classes=_classes(leaves, every_d, K), unresolved=unresolved, leaves=leaves, seconds=seconds,
+        reductions=(REDUCTIONS_RANK2 if stratum != "all" else REDUCTIONS_PLANAR if not every_d
+                    else REDUCTIONS_EVERY_D if K == 2 else REDUCTIONS_K3 if allow_normal else REDUCTIONS_K3_D3),
+        counts=counts,
+        classes=_classes(leaves, every_d and stratum == "all" and not (K == 3 and d == 3), K),
+        unresolved=unresolved, leaves=leaves, seconds=seconds,
         settings={"max_boxes": max_boxes, "min_width": float(min_width), "batch": batch},
-        prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)")
+        prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)", stratum=stratum)
 
 
 # ================================================================ the checker
@@ -363,7 +434,8 @@ def _domain_failure(chart, dlo, dhi):
     from nc_verify.certify._flint import working_precision
 
     o2 = chart.offsets[1]
-    exact = [(-o2, 1 - o2)] + [(Fraction(-1), Fraction(1))] * (chart.K - 2 + chart.N)
+    exact = (chart.exact_domain() if isinstance(chart, SphereChart) else
+             [(-o2, 1 - o2)] + [(Fraction(-1), Fraction(1))] * (chart.K - 2 + chart.N))
     with working_precision(200) as fl:
         pi = fl.arb.pi()
         for i, (ql, qh) in enumerate(exact):
@@ -460,16 +532,18 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
 
     try:
         pr = LandscapeProof.load(path)
-        K, n, tlo, thi, d, enc, every_d, chart = _setup(pr.K, pr.n, pr.tau, pr.d, pr.loss)
+        K, n, tlo, thi, d, enc, every_d, chart, stratum, allow_normal = _setup(pr.K, pr.n, pr.tau, pr.d, pr.loss,
+                                                                              pr.stratum)
     except (OSError, KeyError, TypeError, ValueError) as exc:
         fails.append({"index": None, "path": None, "test": None, "why": f"cannot load: {exc}"})
         return done("invalid", f"invalid: {exc}")
-    if every_d:
+    if every_d and stratum == "all" and not (K == 3 and d == 3):
         # Lemma 3's hypothesis psi'(0) != 0 and Lemma 1's (checked in _setup); flint check of the LS bound
+        # 1 / (1 + (K-1) e^{2 tau}) > alpha / K, i.e. tau < log((K - alpha) / (alpha (K - 1))) / 2
         if isinstance(enc, E.SoftmaxEnclosure) and enc.alpha:
             fl = FlintBackend()
             a = fl.arb(enc.alpha)
-            lim = ((2 - a) / a).log() / 2
+            lim = ((K - a) / (a * (K - 1))).log() / 2
             if not bool(fl.arb(thi) < lim):
                 fails.append({"index": None, "path": None, "test": None, "why": "tau too large for Lemma 1"})
                 return done("invalid", "invalid: tau too large for Lemma 1 with label smoothing")
@@ -504,7 +578,7 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
             continue
         checked += 1
         try:
-            ok, why = check_leaf(bk, chart, enc, leaf, lo, hi, every_d)
+            ok, why = check_leaf(bk, chart, enc, leaf, lo, hi, allow_normal)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             ok, why = False, f"malformed leaf data: {exc}"
         if not ok:
@@ -521,6 +595,10 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
                                f"(path {f0['path']!r}, test {f0['test']}): {f0['why']}", checked)
     if unresolved:
         return done("not_proved", f"valid, not proved: {checked} leaves verified, {unresolved} unresolved", checked)
+    if stratum != "all":
+        return done("not_proved", f"valid, not proved: {checked} leaves verified in flint balls; they cover the "
+                                  f"chart of {STRATA[stratum]} only (that stratum is proved; the rest is not "
+                                  "covered)", checked)
     return done("proved", f"valid: {checked} leaves verified in flint balls; the leaves cover the chart domain",
                 checked)
 
@@ -529,9 +607,13 @@ def summary_lines(proof: LandscapeProof) -> list:
     """Lines for a CLI to print: what was proved, how, and what is left."""
     c = proof.counts
     lines = [f"status: {proof.status}"]
-    lines.append(("PROVED: " if proof.status == "proved" else "NOT PROVED: ") + proof.statement)
+    if proof.stratum != "all" and c["unresolved"] == 0:
+        lines.append("PROVED ON A STRATUM ONLY: " + proof.statement)
+        lines.append(f"NOT PROVED: the dichotomy for all critical points (not covered: {NOT_COVERED[proof.stratum]})")
+    else:
+        lines.append(("PROVED: " if proof.status == "proved" else "NOT PROVED: ") + proof.statement)
     K = proof.K
-    dd = 3 if proof.d is None else proof.d
+    dd = (3 if proof.stratum != "all" else K + 1) if proof.d is None else proof.d
     taus = proof.tau if isinstance(proof.tau, tuple) else (proof.tau, proof.tau)
     if K == 2 and dd >= 3:
         conj = [dv for dv in range(3, 3 + 1000) if theorem2_tau_limit(dv, K) <= taus[1]]
@@ -543,7 +625,8 @@ def summary_lines(proof: LandscapeProof) -> list:
                          "there this is a case of the paper's conjecture (no published proof); "
                          "for larger d it is inside Theorem 2")
     if dd <= K:
-        lines.append(f"note: d = {dd} <= K = {K} is outside Theorem 2 (conjecture case)")
+        which = f"its member d = {dd}" if proof.d is None else f"d = {dd}"
+        lines.append(f"note: {which} <= K = {K} is outside Theorem 2 (conjecture case)")
     lines.append(f"boxes: {c['evaluated']} evaluated; leaves: " +
                  ", ".join(f"{t} {c[t]}" for t in TESTS) + f", unresolved {c['unresolved']}")
     lines.append(f"time: {proof.seconds:.1f} s")
@@ -551,8 +634,8 @@ def summary_lines(proof: LandscapeProof) -> list:
         lines.append(f"uses {r['name']}")
     for u in proof.unresolved[:5]:
         ang = u["center_angles_deg"]
-        lines.append("unresolved box near alpha = [" + ", ".join(f"{z:.2f}" for z in ang["alpha"]) +
-                     "] deg, phi = [" + ", ".join(f"{z:.2f}" for z in ang["phi"]) + "] deg")
+        lines.append("unresolved box near " + ", ".join(f"{key} = [" + ", ".join(f"{z:.2f}" for z in vals) + "]"
+                                                         for key, vals in ang.items()) + " deg")
     if len(proof.unresolved) > 5:
         lines.append(f"... and {len(proof.unresolved) - 5} more unresolved boxes")
     return lines
