@@ -1,4 +1,4 @@
-"""Landscape prover runs (issue 14): status, boxes per discard test, prover and checker times.
+"""Landscape prover runs: status, boxes per discard test, prover and checker times.
 
 Usage::
 

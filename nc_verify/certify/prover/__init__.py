@@ -1,4 +1,4 @@
-"""Computer-assisted proof of Theorem 2's landscape at small sizes (issue 14).
+"""Computer-assisted proof of Theorem 2's landscape at small sizes.
 
 Exhaustive interval branch and bound over a gauge-fixed chart of the critical
 points of problem (4), with a checker that re-verifies a saved proof in
