@@ -23,7 +23,7 @@ resolved false, or a counterexample found), 2 usage or input error (argparse and
 A report class is a dataclass that also derives from :class:`Report`.  It defines
 ``rows()``; the base provides ``state``, ``verdict`` (the state in the report's own
 words, :attr:`Report.WORDS`), ``holds``, ``exit_status`` and ``as_dict()``, which is
-built from the dataclass fields (fields with ``metadata={"array": True}`` only with
+built from the dataclass fields (fields with ``metadata=ARRAY`` only with
 ``arrays=True``; nested reports and dataclasses are converted recursively) plus
 ``state``, ``verdict``, ``holds`` and the rows.
 """
@@ -46,6 +46,10 @@ class State(str, enum.Enum):
 
 
 PASS, FAIL, UNDECIDED = State.PASS, State.FAIL, State.UNDECIDED
+
+#: ``dataclasses.field(metadata=ARRAY)`` marks a field (a point, a spectrum) that
+#: :meth:`Report.as_dict` leaves out unless ``arrays=True``.
+ARRAY = {"array": True}
 
 #: Exit status per state (:func:`exit_status`); :data:`EXIT_USAGE` for usage and input errors.
 EXIT_STATUS = {PASS: 0, FAIL: 1, UNDECIDED: 3}
@@ -173,7 +177,7 @@ class Report:
     def as_dict(self, arrays: bool = False) -> dict:
         """JSON-ready dict of the dataclass fields plus ``state``, ``verdict``, ``holds`` and ``rows``.
 
-        Fields marked ``metadata={"array": True}`` (points, spectra) are included only
+        Fields marked ``metadata=ARRAY`` (points, spectra) are included only
         with ``arrays=True``.  Numpy values are kept; encode with
         :func:`nc_verify.utils.serialization.json_default`.
         """
@@ -185,7 +189,3 @@ class Report:
                    rows=[r.as_dict() for r in rows])
         return out
 
-
-def array_field(**kwargs):
-    """A dataclass field left out of :meth:`Report.as_dict` unless ``arrays=True``."""
-    return dataclasses.field(metadata={"array": True}, **kwargs)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nc_verify.utils.reports import (
+    ARRAY,
     CHECK_WORDS,
     EXIT_USAGE,
     FAIL,
@@ -16,7 +17,6 @@ from nc_verify.utils.reports import (
     Report,
     Row,
     State,
-    array_field,
     combine,
     exit_status,
     state_of,
@@ -28,7 +28,7 @@ from nc_verify.utils.serialization import json_default
 class _Toy(Report):
     states: list
     size: int = 3
-    point: np.ndarray = array_field(default_factory=lambda: np.eye(2))
+    point: np.ndarray = field(default_factory=lambda: np.eye(2), metadata=ARRAY)
     extra: dict = field(default_factory=lambda: {"x": 1.5})
 
     def rows(self):
