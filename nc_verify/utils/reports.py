@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 
 
 class State(str, enum.Enum):
@@ -66,6 +67,14 @@ def state_of(ok, undecided: bool = False) -> State:
     if undecided:
         return UNDECIDED
     return PASS if ok else FAIL
+
+
+def ratio(value, tolerance) -> float:
+    """``value / tolerance`` for a row's margin: +-inf for a zero tolerance, NaN for 0/0 or NaN input."""
+    value, tolerance = float(value), float(tolerance)
+    if tolerance != 0.0:
+        return value / tolerance
+    return math.copysign(math.inf, value) if value != 0.0 and not math.isnan(value) else math.nan
 
 
 @dataclasses.dataclass(frozen=True)
