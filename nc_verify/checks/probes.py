@@ -48,13 +48,22 @@ from nc_verify.landscape.points import (
     same_point,
     save_point,
 )
+from nc_verify.landscape.search import DEFAULT_MAX_STARTS
 from nc_verify.landscape.spectrum import DENSE_LIMIT
 from nc_verify.objective.losses import get_loss
 from nc_verify.objective.problem import UFMProblem, theorem1_bound, theorem2_tau_limit
-from nc_verify.landscape.search import DEFAULT_MAX_STARTS
 from nc_verify.utils.progress import Progress
-from nc_verify.utils.reports import ARRAY, FAIL, PASS, PROBE_WORDS, UNDECIDED, Report, Row
+from nc_verify.utils.reports import (
+    ARRAY,
+    FAIL,
+    PASS,
+    PROBE_WORDS,
+    UNDECIDED,
+    Report,
+    Row,
+)
 from nc_verify.utils.serialization import json_default
+from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import (
     as_rng,
     check_finite_float,
@@ -382,6 +391,15 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     -------
     ProbeReport
     """
+    with blas_threads_for(make_problem(d, K, n, tau, loss)):
+        return _probe(d, K, n, tau, loss=loss, n_starts=n_starts, search_starts=search_starts, seed=seed,
+                      descent_tol=descent_tol, max_iterations=max_iterations, reference=reference,
+                      save_dir=save_dir, progress=progress)
+
+
+def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_starts=None, seed=0,
+          descent_tol: float = 1e-6, max_iterations: int = 200, reference=None,
+          save_dir="counterexamples", progress=None):
     problem = make_problem(d, K, n, tau, loss)
     n_starts = check_int(n_starts, "n_starts", 1)
     max_iterations = check_int(max_iterations, "max_iterations", 1)

@@ -22,7 +22,12 @@ import numpy as np
 from nc_verify.landscape.classify import CriticalPointReport
 from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.families import critical_point_families
-from nc_verify.landscape.points import FoundPoint, describe_point, point_invariants, same_point
+from nc_verify.landscape.points import (
+    FoundPoint,
+    describe_point,
+    point_invariants,
+    same_point,
+)
 from nc_verify.landscape.rounding import cost_resolution
 from nc_verify.landscape.search import (
     DEFAULT_MAX_STARTS,
@@ -40,6 +45,7 @@ from nc_verify.utils.reports import (
     Report,
     Row,
 )
+from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import check_int, check_positive_float
 
 
@@ -249,6 +255,13 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         spurious local minimiser or a degenerate saddle was found; otherwise
         "undecided".  Outside the assumptions the same rows give a probe's words.
     """
+    with blas_threads_for(UFMProblem(d, K, n, tau)):
+        return _verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, families=families,
+                                max_starts=max_starts, progress=progress)
+
+
+def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0,
+                    families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None):
     t0 = time.perf_counter()
     problem = UFMProblem(d, K, n, tau)
     if n_starts is not None:

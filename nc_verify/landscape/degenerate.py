@@ -37,7 +37,12 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from nc_verify.landscape.classify import classify_critical_point, spectrum_summary
-from nc_verify.landscape.newton import gradient_tolerance, local_quadratic_model, newton_polish, retract
+from nc_verify.landscape.newton import (
+    gradient_tolerance,
+    local_quadratic_model,
+    newton_polish,
+    retract,
+)
 from nc_verify.landscape.points import INVARIANT_RTOL
 from nc_verify.landscape.rounding import cost_resolution, eigenvalue_resolution
 from nc_verify.landscape.spectrum import symmetry_orbit_dimension
