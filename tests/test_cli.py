@@ -69,6 +69,7 @@ def test_version_and_defaults_in_help(capsys):
     with pytest.raises(SystemExit):
         main(["theorem2", "--help"])
     text = capsys.readouterr().out
+    text = text[text.index("options:"):]
     for option in ("--d D", "--K K", "--n N", "--tau TAU", "--starts STARTS", "--seed SEED"):
         entry = text[text.index(option):].split("\n  -")[0]      # the option's help, up to the next option
         assert "(default:" in " ".join(entry.split()), entry

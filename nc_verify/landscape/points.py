@@ -181,7 +181,9 @@ def load_point(path, *, exact: bool = False):
     except (OSError, ValueError, zipfile.BadZipFile, EOFError):
         raise ValueError(f"point file {path!r} is not an .npz archive (numpy.savez) holding arrays W and H") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(f"point file {path!r} is a single .npy array, not an .npz archive holding arrays W and H")
+        # a file's content, not an argument's type: ValueError like every other bad file
+        raise ValueError(  # noqa: TRY004
+            f"point file {path!r} is a single .npy array, not an .npz archive holding arrays W and H")
     with data:
         def get(name):
             if name in data.files:

@@ -40,6 +40,8 @@ def _same(a, b):
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, float) and isinstance(b, float):
+        if a != a or b != b:                          # NaN (e.g. no converged search start) on both sides
+            return a != a and b != b
         return abs(a - b) <= FLOAT_RTOL * max(abs(a), abs(b), 1e-300)
     return a == b
 
