@@ -420,7 +420,7 @@ def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_sta
     descend = _descend_supcon if supcon else _descend_ufm
 
     candidates, costs = [], []                 # supcon: dicts; UFM: FoundPoint list via add_distinct
-    if not supcon and problem.loss.spec == "cross_entropy":
+    if not supcon and problem.loss.spec == "cross_entropy" and problem.tangent_dimension <= POLISH_LIMIT:
         # the exact critical families of problem (4) (cross-entropy only): they hold the
         # continua whose worst members a random search rarely reaches (W = u 1^T, H = v 1^T)
         from nc_verify.landscape.families import critical_point_families
