@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from nc_verify.checks.theorem1 import bound_underflows
 from nc_verify.checks.theorem2 import saturation_reason
 from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.newton import gradient_tolerance, newton_polish
@@ -157,6 +158,10 @@ class ProbeReport(Report):
     last_new_point_at : int
     unseen_probability : float
         The search's Good-Turing chance of a new point per start (NaN without a search).
+    underflow : bool
+        Cross-entropy at a ``tau`` where Theorem 1's bound underflows
+        (:func:`~nc_verify.checks.theorem1.bound_underflows`): no saddle search is run and
+        the verdict is undecided.
 
     Rows, in a probe's words (:data:`~nc_verify.utils.reports.PROBE_WORDS`): no
     spurious local minimiser (FAIL: a potential counterexample, saved); every other
@@ -185,6 +190,7 @@ class ProbeReport(Report):
     search_saturated: bool = False
     last_new_point_at: int = 0
     unseen_probability: float = float("nan")
+    underflow: bool = False
 
     @property
     def counterexamples(self) -> list:
@@ -224,7 +230,9 @@ class ProbeReport(Report):
             Row("probe: search saturated", PASS if self.search_saturated else UNDECIDED,
                 saturation_reason(self.search_saturated, self.last_new_point_at, self.search_starts,
                                   self.unseen_probability) if self.search_starts
-                else "no critical-point search (descent starts only): saddles were not searched for",
+                else (f"no critical-point search: at tau = {self.tau:g} the softmax saturates ((K-1) exp(-K tau/(K-1)) "
+                      "underflows in float64) and critical points cannot be told apart" if self.underflow
+                      else "no critical-point search (descent starts only): saddles were not searched for"),
                 value=self.unseen_probability),
         ]
         return rows
@@ -408,6 +416,9 @@ def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_sta
     if problem.tangent_dimension > DENSE_LIMIT:
         raise ValueError(f"probe classifies with dense Hessians: tangent dimension {problem.tangent_dimension} "
                          f"exceeds {DENSE_LIMIT}; choose smaller (d, K, n)")
+    underflow = not supcon and problem.loss.spec == "cross_entropy" and bound_underflows(problem.K, problem.tau)
+    if underflow:
+        search_starts = 0        # nothing a search finds there is resolvable (see ProbeReport.underflow)
     if search_starts is None:
         search_starts = 0 if supcon or problem.tangent_dimension > POLISH_LIMIT else "auto"
     if search_starts != "auto":
@@ -501,5 +512,5 @@ def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_sta
         theorem2_regime=regime, descent_costs=costs, points=points,
         search_saturated=bool(search_starts and search.saturated),
         last_new_point_at=search.last_new_point_at if search_starts else 0,
-        unseen_probability=search.unseen_probability if search_starts else float("nan"),
+        unseen_probability=search.unseen_probability if search_starts else float("nan"), underflow=underflow,
     )

@@ -36,6 +36,13 @@ NC1_TOL = 1e-8
 NC23_TOL = 1e-3
 
 
+def bound_underflows(K: int, tau: float) -> bool:
+    """``(K - 1) exp(-K tau / (K - 1))`` is below the smallest normal double (``tau`` beyond about
+    ``708 (K - 1) / K``): Theorem 1's bound, and every cost and curvature near the minimum set,
+    is 0 or subnormal in float64, so no comparison with it can be decided."""
+    return bool(np.log(K - 1) - K * tau / (K - 1) < np.log(TINY))
+
+
 @dataclass
 class Theorem1Report(Report):
     """Evidence gathered by :func:`verify_theorem1`.
@@ -68,9 +75,8 @@ class Theorem1Report(Report):
 
     @property
     def bound_underflows(self) -> bool:
-        """``(K - 1) exp(-K tau / (K - 1))`` is below the smallest normal double (``tau`` beyond about
-        ``708 (K - 1) / K``): the bound, and every cost near it, is 0 or subnormal in float64."""
-        return bool(np.log(self.K - 1) - self.K * self.tau / (self.K - 1) < np.log(TINY))
+        """:func:`bound_underflows` at this report's ``K`` and ``tau``."""
+        return bound_underflows(self.K, self.tau)
 
     def rows(self):
         """One :class:`~nc_verify.utils.reports.Row` per claim (see the class docstring)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nc_verify.checks.theorem1 import bound_underflows
 from nc_verify.landscape.classify import CriticalPointReport
 from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.families import critical_point_families
@@ -121,6 +122,10 @@ class Theorem2Report(Report):
         (``(K + N + 2 d tau) eps bound``: the rounding of the cost there).
     elapsed : float
         Seconds.
+    underflow : bool
+        ``tau`` so large that Theorem 1's bound underflows
+        (:func:`~nc_verify.checks.theorem1.bound_underflows`): no search is run and the one
+        row is undecided.
 
     The rows (``Theorem 2: ...``, or ``Theorem 2 probe: ...`` outside the assumptions)
     and their rules:
@@ -159,6 +164,7 @@ class Theorem2Report(Report):
     reference: str
     descent_tol: float
     elapsed: float
+    underflow: bool = False
 
     def words(self):
         return CHECK_WORDS if self.mode == "check" else PROBE_WORDS
@@ -169,6 +175,11 @@ class Theorem2Report(Report):
     def rows(self):
         """One :class:`~nc_verify.utils.reports.Row` per claim (see the class docstring)."""
         tag = "Theorem 2" if self.mode == "check" else "Theorem 2 probe"
+        if self.underflow:
+            return [Row(f"{tag}: the landscape is resolvable in float64", UNDECIDED,
+                        f"at tau = {self.tau:g} the softmax saturates: (K-1) exp(-K tau/(K-1)) underflows in float64, "
+                        "so gradients and curvatures near the minimum set vanish below the rounding level and "
+                        "critical points cannot be told apart; no search was run")]
         saddles = self._of("strict_saddle")
         local = self._of("local_minimizer")
         mins = self._of("global_minimizer") + local
@@ -269,6 +280,13 @@ def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=
     tau = check_positive_float(tau, "tau")
     limit = theorem2_tau_limit(d, K)
     assumptions = in_theorem2_regime(d, K, tau)
+    if bound_underflows(K, tau):
+        return Theorem2Report(
+            d=d, K=K, n=n, tau=tau, tau_limit=limit, assumptions_hold=assumptions,
+            mode="check" if assumptions else "probe", critical_points=[], counts={}, n_starts=0, n_converged=0,
+            saturated=False, last_new_point_at=0, unseen_probability=float("nan"), search_elapsed=0.0,
+            descent_gaps=np.zeros(0), reference="bound", descent_tol=0.0, elapsed=time.perf_counter() - t0,
+            underflow=True)
     points, entries = [], []
 
     def add(W, H, name, hits=0, sources=None):

@@ -49,7 +49,10 @@ from nc_verify.landscape.spectrum import symmetry_orbit_dimension
 from nc_verify.objective.taylor import RESOLVED_STEP, SLOPE_TOL, fit_slope
 from nc_verify.utils.validation import as_rng, check_int
 
-#: Steps ``t`` (distance along a unit flat direction) of the higher-order test.
+#: Steps ``t`` (distance along a unit flat direction) of the higher-order test at ``tau <= 1``;
+#: at larger ``tau`` they are divided by ``tau``: a unit step moves the logits ``tau W^T H``
+#: by up to about ``2 tau t``, and the Taylor expansion of the softmax describes ``f`` only
+#: while that stays below 1 (at ``tau = 1e4`` a fitted "order" at ``t = 0.01`` means nothing).
 HIGHER_ORDER_STEPS = np.logspace(-2.5, -0.5, 13)
 #: Random unit combinations of the flat directions tried beside the basis directions.
 HIGHER_ORDER_DIRECTIONS = 6
@@ -207,6 +210,7 @@ def higher_order_test(problem, W, H, *, rng=None):
     res = eigenvalue_resolution(problem, summary["S"], loc.gradient_norm, summary["sigma"])
     keep = np.abs(loc.eigenvalues) > res
     floor = 32 * cost_resolution(problem, f0)
+    steps = HIGHER_ORDER_STEPS / max(1.0, problem.tau)
     coeffs = [E[:, i] for i in range(m)]
     for _ in range(HIGHER_ORDER_DIRECTIONS if m > 1 else 0):
         c = E @ rng.standard_normal(m)
@@ -217,14 +221,14 @@ def higher_order_test(problem, W, H, *, rng=None):
         for sign in (1.0, -1.0):
             out["directions_tried"] += 1
             diffs = np.array([_valley_point(problem, W, H, loc, sign * dW, sign * dH, t, keep) - f0
-                              for t in HIGHER_ORDER_STEPS])
-            order, t_first = fit_slope(HIGHER_ORDER_STEPS, -diffs, floor, points=5, full_output=True)
-            if not np.isfinite(order) or t_first > RESOLVED_STEP:
+                              for t in steps])
+            order, t_first = fit_slope(steps, -diffs, floor, points=5, full_output=True)
+            if not np.isfinite(order) or t_first > RESOLVED_STEP / max(1.0, problem.tau):
                 continue
-            window = (HIGHER_ORDER_STEPS >= t_first) & (np.abs(diffs) > floor)
+            window = (steps >= t_first) & (np.abs(diffs) > floor)
             local = bool(np.all(diffs[window] < -floor) and order >= 3.0 - SLOPE_TOL)
             if local and (best is None or diffs[-1] < best["differences"][-1]):
-                best = {"steps": HIGHER_ORDER_STEPS, "differences": diffs, "order": float(order), "floor": floor}
+                best = {"steps": steps, "differences": diffs, "order": float(order), "floor": floor}
     if best is not None:
         out.update(decrease=True, **best)
     return out
@@ -271,7 +275,7 @@ def classify_point(problem, W, H, *, reference=None, rng=None, method: str = "au
             rep = replace(rep, reason=rep.reason + f" at the continuum's worst member found "
                           f"(lambda_min {rep.lambda_min:.3g}; representative {info['lambda_min_start']:.3g})")
     if rep.kind == "undecided" and rep.n_zero is not None and rep.n_zero > rep.orbit_dimension \
-            and abs(rep.lambda_min) <= rep.resolution:
+            and rep.hessian_norm > 0 and abs(rep.lambda_min) <= rep.resolution:
         test = higher_order_test(problem, rep.W, rep.H, rng=rng)
         rep = replace(rep, higher_order=test)
         if test["decrease"]:
