@@ -51,7 +51,7 @@ def test_wrong_bound_is_rejected():
     assert wrong > theorem1_bound(K, tau)
     rep = verify_theorem1(d, K, n, tau, trials=1, random_points=50, seed=2, bound=wrong)
     assert not rep.holds
-    failed = [name for name, ok, _ in rep.rows() if not ok]
+    failed = [r.name for r in rep.rows() if r.state == "FAIL"]
     assert "Thm 1: bound never beaten (optimised points)" in failed
 
 
@@ -59,7 +59,7 @@ def test_too_small_bound_is_rejected():
     """The check can fail: a bound below the minimum is never reached by the optimisers."""
     rep = verify_theorem1(6, 4, 1, 2.0, trials=1, random_points=50, seed=3, bound=theorem1_bound(4, 2.0) * 0.99)
     assert not rep.holds
-    failed = [name for name, ok, _ in rep.rows() if not ok]
+    failed = [r.name for r in rep.rows() if r.state == "FAIL"]
     assert "Thm 1: optimisers reach the bound" in failed and "Thm 1: simplex ETF attains the bound" in failed
 
 

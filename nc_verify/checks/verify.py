@@ -12,7 +12,6 @@ from nc_verify.checks.derivatives import DerivativeReport, check_derivatives
 from nc_verify.checks.theorem1 import Theorem1Report, verify_theorem1
 from nc_verify.checks.theorem2 import (
     Theorem2Report,
-    in_theorem2_regime,
     verify_theorem2,
 )
 from nc_verify.objective.problem import UFMProblem
@@ -73,4 +72,4 @@ def verify_all(d=VERIFY_SIZE[0], K=VERIFY_SIZE[1], n=VERIFY_SIZE[2], tau=VERIFY_
     return VerifyReport(deriv, thm1, thm2)
 
 
-__all__ = ["VERIFY_SIZE", "VERIFY_STARTS", "VerifyReport", "in_theorem2_regime", "verify_all"]
+__all__ = ["VERIFY_SIZE", "VERIFY_STARTS", "VerifyReport", "verify_all"]

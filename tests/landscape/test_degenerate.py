@@ -5,7 +5,12 @@ import pytest
 
 from nc_verify import UFMProblem, classify_critical_point
 from nc_verify.landscape import families as F
-from nc_verify.landscape.degenerate import classify_point, flat_directions, higher_order_test, worst_member
+from nc_verify.landscape.degenerate import (
+    classify_point,
+    flat_directions,
+    higher_order_test,
+    worst_member,
+)
 
 
 def _u1_v1(problem, angle):
@@ -28,7 +33,7 @@ def test_lambda_min_along_the_continuum():
 
 def test_flat_directions_exclude_the_orbit():
     p = UFMProblem(2, 2, 1, 1.0)
-    E, loc = flat_directions(p, *_u1_v1(p, 0.3))
+    E, _ = flat_directions(p, *_u1_v1(p, 0.3))
     assert E.shape == (4, 1)                      # n_zero 2, orbit 1: one direction along the continuum
     assert np.allclose(E.T @ E, np.eye(1), atol=1e-12)
     E0, _ = flat_directions(p, *F.global_etf(p))  # the minimum: kernel = orbit

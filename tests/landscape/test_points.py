@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from nc_verify import UFMProblem, critical_point_families, find_critical_points
-from nc_verify.landscape.points import INVARIANT_RTOL, describe_point, load_point, same_point, save_point
+from nc_verify.landscape.points import (
+    INVARIANT_RTOL,
+    describe_point,
+    load_point,
+    same_point,
+    save_point,
+)
 
 
 def test_collinear_patterns_with_equal_cost_and_grams_stay_distinct():
@@ -56,14 +62,14 @@ def test_save_and_load_bit_for_bit(tmp_path):
     W2, H2, (dW2, dH2), meta = load_point(path)
     assert all(np.array_equal(x, y) for x, y in ((W, W2), (H, H2), (dW, dW2), (dH, dH2)))
     assert meta == {"tau": 1.0, "note": "x"}
-    W3, H3, direction, meta3 = load_point(save_point(tmp_path / "plain.npz", W, H))
+    _, _, direction, meta3 = load_point(save_point(tmp_path / "plain.npz", W, H))
     assert direction is None and meta3 == {}
 
 
 def test_exact_rationals(tmp_path):
     path = tmp_path / "q.npz"
     np.savez(path, W_num=np.array([[3, -3], [4, -4]]), W_den=np.full((2, 2), 5), H=np.array([[1.0, -1.0], [0, 0]]))
-    W, H, _, _ = load_point(path, exact=True)
+    W, _, _, _ = load_point(path, exact=True)
     from fractions import Fraction
 
     assert W[0, 0] == Fraction(3, 5) and W.dtype == object
