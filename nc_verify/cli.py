@@ -344,7 +344,7 @@ def _size_options(p, defaults, tau_help="temperature tau of the normalised logit
 
 def build_parser() -> argparse.ArgumentParser:
     from nc_verify import __version__
-    from nc_verify.checks.verify import VERIFY_SIZE
+    from nc_verify.checks.verify import VERIFY_SIZE, VERIFY_STARTS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--wide", action="store_true",
@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", parents=[common], formatter_class=_Formatter,
                        help="derivative checks and theorem checks at one size")
     _size_options(p, VERIFY_SIZE)
-    p.add_argument("--starts", type=_starts, default=None,
+    p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
                    help="Theorem 2 search starts, or 'auto' (None): until saturated, at most 4000")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the results as JSON")
@@ -396,9 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("theorem2", parents=[common], formatter_class=_Formatter,
                        help="enumerate and classify critical points (Theorem 2)")
-    _size_options(p, (8, 4, 2, 2.0))
-    p.add_argument("--starts", type=_starts, default=200,
-                   help="search starts, or 'auto': search until saturated (at most 4000 starts)")
+    _size_options(p, VERIFY_SIZE)
+    p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
+                   help="search starts, or 'auto' (None): search until saturated (at most 4000 starts)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the report as JSON")
     p.set_defaults(func=_cmd_theorem2)

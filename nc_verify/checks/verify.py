@@ -18,7 +18,7 @@ from nc_verify.objective.problem import UFMProblem
 from nc_verify.utils.reports import FAIL, PASS, UNDECIDED, Report
 from nc_verify.utils.threads import blas_threads_for
 
-#: Default ``(d, K, n, tau)`` of ``nc-verify verify``: its Theorem 2 search saturates
+#: Default ``(d, K, n, tau)`` of ``nc-verify verify`` and ``nc-verify theorem2``: the Theorem 2 search saturates
 #: (the last new critical point comes within the first half of the starts) after 400
 #: starts, 14 distinct points (measured, seed 0).
 VERIFY_SIZE = (5, 3, 1, 1.0)
