@@ -1,15 +1,101 @@
-"""Command-line interface: a thin shell over the public API.
+"""Command-line interface: a thin shell over the public API (argument parsing and printing only).
 
-Each subcommand lives in its own ``_cmd_*`` function registered in :func:`build_parser`.
+Every default and policy lives in the library; each subcommand is one ``_cmd_*``
+function registered in :func:`build_parser`.  Exit status, the same rule for every
+command (:mod:`nc_verify.utils.reports`): 0 every claim holds, 1 a claim resolved
+false (a counterexample found), 2 a usage or input error, 3 undecided.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
+from nc_verify.utils.reports import (
+    EXIT_USAGE,
+    FAIL,
+    PASS,
+    UNDECIDED,
+    combine,
+    exit_status,
+)
 from nc_verify.utils.serialization import json_default
+
+_STYLE = {PASS: "green", FAIL: "bold red", UNDECIDED: "yellow"}
+_console = None
+
+
+def _out():
+    """The stdout console of this invocation (rich; ``--wide``: no wrapping, any width)."""
+    if _console is None:
+        _configure(wide=False)
+    return _console
+
+
+def _configure(wide: bool) -> None:
+    global _console
+    from rich.console import Console
+
+    _console = Console(width=100_000, soft_wrap=True) if wide else Console(soft_wrap=False)
+
+
+def _say(text: str = "") -> None:
+    _out().print(text, markup=False, highlight=False)
+
+
+def _print_table(rows, headers) -> None:
+    """A table that fits the terminal (cells wrap); ``--wide`` prints every cell on one line."""
+    from rich.table import Table
+
+    table = Table(*[str(h) for h in headers], box=None, header_style="bold", pad_edge=False)
+    for r in rows:
+        table.add_row(*[c if hasattr(c, "__rich__") else str(c) for c in r])
+    _out().print(table)
+
+
+def _state_cell(state):
+    from rich.text import Text
+
+    return Text(str(state), style=_STYLE[state])
+
+
+def _print_rows(rows) -> None:
+    """Verdict rows of a report: check, state, evidence."""
+    _print_table([(r.name, _state_cell(r.state), r.reason) for r in rows], ["check", "state", "evidence"])
+
+
+def _print_verdict(report, elapsed=None) -> None:
+    tail = "" if elapsed is None else f" ({elapsed:.1f} s)"
+    _say(f"\nverdict: {report.verdict}{tail}")
+
+
+# ---------------------------------------------------------------- output paths
+def _out_file(text: str) -> str:
+    """An output file path, checked before any computation: parent folders created, writable."""
+    path = os.path.abspath(os.path.expanduser(text))
+    parent = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot create the folder {parent!r} for {text!r}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not writable")
+    return text
+
+
+def _out_dir(text: str) -> str:
+    """An output folder, created (with its parents) before any computation and checked writable."""
+    try:
+        os.makedirs(text, exist_ok=True)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot create the folder {text!r}: {exc.strerror}") from None
+    if not os.access(text, os.W_OK):
+        raise argparse.ArgumentTypeError(f"the folder {text!r} is not writable")
+    return text
 
 
 def _write_json(path, payload) -> None:
@@ -23,39 +109,29 @@ def _write_json(path, payload) -> None:
         raise SystemExit(f"nc-verify: cannot write --json file {path!r}: {exc}") from None
 
 
-def _print_table(rows, headers) -> None:
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    for i, r in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-
-
 # --------------------------------------------------------------------- verify
-#: Search starts of the Theorem 2 check inside ``nc-verify verify`` (about 6 s at (8, 4, 2) on 2 cores).
-VERIFY_THEOREM2_STARTS = 200
+def _regime_text(d, K, tau) -> str:
+    from nc_verify.objective.closed_forms import (
+        theorem2_assumptions_hold,
+        theorem2_tau_limit,
+    )
+
+    if theorem2_assumptions_hold(d, K, tau):
+        return "Theorem 2 rows: check of the theorem"
+    return (f"Theorem 2 rows: PROBE of the paper's conjecture (outside Theorem 2's assumptions d > K, "
+            f"tau < {theorem2_tau_limit(d, K):g})")
 
 
 def _cmd_verify(args) -> int:
-    from nc_verify.checks.derivatives import check_derivatives
-    from nc_verify.checks.theorem1 import verify_theorem1
-    from nc_verify.checks.theorem2 import verify_theorem2
-    from nc_verify.objective.problem import UFMProblem
+    from nc_verify.checks.verify import verify_all
 
-    problem = UFMProblem(args.d, args.K, args.n, args.tau)
-    print(f"nc-verify verify: d={args.d} K={args.K} n={args.n} tau={args.tau} seed={args.seed}")
-    deriv = check_derivatives(problem, rng=args.seed)
-    thm1 = verify_theorem1(args.d, args.K, args.n, args.tau, seed=args.seed)
-    thm2 = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=VERIFY_THEOREM2_STARTS, seed=args.seed)
-    rows = [(name, "pass" if ok else "FAIL", detail)
-            for name, ok, detail in deriv.rows() + thm1.rows() + thm2.rows()]
-    _print_table(rows, ["check", "verdict", "evidence"])
-    ok = deriv.passed and thm1.holds and thm2.holds
-    print(f"\nverdict: {'all checks passed' if ok else 'SOME CHECKS FAILED'}")
-    _write_json(args.json, {"derivatives": deriv.as_dict(), "theorem1": thm1.as_dict(),
-                            "theorem2": thm2.as_dict(), "passed": ok})
-    return 0 if ok else 1
+    _say(f"nc-verify verify: d={args.d} K={args.K} n={args.n} tau={args.tau:g} seed={args.seed}; "
+         + _regime_text(args.d, args.K, args.tau))
+    rep = verify_all(args.d, args.K, args.n, args.tau, seed=args.seed, n_starts=args.starts, progress=True)
+    _print_rows(rep.rows())
+    _print_verdict(rep, rep.theorem2.elapsed)
+    _write_json(args.json, rep.as_dict())
+    return rep.exit_status
 
 
 # -------------------------------------------------------------------- deepnet
@@ -85,7 +161,7 @@ def _cmd_deepnet(args) -> int:
     except (FileNotFoundError, ImportError) as exc:
         print(f"nc-verify deepnet: error: {exc}", file=sys.stderr)
         return 2
-    print(
+    _say(
         f"nc-verify deepnet {args.figure}: {data.name} N={data.size} K={data.num_classes} "
         f"images {data.images.shape[1:]} epochs={epochs} device={args.device}"
     )
@@ -95,7 +171,7 @@ def _cmd_deepnet(args) -> int:
         result = figure6(data, archs=args.archs.split(","), width=args.width, config=config, tau=args.tau, device=args.device, out=args.out)
     _print_table(result.summary_rows(), result.SUMMARY_HEADERS)
     for kind, path in result.files.items():
-        print(f"{kind}: {path}")
+        _say(f"{kind}: {path}")
     return 0
 
 
@@ -104,52 +180,64 @@ def _starts(text: str):
     if text == "auto":
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}")
+    return value
 
 
 def _cmd_theorem2(args) -> int:
     from nc_verify.checks.theorem2 import verify_theorem2
 
-    rep = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=args.starts, seed=args.seed)
-    mode = "check of Theorem 2" if rep.mode == "check" else (
-        "PROBE of the paper's conjecture (outside Theorem 2's assumptions d > K, tau < "
-        f"{rep.tau_limit:g})")
-    print(f"nc-verify theorem2: d={rep.d} K={rep.K} n={rep.n} tau={rep.tau:g} starts={rep.n_starts} "
-          f"seed={args.seed}: {mode}")
+    starts = "auto (until saturated)" if args.starts is None else args.starts
+    _say(f"nc-verify theorem2: d={args.d} K={args.K} n={args.n} tau={args.tau:g} starts={starts} seed={args.seed}; "
+         + _regime_text(args.d, args.K, args.tau).replace("Theorem 2 rows: ", ""))
+    rep = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=args.starts, seed=args.seed, progress=True)
     rows = []
     for c in sorted(rep.critical_points, key=lambda c: c.report.cost):
         r = c.report
         rows.append((c.name, f"{r.cost:.10g}", f"{r.gap:.3e}", f"{r.gradient_norm:.1e}",
                      f"{r.lambda_min:+.4e}", r.n_negative, f"{r.n_zero}/{r.orbit_dimension}", r.kind))
     _print_table(rows, ["point", "cost", "gap", "|grad|", "lambda_min", "neg", "zeros/orbit", "kind"])
-    print()
-    _print_table([(n, "pass" if ok else "FAIL", e) for n, ok, e in rep.rows()], ["check", "verdict", "evidence"])
-    print(f"\nverdict: {rep.verdict} ({rep.elapsed:.1f} s)")
+    _say()
+    _print_rows(rep.rows())
+    _print_verdict(rep, rep.elapsed)
     _write_json(args.json, rep.as_dict())
-    return 0 if rep.holds else 1
+    return rep.exit_status
+
 
 # ---------------------------------------------------------------------- probe
+def _search_starts(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer or 'auto', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer or 'auto', got {text!r}")
+    return value
+
+
 def _cmd_probe(args) -> int:
     from nc_verify.checks.probes import probe
 
+    _say(f"nc-verify probe: d={args.d} K={args.K} n={args.n} tau={args.tau:g} loss={args.loss} seed={args.seed} "
+         "(a probe is evidence, not a proof)")
     rep = probe(args.d, args.K, args.n, args.tau, loss=args.loss, n_starts=args.starts,
-                search_starts=args.search_starts, seed=args.seed, save_dir=args.save_dir)
+                search_starts=args.search_starts, seed=args.seed, save_dir=args.save_dir, progress=True)
     regime = "inside Theorem 2's assumptions" if rep.theorem2_regime else "outside Theorem 2's assumptions"
-    print(f"nc-verify probe: d={rep.d} K={rep.K} n={rep.n} tau={rep.tau} loss={rep.loss} seed={rep.seed} "
-          f"({regime}; a probe is evidence, not a proof)")
-    _print_table(rep.rows(), ["kind", "cost", "cost - best", "lambda_min", "margin", "hits"])
-    f = rep.figures()
-    print(f"\nbest value found: {rep.best_value:.12g}"
-          + ("" if rep.theorem1_bound is None else f" (Theorem 1 bound {rep.theorem1_bound:.12g})"))
-    if f["worst_saddle_lambda"] is not None:
-        print(f"worst saddle: lambda_min = {f['worst_saddle_lambda']:.3e}, margin {f['worst_saddle_margin']:.3g}")
+    _say(f"{regime}; {len(rep.points)} distinct critical points")
+    _print_table(rep.point_rows(), ["kind", "cost", "cost - best", "lambda_min", "margin", "hits"])
+    _say()
+    _print_rows(rep.rows())
     for p in rep.counterexamples:
-        print(f"potential counterexample saved to {p.file}")
-    print(f"verdict: {rep.verdict}")
+        _say(f"potential counterexample ({p.kind}) saved to {p.file}")
+    _print_verdict(rep)
     _write_json(args.json, rep.as_dict())
-    return 1 if rep.counterexamples else 0
+    return rep.exit_status
 
 
 # ---------------------------------------------------------------------- sweep
@@ -163,34 +251,28 @@ def _cmd_sweep(args) -> int:
     )
 
     grid = load_grid(args.grid)
-    summary = run_sweep(grid, args.out, resume=args.resume, workers=args.workers, scheduler=args.scheduler)
+    _say(f"nc-verify sweep: {args.grid}: task {grid.task}, {len(grid.cells())} cells -> {args.out}")
+    summary = run_sweep(grid, args.out, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
+                        progress=True)
     _print_table(summary_rows(summary.records), SUMMARY_HEADERS)
-    print(f"\n{summary.ran} cells run, {summary.skipped} already done, {summary.total} in the grid; "
-          f"{summary.seconds:.1f} s ({summary.cells_per_minute:.1f} cells/min) on "
-          + (f"scheduler {args.scheduler}" if args.scheduler else f"{args.workers} worker(s)"))
+    _say(f"\n{summary.ran} cells run, {summary.skipped} already done, {summary.total} in the grid; "
+         f"{summary.seconds:.1f} s ({summary.cells_per_minute:.1f} cells/min) on "
+         + (f"scheduler {args.scheduler}" if args.scheduler else f"{args.workers} worker(s)"))
     png = args.heatmap if args.heatmap is not None else str(args.out) + ".png"
     if summary.records:
-        print(f"heatmap: {heatmap(summary.records, png)}")
-    bad = [r for r in summary.records.values() if r["verdict"] in ("potential counterexample", "FAIL")]
-    return 1 if bad else 0
-
+        _say(f"heatmap: {heatmap(summary.records, png)}")
+    state = combine(r["state"] for r in summary.records.values())
+    _say(f"verdict: {state} (worst cell)")
+    return exit_status(state)
 
 
 # ------------------------------------------------------------------ reproduce
 def _cmd_reproduce(args) -> int:
-    import os
-
     from nc_verify.runs.experiments import ARTEFACTS, reproduce
 
     names = ARTEFACTS if args.artefact == "all" else (args.artefact,)
     if args.trials is not None and args.trials < 1:
         raise ValueError(f"--trials must be a positive integer, got {args.trials}")
-    try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create --out directory {args.out!r}: {exc}") from None
-    if not os.access(args.out, os.W_OK):
-        raise ValueError(f"--out directory {args.out!r} is not writable")
     options = {}
     if args.lambda_ is not None:
         options["lambda_"] = args.lambda_
@@ -201,105 +283,92 @@ def _cmd_reproduce(args) -> int:
         if name == "figure3":
             opts.pop("lambda_", None)
         mode = "quick" if args.quick else "paper-size"
-        print(f"\n== {name} ({mode}, seed={args.seed}) ==")
+        _say(f"\n== {name} ({mode}, seed={args.seed}) ==")
         _, files, rows = reproduce(name, args.out, trials=args.trials, seed=args.seed, quick=args.quick, **opts)
         _print_table(rows, ["quantity", "nc-verify", "paper"])
-        print("wrote: " + ", ".join(files))
+        _say("wrote: " + ", ".join(files))
     return 0
 
 # -------------------------------------------------------------------- certify
-def _load_point(path):
-    """``W``, ``H`` (and a direction ``dW``, ``dH`` if present) from an ``.npz`` file.
-
-    Arrays are exact: integer or float arrays (floats taken as the binary rationals
-    they are), or integer pairs ``W_num``/``W_den`` (likewise ``H``, ``dW``, ``dH``).
-    """
-    from fractions import Fraction
-
-    import numpy as np
-
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read --point file {path!r}: {exc}") from None
-
-    def get(name):
-        if name in data:
-            return data[name]
-        if f"{name}_num" in data and f"{name}_den" in data:
-            num, den = data[f"{name}_num"], data[f"{name}_den"]
-            if num.shape != den.shape:
-                raise ValueError(f"{name}_num and {name}_den must have the same shape")
-            return np.vectorize(lambda a, b: Fraction(int(a), int(b)), otypes=[object])(num, den)
-        return None
-
-    W, H = get("W"), get("H")
-    if W is None or H is None:
-        raise ValueError(f"--point file {path!r} must hold W and H (or W_num/W_den and H_num/H_den)")
-    dW, dH = get("dW"), get("dH")
-    return W, H, (None if dW is None or dH is None else (dW, dH))
-
-
 def _cmd_certify(args) -> int:
     from nc_verify.certify import certify_minimum, certify_strict_saddle, exact_point
-    from nc_verify.objective.families import critical_point_families
+    from nc_verify.certify.policy import certificate_state, certification_plan
+    from nc_verify.landscape.points import load_point
     from nc_verify.objective.problem import UFMProblem
 
-    if (args.family is None) == (args.point is None):
-        raise ValueError("give exactly one of --family NAME and --point FILE.npz")
     problem = UFMProblem(args.d, args.K, args.n, args.tau)
-    jobs = []
+    direction = point = None
     if args.point is not None:
-        W, H, direction = _load_point(args.point)
+        W, H, direction, _ = load_point(args.point, exact=True)
         point = exact_point(W, H, source=f"point {args.point}")
         problem = UFMProblem(point.d, point.K, point.n, args.tau)
-        jobs.append(("minimum" if args.minimum else "saddle", point, direction))
-    elif args.family == "all":
-        for name in critical_point_families(problem):
-            jobs.append(("minimum" if name == "global_etf" else "saddle", name, None))
-    else:
-        jobs.append(("minimum" if args.minimum or args.family == "global_etf" else "saddle", args.family, None))
-    print(f"nc-verify certify: d={problem.d} K={problem.K} n={problem.n} tau={args.tau} "
-          f"prec={args.prec} max_prec={args.max_prec}")
+    plan = certification_plan(problem, family=args.family, point=point, minimum=args.minimum)
+    _say(f"nc-verify certify: d={problem.d} K={problem.K} n={problem.n} tau={args.tau:g} "
+         f"prec={args.prec} max_prec={args.max_prec}")
     certs, rows = [], []
-    for kind, point, direction in jobs:
-        if kind == "minimum":
-            cert = certify_minimum(problem, point, prec=args.prec, max_prec=args.max_prec)
+    for claim, target in plan:
+        if claim == "minimum":
+            cert = certify_minimum(problem, target, prec=args.prec, max_prec=args.max_prec)
             value = cert.mu.text if cert.mu is not None else "-"
         else:
-            cert = certify_strict_saddle(problem, point, direction=direction, prec=args.prec,
+            cert = certify_strict_saddle(problem, target, direction=direction, prec=args.prec,
                                          max_prec=args.max_prec, all_tau=args.all_tau)
             value = cert.rayleigh_quotient.text if cert.rayleigh_quotient is not None else "-"
         all_tau = "-" if cert.all_tau is None else ("proved" if cert.all_tau.proved else "no")
-        rows.append((cert.point.removeprefix("family "), cert.kind, cert.status, cert.criticality.status,
-                     value, all_tau, cert.precision, f"{cert.time_s * 1e3:.1f}"))
+        rows.append((cert.point.removeprefix("family "), cert.kind, _state_cell(certificate_state(cert)), cert.status,
+                     cert.criticality.status, value, all_tau, cert.precision, f"{cert.time_s * 1e3:.1f}"))
         certs.append(cert)
-    _print_table(rows, ["point", "claim", "status", "criticality", "Rayleigh quotient / mu", "all tau",
+    _print_table(rows, ["point", "claim", "state", "status", "criticality", "Rayleigh quotient / mu", "all tau",
                         "bits", "ms"])
-    print()
+    _say()
     for cert in certs:
-        print(cert.summary())
-        print()
-    _write_json(args.json, {"certificates": [c.as_dict() for c in certs]})
-    ok = all(c.status == "certified" for c in certs)
-    return 0 if ok else 1
+        _say(cert.summary())
+        _say()
+    state = combine(certificate_state(c) for c in certs)
+    _say(f"verdict: {state}")
+    _write_json(args.json, {"state": state.value, "certificates": [
+        {**c.as_dict(), "state": certificate_state(c).value} for c in certs]})
+    return exit_status(state)
+
+
+# --------------------------------------------------------------------- parser
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows every option's default."""
+
+
+def _size_options(p, defaults, tau_help="temperature tau of the normalised logits") -> None:
+    d, K, n, tau = defaults
+    p.add_argument("--d", type=int, default=d, required=d is None, help="feature dimension d")
+    p.add_argument("--K", type=int, default=K, required=K is None, help="number of classes K")
+    p.add_argument("--n", type=int, default=n, required=n is None, help="samples per class n")
+    p.add_argument("--tau", type=float, default=tau, required=tau is None, help=tau_help)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nc-verify", description=__doc__.splitlines()[0])
+    from nc_verify import __version__
+    from nc_verify.checks.verify import VERIFY_SIZE, VERIFY_STARTS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--wide", action="store_true",
+                        help="print every table cell on one line, whatever the terminal width")
+    parser = argparse.ArgumentParser(prog="nc-verify", description=__doc__.splitlines()[0],
+                                     formatter_class=_Formatter,
+                                     epilog="exit status: 0 every claim holds, 1 a claim resolved false or a "
+                                            "counterexample found, 2 usage or input error, 3 undecided")
+    parser.add_argument("--version", action="version", version=f"nc-verify {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("verify", help="derivative checks and theorem checks at one size")
-    p.add_argument("--d", type=int, default=8)
-    p.add_argument("--K", type=int, default=4)
-    p.add_argument("--n", type=int, default=2)
-    p.add_argument("--tau", type=float, default=2.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", metavar="FILE", default=None, help="also write the results as JSON")
+    p = sub.add_parser("verify", parents=[common], formatter_class=_Formatter,
+                       help="derivative checks and theorem checks at one size")
+    _size_options(p, VERIFY_SIZE)
+    p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
+                   help="Theorem 2 search starts, or 'auto' (None): until saturated, at most 4000")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the results as JSON")
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser(
-        "deepnet",
+        "deepnet", parents=[common], formatter_class=_Formatter,
         help="ResNet experiments of Figures 4 and 6 (needs the torch extra)",
         description="Train ResNets with normalised / regularised heads and record accuracy and NC1-NC3 "
         'per epoch. Needs pip install "nc-verify[torch]". Never downloads data.',
@@ -309,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cifar: CIFAR-10 (figure4) / CIFAR-100 (figure6) from --data; digits: scikit-learn's bundled "
                    "8x8 digits; synthetic: Gaussian noise images (default: cifar)")
     p.add_argument("--data", metavar="DIR", default=None, help="folder with the CIFAR python-pickle batches (for --dataset cifar)")
-    p.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV, PNG, JSON and summary files")
+    p.add_argument("--out", metavar="DIR", required=True, type=_out_dir, help="folder for the CSV, PNG, JSON and summary files")
     p.add_argument("--epochs", type=int, default=None, help="default: 200 (figure4), 100 (figure6)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     p.add_argument("--per-class", type=int, default=None,
@@ -319,74 +388,73 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archs", default="resnet18,resnet50", help="figure6: architectures (default resnet18,resnet50)")
     p.add_argument("--width", type=int, default=64, help="figure6: width k of both networks (default 64)")
     p.add_argument("--tau", type=float, default=1.0, help="temperature of the normalised features (default 1)")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate")
+    p.add_argument("--batch-size", type=int, default=128, help="SGD batch size")
     p.add_argument("--lr-decay-period", type=int, default=40, help="epochs between x0.1 step decays (default 40)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="regularised head's penalty weight (default 1e-4)")
     p.add_argument("--record-every", type=int, default=1, help="measure accuracy and NC1-NC3 every this many epochs (default 1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.set_defaults(func=_cmd_deepnet)
 
-    p = sub.add_parser("theorem2", help="enumerate and classify critical points (Theorem 2)")
-    p.add_argument("--d", type=int, default=8)
-    p.add_argument("--K", type=int, default=4)
-    p.add_argument("--n", type=int, default=2)
-    p.add_argument("--tau", type=float, default=2.0)
-    p.add_argument("--starts", type=_starts, default=200,
-                   help="search starts (default 200), or 'auto': search until saturated (at most 4000 starts)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", metavar="FILE", default=None, help="also write the report as JSON")
+    p = sub.add_parser("theorem2", parents=[common], formatter_class=_Formatter,
+                       help="enumerate and classify critical points (Theorem 2)")
+    _size_options(p, VERIFY_SIZE)
+    p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
+                   help="search starts, or 'auto' (None): search until saturated (at most 4000 starts)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the report as JSON")
     p.set_defaults(func=_cmd_theorem2)
 
-    p = sub.add_parser("probe", help="probe a conjecture: distinct critical points, counterexamples, worst saddle")
-    p.add_argument("--d", type=int, required=True)
-    p.add_argument("--K", type=int, required=True)
-    p.add_argument("--n", type=int, required=True)
-    p.add_argument("--tau", type=float, required=True)
+    p = sub.add_parser("probe", parents=[common], formatter_class=_Formatter,
+                       help="probe a conjecture: distinct critical points, counterexamples, worst saddle")
+    _size_options(p, (None, None, None, None))
     p.add_argument("--loss", default="cross_entropy",
                    help="cross_entropy, label_smoothing:ALPHA, focal:GAMMA, mse or supcon")
     p.add_argument("--starts", type=int, default=10, help="descent starts")
-    p.add_argument("--search-starts", type=int, default=None, help="critical-point search starts")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--save-dir", default="counterexamples", help="where potential counterexamples are saved")
-    p.add_argument("--json", metavar="FILE", default=None, help="also write the results as JSON")
+    p.add_argument("--search-starts", type=_search_starts, default=None,
+                   help="critical-point search starts, or 'auto' (until saturated); None: auto up to tangent "
+                        "dimension 300, none above")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--save-dir", type=_out_dir, default="counterexamples",
+                   help="where potential counterexamples are saved")
+    p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the results as JSON")
     p.set_defaults(func=_cmd_probe)
 
-    p = sub.add_parser("sweep", help="run a grid of probes or checks on dask.distributed")
+    p = sub.add_parser("sweep", parents=[common], formatter_class=_Formatter,
+                       help="run a grid of probes or checks on dask.distributed")
     p.add_argument("grid", help="grid file (TOML)")
-    p.add_argument("--out", required=True, help="results file (JSON lines, appended)")
+    p.add_argument("--out", required=True, type=_out_file, help="results file (JSON lines, appended)")
     p.add_argument("--resume", action="store_true", help="skip cells already in --out")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=1, help="LocalCluster worker processes (0: serial, no dask)")
     where.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
-    p.add_argument("--heatmap", default=None, help="PNG path (default: OUT.png)")
+    p.add_argument("--heatmap", type=_out_file, default=None, help="PNG path (None: OUT.png)")
     p.set_defaults(func=_cmd_sweep)
 
-    p = sub.add_parser("reproduce", help="regenerate Table 1 and Figures 1, 3, 5 beside the paper's numbers")
+    p = sub.add_parser("reproduce", parents=[common], formatter_class=_Formatter, help="regenerate Table 1 and Figures 1, 3, 5 beside the paper's numbers")
     p.add_argument("artefact", choices=("table1", "figure1", "figure3", "figure5", "all"))
-    p.add_argument("--out", default=".", metavar="DIR", help="directory for CSV/JSON/PNG files (created)")
+    p.add_argument("--out", default=".", metavar="DIR", type=_out_dir, help="directory for CSV/JSON/PNG files (created)")
     p.add_argument("--trials", type=int, default=None,
                    help="trials (Table 1, Figure 5) or random starts per grid point (Figure 3)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--quick", action="store_true", help="small grids and few trials (seconds per artefact)")
     p.add_argument("--lambda", dest="lambda_", type=float, default=None,
                    help="weight decay lambda_W = lambda_H of the regularised runs (default 3e-5)")
     p.add_argument("--d", type=int, default=None, help="feature dimension of Figure 5 (default K + 1 = 101)")
     p.set_defaults(func=_cmd_reproduce)
 
-    p = sub.add_parser("certify", help="certified (ball-arithmetic) verdicts at exact points (extra 'certify')")
-    p.add_argument("--family", default=None, help="a family name of critical_point_families, or 'all'")
-    p.add_argument("--point", metavar="FILE.npz", default=None,
-                   help="an exact point: arrays W, H (or W_num/W_den, H_num/H_den), optional dW, dH")
-    p.add_argument("--d", type=int, default=6)
-    p.add_argument("--K", type=int, default=4)
-    p.add_argument("--n", type=int, default=2)
-    p.add_argument("--tau", type=float, default=1.0)
+    p = sub.add_parser("certify", parents=[common], formatter_class=_Formatter,
+                       help="certified (ball-arithmetic) verdicts at exact points (extra 'certify')")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--family", default=None, help="a family name of critical_point_families, or 'all'")
+    target.add_argument("--point", metavar="FILE.npz", default=None,
+                        help="an exact point: arrays W, H (or W_num/W_den, H_num/H_den), optional dW, dH")
+    _size_options(p, (6, 4, 2, 1.0))
     p.add_argument("--minimum", action="store_true", help="certify a minimum up to symmetry instead of a saddle")
     p.add_argument("--all-tau", action="store_true", help="also prove the saddle for every tau > 0 where possible")
     p.add_argument("--prec", type=int, default=53, help="starting precision in bits")
     p.add_argument("--max-prec", type=int, default=4096, help="largest precision tried")
-    p.add_argument("--json", metavar="FILE", default=None, help="also write the certificates as JSON")
+    p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the certificates as JSON")
     p.set_defaults(func=_cmd_certify)
     return parser
 
@@ -394,10 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure(wide=getattr(args, "wide", False))
     try:
         return args.func(args)
     except (ValueError, TypeError, ImportError) as exc:
-        parser.exit(2, f"nc-verify {args.command}: error: {exc}\n")
+        parser.exit(EXIT_USAGE, f"nc-verify {args.command}: error: {exc}\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

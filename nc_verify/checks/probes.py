@@ -13,7 +13,8 @@ there, so a probe is evidence, not a proof:
   the critical-point search of :func:`~nc_verify.landscape.search.find_critical_points`
   (Levenberg-Marquardt on ``||grad f||^2`` from structured starts, which also
   reaches saddles), modulo symmetry;
-* every point is classified by :func:`~nc_verify.landscape.classify.classify_critical_point`
+* every point is classified by :func:`~nc_verify.landscape.degenerate.classify_point`
+  (continua by their worst member, flat points by a higher-order test)
   with the best value as reference; a point whose cost is resolved above the best
   value and whose Hessian is positive semi-definite with kernel exactly the
   rotation orbit is a **potential counterexample** (a spurious local minimiser).
@@ -32,17 +33,21 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from nc_verify.landscape.classify import classify_critical_point
+from nc_verify.checks.theorem1 import bound_underflows
+from nc_verify.checks.theorem2 import saturation_reason
+from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.newton import gradient_tolerance, newton_polish
 from nc_verify.landscape.points import (
     add_distinct,
     describe_point,
+    load_point,
+    save_point,
 )
-from nc_verify.landscape.search import find_critical_points
+from nc_verify.landscape.search import DEFAULT_MAX_STARTS, find_critical_points
 from nc_verify.landscape.solvers import solve
 from nc_verify.landscape.spectrum import DENSE_LIMIT
 from nc_verify.objective.closed_forms import theorem1_bound, theorem2_assumptions_hold
@@ -50,7 +55,17 @@ from nc_verify.objective.losses import get_loss
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.objective.protocol import blocks
 from nc_verify.utils.progress import Progress
+from nc_verify.utils.reports import (
+    ARRAY,
+    FAIL,
+    PASS,
+    PROBE_WORDS,
+    UNDECIDED,
+    Report,
+    Row,
+)
 from nc_verify.utils.serialization import json_default
+from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import (
     as_rng,
     check_finite_float,
@@ -66,6 +81,7 @@ PROBE_KINDS = {
     "undecided": "undecided",
     "not_critical": "not_critical",
     "local_minimizer": "local_minimizer",
+    "degenerate_saddle": "degenerate_saddle",
 }
 COUNTEREXAMPLE = "local_minimizer_above_best"
 #: Largest tangent dimension at which descent end points are Newton-polished and the
@@ -110,24 +126,22 @@ class ProbePoint:
     orbit_dimension: int
     hits: int
     sources: dict
-    point: tuple = field(repr=False)
+    point: tuple = field(repr=False, metadata=ARRAY)
     file: object = None
 
     def as_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in (
-            "kind", "reason", "cost", "gap", "gradient_norm", "lambda_min", "resolution", "margin",
-            "n_zero", "orbit_dimension", "hits", "sources", "file")}
-        return out
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("array")}
 
 
 @dataclass
-class ProbeReport:
+class ProbeReport(Report):
     """Result of :func:`probe` (see the module docstring).
 
     Attributes
     ----------
     d, K, n, tau, loss, seed, n_starts, search_starts
-        The inputs (``loss`` as its spec string).
+        The inputs (``loss`` as its spec string; ``search_starts`` the starts the
+        critical-point search used, 0 without one).
     best_value : float
         Lowest cost reached by any descent or search (an upper bound on the minimum).
     reference : float
@@ -140,7 +154,25 @@ class ProbeReport:
     descent_costs : list of float
         Final cost of every descent run.
     points : list of ProbePoint
+    search_saturated : bool
+        The critical-point search's saturation rule held (False without a search).
+    last_new_point_at : int
+    unseen_probability : float
+        The search's Good-Turing chance of a new point per start (NaN without a search).
+    underflow : bool
+        Cross-entropy at a ``tau`` where Theorem 1's bound underflows
+        (:func:`~nc_verify.checks.theorem1.bound_underflows`): no saddle search is run and
+        the verdict is undecided.
+
+    Rows, in a probe's words (:data:`~nc_verify.utils.reports.PROBE_WORDS`): no
+    spurious local minimiser (FAIL: a potential counterexample, saved); every other
+    critical point a strict saddle (FAIL: a degenerate saddle; undecided: a point the
+    arithmetic cannot classify); a critical point at the best value (undecided without
+    one: the descents did not converge to rounding level); search saturated
+    (undecided when not, or without a saddle search).
     """
+
+    WORDS = PROBE_WORDS
 
     d: int
     K: int
@@ -156,11 +188,15 @@ class ProbeReport:
     theorem2_regime: bool
     descent_costs: list
     points: list
+    search_saturated: bool = False
+    last_new_point_at: int = 0
+    unseen_probability: float = float("nan")
+    underflow: bool = False
 
     @property
     def counterexamples(self) -> list:
-        """Points flagged as potential counterexamples."""
-        return [p for p in self.points if p.kind == COUNTEREXAMPLE]
+        """Points flagged as potential counterexamples (spurious local minimisers and degenerate saddles)."""
+        return [p for p in self.points if p.kind in (COUNTEREXAMPLE, "degenerate_saddle")]
 
     @property
     def saddles(self) -> list:
@@ -172,49 +208,57 @@ class ProbeReport:
         s = self.saddles
         return max(s, key=lambda p: p.lambda_min) if s else None
 
-    @property
-    def verdict(self) -> str:
-        """"potential counterexample", "undecided" or "no counterexample found".
-
-        "undecided" when some point is unresolved, or when no critical point was
-        resolved at the best value (the descents did not converge to rounding level:
-        the lowest point seen is then not known to be a minimiser).
-        """
-        if self.counterexamples:
-            return "potential counterexample"
-        if any(p.kind in ("undecided", "not_critical", "local_minimizer") for p in self.points):
-            return "undecided"
-        if not any(p.kind == "at_best_value" for p in self.points):
-            return "undecided"
-        return "no counterexample found"
+    def rows(self):
+        """One :class:`~nc_verify.utils.reports.Row` per claim (see the class docstring)."""
+        spurious = [p for p in self.points if p.kind == COUNTEREXAMPLE]
+        degenerate = [p for p in self.points if p.kind == "degenerate_saddle"]
+        open_ = [p for p in self.points if p.kind in ("undecided", "not_critical", "local_minimizer")]
+        w = self.worst_saddle
+        rows = [
+            Row("probe: no spurious local minimiser", FAIL if spurious else PASS,
+                "; ".join(f"cost {p.cost:.12g} above the best value by {p.gap:.3g}" for p in spurious[:3])
+                or f"none among {len(self.points)} distinct points"),
+            Row("probe: every other critical point a strict saddle",
+                FAIL if degenerate else (UNDECIDED if open_ else PASS),
+                "; ".join(f"{p.kind}: {p.reason}" for p in (degenerate + open_)[:3])
+                or (f"{len(self.saddles)} strict saddles" + ("" if w is None else
+                    f", worst lambda_min {w.lambda_min:.3e} (margin {w.margin:.3g}x resolution)")),
+                value=None if w is None else w.lambda_min, margin=None if w is None else w.margin),
+            Row("probe: a critical point at the best value",
+                PASS if any(p.kind == "at_best_value" for p in self.points) else UNDECIDED,
+                f"best value {self.best_value:.12g}" + ("" if any(p.kind == "at_best_value" for p in self.points)
+                                                         else "; no point critical to rounding level there")),
+            Row("probe: search saturated", PASS if self.search_saturated else UNDECIDED,
+                saturation_reason(self.search_saturated, self.last_new_point_at, self.search_starts,
+                                  self.unseen_probability) if self.search_starts
+                else (f"no critical-point search: at tau = {self.tau:g} the softmax saturates ((K-1) exp(-K tau/(K-1)) "
+                      "underflows in float64) and critical points cannot be told apart" if self.underflow
+                      else "no critical-point search (descent starts only): saddles were not searched for"),
+                value=self.unseen_probability),
+        ]
+        return rows
 
     def figures(self) -> dict:
         """The numbers a sweep records for this probe (JSON-ready scalars)."""
         w = self.worst_saddle
         kinds = [p.kind for p in self.points]
         return {
-            "verdict": self.verdict, "best_value": self.best_value, "reference": self.reference,
-            "theorem1_bound": self.theorem1_bound, "theorem2_regime": self.theorem2_regime,
+            "state": self.state.value, "verdict": self.verdict, "best_value": self.best_value,
+            "reference": self.reference, "theorem1_bound": self.theorem1_bound,
+            "theorem2_regime": self.theorem2_regime, "search_saturated": self.search_saturated,
+            "unseen_probability": self.unseen_probability,
             "n_points": len(self.points), "n_at_best": kinds.count("at_best_value"),
             "n_saddles": kinds.count("strict_saddle"), "n_undecided": kinds.count("undecided"),
-            "n_counterexamples": kinds.count(COUNTEREXAMPLE),
+            "n_counterexamples": kinds.count(COUNTEREXAMPLE), "n_degenerate_saddles": kinds.count("degenerate_saddle"),
             "worst_saddle_lambda": None if w is None else w.lambda_min,
             "worst_saddle_margin": None if w is None else w.margin,
             "counterexample_files": [p.file for p in self.counterexamples],
         }
 
-    def rows(self):
+    def point_rows(self):
         """``(kind, cost, gap, lambda_min, margin, hits)`` per point, lowest cost first."""
         return [(p.kind, f"{p.cost:.10g}", f"{p.gap:.3e}", f"{p.lambda_min:.3e}", f"{p.margin:.3g}", p.hits)
                 for p in sorted(self.points, key=lambda p: p.cost)]
-
-    def as_dict(self) -> dict:
-        return {
-            "d": self.d, "K": self.K, "n": self.n, "tau": self.tau, "loss": self.loss, "seed": self.seed,
-            "n_starts": self.n_starts, "search_starts": self.search_starts,
-            "descent_costs": self.descent_costs, **self.figures(),
-            "points": [p.as_dict() for p in self.points],
-        }
 
 
 def make_problem(d, K, n, tau, loss="cross_entropy"):
@@ -232,33 +276,45 @@ def _loss_spec(problem) -> str:
 
 # ------------------------------------------------------------------ saving
 def save_counterexample(path, problem, point, metadata: dict) -> str:
-    """Save a point exactly: ``np.savez`` with float64 arrays and the metadata as JSON.
+    """Save a point exactly in the one ``.npz`` point format (:func:`~nc_verify.landscape.points.save_point`).
 
-    Writes ``path`` (``.npz``: arrays ``W``, ``H`` -- or ``H`` alone for the
-    supervised contrastive loss -- and ``metadata``, a JSON string) and the same
-    metadata next to it as ``.json``.  Returns the ``.npz`` path.
+    The metadata (sizes, loss, reference value, ...) goes into the file and, for
+    people, next to it as ``.json``.  For the supervised contrastive loss (``point =
+    (H,)``, no classifiers) the archive holds ``H`` and the metadata alone.
+    Returns the ``.npz`` path.
     """
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
     meta = {"d": problem.d, "K": problem.K, "n": problem.n, "tau": problem.tau,
             "loss": _loss_spec(problem), **metadata}
-    text = json.dumps(meta, indent=2, default=json_default)
-    names = ("H",) if len(point) == 1 else ("W", "H")
-    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in zip(names, point)}
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    np.savez(path, metadata=np.array(text), **arrays)
+    if len(point) == 1:                      # supcon: features only, same archive layout otherwise
+        path = os.fspath(path)
+        path = path if path.endswith(".npz") else path + ".npz"
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        np.savez(path, metadata=np.array(json.dumps(meta, default=json_default)),
+                 H=np.asarray(point[0], dtype=np.float64))
+    else:
+        path = save_point(path, *point, metadata=meta)
     with open(path[:-4] + ".json", "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+        fh.write(json.dumps(meta, indent=2, default=json_default) + "\n")
     return path
 
 
 def load_counterexample(path):
     """Load a file written by :func:`save_counterexample`: ``(problem, point, metadata)``."""
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        meta = json.loads(str(data["metadata"]))
-        point = (data["H"],) if "W" not in data.files else (data["W"], data["H"])
-        point = tuple(np.array(a, dtype=np.float64) for a in point)
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            features_only = "W" not in data.files and "H" in data.files
+            H = np.array(data["H"], dtype=np.float64) if features_only else None
+            meta = json.loads(str(data["metadata"])) if features_only else None
+    except (OSError, ValueError, EOFError):
+        features_only = False
+    if features_only:
+        point = (H,)
+    else:
+        W, H, _, meta = load_point(path)
+        point = (W, H)
+    if not {"d", "K", "n", "tau", "loss"} <= set(meta):
+        raise ValueError(f"{path!r} is a point file without a counterexample's metadata (d, K, n, tau, loss)")
     return make_problem(meta["d"], meta["K"], meta["n"], meta["tau"], meta["loss"]), point, meta
 
 
@@ -270,7 +326,7 @@ def recheck_counterexample(path):
 
 # ---------------------------------------------------------------- the probe
 def _classify(problem, point, reference, rng):
-    return classify_critical_point(problem, *point, reference=reference, method="dense", rng=rng)
+    return classify_point(problem, *point, reference=reference, method="dense", rng=rng)
 
 
 def _descend(problem, rng, tol, max_iterations):
@@ -299,10 +355,13 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     n_starts : int
         Descent runs (trust regions to ``descent_tol``, at most ``max_iterations``
         iterations, then Newton polish) from uniform random points.
-    search_starts : int, optional
+    search_starts : int, "auto" or None
         Starts of the critical-point search (Levenberg-Marquardt from structured
-        starts; finds saddles).  Default ``n_starts`` up to tangent dimension 300
-        (dense Hessians at every iterate; :data:`POLISH_LIMIT`), 0 above.
+        starts; finds saddles).  "auto": until saturated (at most
+        :data:`~nc_verify.landscape.search.DEFAULT_MAX_STARTS`).  None (default):
+        "auto" up to tangent dimension 300 (dense Hessians at every iterate;
+        :data:`POLISH_LIMIT`), 0 above.  Without a saturated search the verdict is
+        "undecided".
     seed : int, Generator or None
     descent_tol : float
         Gradient-norm target of the descent runs; the polish then takes the point to
@@ -319,6 +378,15 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     -------
     ProbeReport
     """
+    with blas_threads_for(make_problem(d, K, n, tau, loss)):
+        return _probe(d, K, n, tau, loss=loss, n_starts=n_starts, search_starts=search_starts, seed=seed,
+                      descent_tol=descent_tol, max_iterations=max_iterations, reference=reference,
+                      save_dir=save_dir, progress=progress)
+
+
+def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_starts=None, seed=0,
+          descent_tol: float = 1e-6, max_iterations: int = 200, reference=None,
+          save_dir="counterexamples", progress=None):
     problem = make_problem(d, K, n, tau, loss)
     n_starts = check_int(n_starts, "n_starts", 1)
     max_iterations = check_int(max_iterations, "max_iterations", 1)
@@ -326,13 +394,30 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
     if problem.tangent_dimension > DENSE_LIMIT:
         raise ValueError(f"probe classifies with dense Hessians: tangent dimension {problem.tangent_dimension} "
                          f"exceeds {DENSE_LIMIT}; choose smaller (d, K, n)")
+    underflow = (isinstance(problem, UFMProblem) and problem.loss.spec == "cross_entropy"
+                 and bound_underflows(problem.K, problem.tau))
+    if underflow:
+        search_starts = 0        # nothing a search finds there is resolvable (see ProbeReport.underflow)
     if search_starts is None:
-        search_starts = 0 if problem.tangent_dimension > POLISH_LIMIT else n_starts
-    search_starts = check_int(search_starts, "search_starts", 0)
+        search_starts = 0 if problem.tangent_dimension > POLISH_LIMIT else "auto"
+    if search_starts != "auto":
+        search_starts = check_int(search_starts, "search_starts", 0)
     if reference is not None:
         reference = check_finite_float(reference, "reference")
     rng = as_rng(seed)
+
     candidates, costs = [], []                 # FoundPoint records, merged modulo symmetry
+    if problem.tangent_dimension <= POLISH_LIMIT:
+        # the exact critical points the problem knows (problem (4): the families; SupCon: the
+        # collapsed ETF): they hold the continua whose worst members a random search rarely
+        # reaches (W = u 1^T, H = v 1^T)
+        known = getattr(problem, "known_critical_points", None)
+        for x in (known().values() if known is not None else ()):
+            found = describe_point(problem, *blocks(x))
+            # problem (4)'s families are critical for cross-entropy; for another loss only some are
+            if found.gradient_norm <= gradient_tolerance(
+                    problem, *found.point, hessian_norm=float(np.max(np.abs(found.invariants["hessian"])))):
+                add_distinct(candidates, found, "family")
     with Progress(n_starts, "probe: descents", enabled=progress) as bar:
         for _ in range(n_starts):
             cost, point = _descend(problem, rng, descent_tol, max_iterations)
@@ -344,7 +429,9 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
                 add_distinct(candidates, found, "descent")
             bar.update(postfix=f"best {min(costs):.10g}")
     if search_starts:
-        search = find_critical_points(problem, n_starts=search_starts, seed=rng, methods=("lm",), progress=progress)
+        search = find_critical_points(problem, n_starts=None if search_starts == "auto" else search_starts,
+                                      seed=rng, methods=("lm",), max_starts=DEFAULT_MAX_STARTS, progress=progress)
+        search_starts = search.n_starts
         for q in search.points:
             add_distinct(candidates, q)
     found_costs = [c.cost for c in candidates]
@@ -363,7 +450,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
                         resolution=float(rep.resolution), margin=float(rep.margin), n_zero=rep.n_zero,
                         orbit_dimension=int(rep.orbit_dimension), hits=int(hits), sources=dict(sources),
                         point=final)
-        if kind == COUNTEREXAMPLE and save_dir is not None:
+        if kind in (COUNTEREXAMPLE, "degenerate_saddle") and save_dir is not None:
             name = (f"counterexample_{_loss_spec(problem).replace(':', '-')}_d{problem.d}_K{problem.K}"
                     f"_n{problem.n}_tau{problem.tau:g}_seed{seed if isinstance(seed, int) else 'rng'}_{len(points)}")
             pp.file = save_counterexample(os.path.join(os.fspath(save_dir), name), problem, final, {
@@ -382,4 +469,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_star
         seed=seed if isinstance(seed, int) or seed is None else "generator", n_starts=n_starts,
         search_starts=search_starts, best_value=best, reference=ref, theorem1_bound=t1,
         theorem2_regime=regime, descent_costs=costs, points=points,
+        search_saturated=bool(search_starts and search.saturated),
+        last_new_point_at=search.last_new_point_at if search_starts else 0,
+        unseen_probability=search.unseen_probability if search_starts else float("nan"), underflow=underflow,
     )

@@ -8,15 +8,16 @@ equality iff NC1 (``h_{k,i} = hbar_k``), NC2 (``Hbar`` a simplex ETF) and NC3
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nc_verify.landscape.rounding import cost_resolution
+from nc_verify.landscape.rounding import TINY, cost_resolution
 from nc_verify.landscape.solvers import solve
 from nc_verify.objective.frames import etf_point
 from nc_verify.objective.metrics import nc_metrics
 from nc_verify.objective.problem import UFMProblem
+from nc_verify.utils.reports import FAIL, PASS, UNDECIDED, Report, Row, ratio, state_of
 from nc_verify.utils.validation import as_rng, check_int
 
 #: Gradient tolerances of the optimised runs. Trust regions converge quadratically
@@ -35,11 +36,29 @@ NC1_TOL = 1e-8
 NC23_TOL = 1e-3
 
 
+def bound_underflows(K: int, tau: float) -> bool:
+    """``(K - 1) exp(-K tau / (K - 1))`` is below the smallest normal double (``tau`` beyond about
+    ``708 (K - 1) / K``): Theorem 1's bound, and every cost and curvature near the minimum set,
+    is 0 or subnormal in float64, so no comparison with it can be decided."""
+    return bool(np.log(K - 1) - K * tau / (K - 1) < np.log(TINY))
+
+
 @dataclass
-class Theorem1Report:
+class Theorem1Report(Report):
     """Evidence gathered by :func:`verify_theorem1`.
 
     ``gap`` always means ``f - bound``; ``resolution`` is :func:`cost_resolution` at the bound.
+    ``optimised`` holds one dict per optimiser run (optimizer, gap, gradient_norm,
+    iterations, nc1, nc2, nc3, stopping_reason, warnings).
+
+    Decision rules (rows): the bound is beaten (FAIL) only by a gap below ``-resolution``.
+    An optimised point whose NC metrics exceed their tolerances FAILS the NC row only
+    if its cost equals the bound to within the resolution (Theorem 1's equality case);
+    a point resolved above the bound (a flat landscape, tiny ``tau``, where the
+    optimiser stops at its gradient tolerance far from the minimum set) makes the row
+    undecided.  An optimiser that stopped on a non-finite step (pymanopt's line search
+    when the cost no longer changes in float64, huge ``tau``) makes "optimisers reach the
+    bound" undecided if it did not reach it.
     """
 
     d: int
@@ -54,37 +73,70 @@ class Theorem1Report:
     etf_metrics: dict = field(default_factory=dict)
     off_nc_gaps: dict = field(default_factory=dict)
 
+    @property
+    def bound_underflows(self) -> bool:
+        """:func:`bound_underflows` at this report's ``K`` and ``tau``."""
+        return bound_underflows(self.K, self.tau)
+
     def rows(self):
-        """``(check, passed, evidence)`` tuples for a verdict table."""
+        """One :class:`~nc_verify.utils.reports.Row` per claim (see the class docstring)."""
+        rows = self._rows()
+        if not self.bound_underflows:
+            return rows
+        why = (f"; undecidable in float64: the bound's term (K-1) exp(-K tau/(K-1)) underflows at tau = "
+               f"{self.tau:g}, so costs near the bound cannot be compared")
+        near_bound = ("Thm 1: optimisers reach the bound", "Thm 1: optimised points satisfy NC1-NC3",
+                      "Thm 1: simplex ETF attains the bound", "Thm 1: points off NC cost strictly more")
+        return [replace(r, state=UNDECIDED, reason=r.reason + why) if r.name in near_bound and r.state is not PASS
+                else r for r in rows]
+
+    def _rows(self):
         res = self.resolution
         opt_gaps = np.array([r["gap"] for r in self.optimised])
-        reach = [r["gap"] <= REACH_RTOL * self.bound for r in self.optimised]
-        nc_ok = [
-            r["nc1"] <= NC1_TOL and r["nc2"] <= NC23_TOL and r["nc3"] <= NC23_TOL for r in self.optimised
-        ]
+        reach_tol = REACH_RTOL * self.bound
+        reached = [r["gap"] <= reach_tol for r in self.optimised]
+        broke = ["non-finite" in r.get("stopping_reason", "") for r in self.optimised]
+        unreached = [b for b, ok in zip(broke, reached) if not ok]
+        nc_bad = [not (r["nc1"] <= NC1_TOL and r["nc2"] <= NC23_TOL and r["nc3"] <= NC23_TOL) for r in self.optimised]
+        nc_resolved_bad = [bad and abs(r["gap"]) <= res for bad, r in zip(nc_bad, self.optimised)]
         worst_nc = max((max(r["nc2"], r["nc3"]) for r in self.optimised), default=float("nan"))
+        nc_text = f"max NC1 {max(r['nc1'] for r in self.optimised):.1e}, max NC2/NC3 {worst_nc:.1e}"
+        if any(nc_bad) and not any(nc_resolved_bad):
+            nc_text += (f"; the runs off NC stopped above the bound (gap up to {np.max(opt_gaps):.1e} > resolution "
+                        f"{res:.1e}): a flat landscape leaves them far from the minimum set")
+        off = self.off_nc_gaps.values()
         return [
-            ("Thm 1: bound never beaten (random points)", bool(self.random_min_gap >= -res),
-             f"min gap {self.random_min_gap:.3e} (resolution {res:.1e})"),
-            ("Thm 1: bound never beaten (optimised points)", bool(np.all(opt_gaps >= -res)),
-             f"min gap {np.min(opt_gaps):.3e} over {len(opt_gaps)} runs"),
-            ("Thm 1: optimisers reach the bound", bool(all(reach)),
-             f"max gap {np.max(opt_gaps):.3e} (tol {REACH_RTOL:g} x bound); "
-             + ", ".join(f"{r['optimizer'][:2]} {r['iterations']} it" for r in self.optimised[:2])),
-            ("Thm 1: optimised points satisfy NC1-NC3", bool(all(nc_ok)),
-             f"max NC1 {max(r['nc1'] for r in self.optimised):.1e}, max NC2/NC3 {worst_nc:.1e}"),
-            ("Thm 1: simplex ETF attains the bound", bool(abs(self.etf_gap) <= res),
-             f"gap {self.etf_gap:.2e} (resolution {res:.1e})"),
-            ("Thm 1: points off NC cost strictly more", bool(all(g > res for g in self.off_nc_gaps.values())),
-             ", ".join(f"{k} {v:.2e}" for k, v in self.off_nc_gaps.items())),
+            Row("Thm 1: bound never beaten (random points)", state_of(self.random_min_gap >= -res),
+                f"min gap {self.random_min_gap:.3e} (resolution {res:.1e})",
+                value=self.random_min_gap, tolerance=res, margin=ratio(self.random_min_gap, res)),
+            Row("Thm 1: bound never beaten (optimised points)", state_of(bool(np.all(opt_gaps >= -res))),
+                f"min gap {np.min(opt_gaps):.3e} over {len(opt_gaps)} runs",
+                value=float(np.min(opt_gaps)), tolerance=res, margin=ratio(float(np.min(opt_gaps)), res)),
+            Row("Thm 1: optimisers reach the bound",
+                PASS if not unreached else (UNDECIDED if all(unreached) else FAIL),
+                f"max gap {np.max(opt_gaps):.3e} (tol {REACH_RTOL:g} x bound); "
+                + ", ".join(f"{r['optimizer'][:2]} {r['iterations']} it" for r in self.optimised[:2])
+                + next((f"; {r['optimizer']}: {r['stopping_reason']}" for b, r in zip(broke, self.optimised) if b), ""),
+                value=float(np.max(opt_gaps)), tolerance=reach_tol, margin=ratio(float(np.max(opt_gaps)), reach_tol)),
+            Row("Thm 1: optimised points satisfy NC1-NC3",
+                FAIL if any(nc_resolved_bad) else (UNDECIDED if any(nc_bad) else PASS), nc_text,
+                value=worst_nc, tolerance=NC23_TOL, margin=ratio(worst_nc, NC23_TOL)),
+            Row("Thm 1: simplex ETF attains the bound", state_of(abs(self.etf_gap) <= res),
+                f"gap {self.etf_gap:.2e} (resolution {res:.1e})",
+                value=self.etf_gap, tolerance=res, margin=ratio(abs(self.etf_gap), res)),
+            Row("Thm 1: points off NC cost strictly more", _off_nc_state(off, res),
+                ", ".join(f"{k} {v:.2e}" for k, v in self.off_nc_gaps.items()),
+                value=min(off, default=float("nan")), tolerance=res,
+                margin=ratio(min(off, default=float("nan")), res)),
         ]
 
-    @property
-    def holds(self) -> bool:
-        return all(ok for _, ok, _ in self.rows())
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "holds": self.holds, "rows": [list(r) for r in self.rows()]}
+def _off_nc_state(gaps, res):
+    """Points off NC: pass when every gap is resolved above 0, FAIL when one is resolved below, else undecided."""
+    gaps = list(gaps)
+    if all(g > res for g in gaps):
+        return PASS
+    return FAIL if any(g < -res for g in gaps) else UNDECIDED
 
 
 def _off_nc_points(problem: UFMProblem, rng):
@@ -136,7 +188,8 @@ def verify_theorem1(d, K, n, tau, *, trials=3, random_points=200, seed=0, bound=
     Returns
     -------
     Theorem1Report
-        ``holds`` is True iff every check passes.
+        ``holds`` is True iff every row passes; ``state`` combines the rows
+        (:func:`~nc_verify.utils.reports.combine`).
     """
     problem = UFMProblem(d, K, n, tau)
     if problem.d < problem.K:
@@ -154,8 +207,9 @@ def verify_theorem1(d, K, n, tau, *, trials=3, random_points=200, seed=0, bound=
             res = solve(problem, optimizer, seed=rng, gradient_tol=tol, max_iterations=20000)
             m = nc_metrics(res.W, res.H, problem.labels)
             rep.optimised.append(
-                dict(optimizer=optimizer, gap=res.cost - bound, gradient_norm=res.gradient_norm,
-                     iterations=res.iterations, nc1=m.nc1, nc2=m.nc2, nc3=m.nc3)
+                {"optimizer": optimizer, "gap": res.cost - bound, "gradient_norm": res.gradient_norm,
+                     "iterations": res.iterations, "nc1": m.nc1, "nc2": m.nc2, "nc3": m.nc3,
+                     "stopping_reason": res.stopping_reason, "warnings": res.warnings}
             )
 
     W, H = etf_point(problem.d, problem.K, problem.n, rng)

@@ -6,7 +6,8 @@ Theorem 2 assumes ``d > K`` and ``tau < 2 (d - 2) (1 + (K mod 2)/K)^{-1}``
 exact critical-point families (:func:`~nc_verify.critical_point_families`), searches
 for further critical points numerically (:func:`~nc_verify.find_critical_points`),
 runs descent from random starts, and classifies every distinct point
-(:func:`~nc_verify.classify_critical_point`).  Outside the assumptions the same
+(:func:`~nc_verify.landscape.degenerate.classify_point`: continua by their worst member,
+degenerate points by a higher-order test).  Outside the assumptions the same
 run is a probe of the paper's conjecture (Section 3: the landscape stays benign
 for ``d <= K`` and large ``tau``), never a check of the theorem.
 """
@@ -18,10 +19,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nc_verify.landscape.classify import CriticalPointReport, classify_critical_point
-from nc_verify.landscape.points import FoundPoint, point_invariants, same_point
+from nc_verify.checks.theorem1 import bound_underflows
+from nc_verify.landscape.classify import CriticalPointReport
+from nc_verify.landscape.degenerate import classify_point
+from nc_verify.landscape.points import (
+    FoundPoint,
+    describe_point,
+    point_invariants,
+    same_point,
+)
 from nc_verify.landscape.rounding import cost_resolution
-from nc_verify.landscape.search import DEFAULT_MAX_STARTS, find_critical_points
+from nc_verify.landscape.search import (
+    DEFAULT_MAX_STARTS,
+    SATURATION_FRACTION,
+    find_critical_points,
+)
 from nc_verify.objective.closed_forms import (
     theorem2_assumptions_hold,
     theorem2_tau_limit,
@@ -29,6 +41,16 @@ from nc_verify.objective.closed_forms import (
 from nc_verify.objective.families import critical_point_families
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.utils.progress import Progress
+from nc_verify.utils.reports import (
+    CHECK_WORDS,
+    FAIL,
+    PASS,
+    PROBE_WORDS,
+    UNDECIDED,
+    Report,
+    Row,
+)
+from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import check_int, check_positive_float
 
 
@@ -50,8 +72,17 @@ class ClassifiedPoint:
                 **self.report.as_dict()}
 
 
+def saturation_reason(saturated: bool, last_new_point_at: int, n_starts: int, unseen_probability: float) -> str:
+    """The saturation evidence of a search in one sentence, with the hint to search further."""
+    where = f"last new point at start {last_new_point_at}/{n_starts}"
+    if saturated:
+        return f"search saturated ({where}; no new point in the last {SATURATION_FRACTION:.0%} of the starts)"
+    return (f"search not saturated; estimated chance of a new point per start {unseen_probability:.2g} ({where}); "
+            f"search until saturated with n_starts=None (--starts auto)")
+
+
 @dataclass
-class Theorem2Report:
+class Theorem2Report(Report):
     """Outcome of :func:`verify_theorem2`.
 
     Attributes
@@ -62,11 +93,6 @@ class Theorem2Report:
         ``d > K`` and ``tau < tau_limit``; if False the run is a probe (``mode == "probe"``).
     mode : str
         "check" (inside the assumptions) or "probe".
-    verdict : str
-        "holds", "violated" (a spurious local minimiser was found) or "undecided"
-        (some point could not be classified, or a descent run stopped above the bound).
-    holds : bool
-        ``verdict == "holds"``.
     critical_points : list of ClassifiedPoint
         Every distinct critical point found, families included.
     counts : dict of str -> int
@@ -91,6 +117,27 @@ class Theorem2Report:
         (``(K + N + 2 d tau) eps bound``: the rounding of the cost there).
     elapsed : float
         Seconds.
+    underflow : bool
+        ``tau`` so large that Theorem 1's bound underflows
+        (:func:`~nc_verify.checks.theorem1.bound_underflows`): no search is run and the one
+        row is undecided.
+
+    The rows (``Theorem 2: ...``, or ``Theorem 2 probe: ...`` outside the assumptions)
+    and their rules:
+
+    * minima non-degenerate up to rotation -- pass when every minimiser found has as many
+      zero Hessian eigenvalues as its rotation orbit; undecided otherwise (or without one);
+    * no spurious local minimiser -- FAIL when one is found (or, with ``d < K - 1``, local
+      minimisers of different costs);
+    * every other critical point a strict saddle -- FAIL when a ``degenerate_saddle`` is
+      found; undecided when a point is ``undecided`` or ``not_critical``;
+    * descent reaches the bound -- undecided when a run stopped above it (a stalled run
+      is no counterexample: where it stopped at a critical point, that point is classified);
+    * search saturated -- undecided when not (:func:`saturation_reason`).
+
+    ``verdict`` combines them (:func:`~nc_verify.utils.reports.combine`): "holds",
+    "violated", "undecided" for a check; "no counterexample found", "potential
+    counterexample", "undecided" for a probe.  "holds" thus needs a saturated search.
     """
 
     d: int
@@ -100,7 +147,6 @@ class Theorem2Report:
     tau_limit: float
     assumptions_hold: bool
     mode: str
-    verdict: str
     critical_points: list
     counts: dict
     n_starts: int
@@ -113,66 +159,67 @@ class Theorem2Report:
     reference: str
     descent_tol: float
     elapsed: float
+    underflow: bool = False
 
-    @property
-    def holds(self) -> bool:
-        return self.verdict == "holds"
+    def words(self):
+        return CHECK_WORDS if self.mode == "check" else PROBE_WORDS
 
     def _of(self, *kinds):
         return [c for c in self.critical_points if c.report.kind in kinds]
 
     def rows(self):
-        """``(check, passed, evidence)`` rows for the CLI table."""
+        """One :class:`~nc_verify.utils.reports.Row` per claim (see the class docstring)."""
         tag = "Theorem 2" if self.mode == "check" else "Theorem 2 probe"
-        minima = self._of("global_minimizer")
+        if self.underflow:
+            return [Row(f"{tag}: the landscape is resolvable in float64", UNDECIDED,
+                        f"at tau = {self.tau:g} the softmax saturates: (K-1) exp(-K tau/(K-1)) underflows in float64, "
+                        "so gradients and curvatures near the minimum set vanish below the rounding level and "
+                        "critical points cannot be told apart; no search was run")]
         saddles = self._of("strict_saddle")
-        bad = self._of("spurious_local_minimizer", "undecided", "not_critical")
         local = self._of("local_minimizer")
-        rows = []
-        mins = minima + local
+        mins = self._of("global_minimizer") + local
         deg = [c for c in mins if c.report.n_zero != c.report.orbit_dimension]
-        rows.append((
-            f"{tag}: minima non-degenerate up to rotation",
-            bool(mins) and not deg,
+        rows = [Row(
+            f"{tag}: minima non-degenerate up to rotation", PASS if mins and not deg else UNDECIDED,
             ", ".join(f"zeros {c.report.n_zero} vs orbit {c.report.orbit_dimension}" for c in mins[:3])
             or "no minimiser found",
+        )]
+        spurious = self._of("spurious_local_minimizer")
+        costs = [c.report.cost for c in local]
+        spread = max(costs) - min(costs) if costs else 0.0
+        split = spread > self.descent_tol
+        rows.append(Row(
+            f"{tag}: no spurious local minimiser", FAIL if spurious or split else PASS,
+            (", ".join(f"{c.name}: cost {c.report.cost:.12g}, lambda_min {c.report.lambda_min:.3g}" for c in spurious[:3])
+             or "none found")
+            + (f"; {len(local)} local minimisers, costs {min(costs):.12g} .. {max(costs):.12g}" if local else ""),
+            value=spread if local else None, tolerance=self.descent_tol if local else None,
         ))
+        degenerate = self._of("degenerate_saddle")
+        open_ = self._of("undecided", "not_critical")
         margins = [c.report.margin for c in saddles]
         worst = max((c.report.lambda_min for c in saddles), default=float("nan"))
-        rows.append((
+        rows.append(Row(
             f"{tag}: every other critical point a strict saddle",
-            not bad,
+            FAIL if degenerate else (UNDECIDED if open_ else PASS),
             f"{len(self.critical_points)} distinct points, {len(saddles)} strict saddles (largest "
-            f"lambda_min {worst:.3g}, smallest margin {min(margins, default=float('nan')):.3g}x resolution); "
-            + (", ".join(f"{c.name}: {c.report.kind}" for c in bad[:4]) or "none undecided")
-            + f"; search {'saturated' if self.saturated else 'NOT saturated'}: last new point at start "
-            f"{self.last_new_point_at}/{self.n_starts}, {self.n_converged} starts converged, "
-            f"Good-Turing chance of a new point per start {self.unseen_probability:.2g}",
+            f"lambda_min {worst:.3g}, smallest margin {min(margins, default=float('nan')):.3g}x resolution)"
+            + "".join(f"; {c.name}: {c.report.kind} ({c.report.reason})" for c in (degenerate + open_)[:4]),
+            value=worst, margin=min(margins, default=None),
         ))
-        if local:
-            costs = [c.report.cost for c in local]
-            rows.append((f"{tag}: local minimisers share one cost", bool(max(costs) - min(costs) <= self.descent_tol),
-                         f"{len(local)} local minimisers, costs {min(costs):.12g} .. {max(costs):.12g}"))
         if self.descent_gaps.size:
             ok = int(np.sum(self.descent_gaps <= self.descent_tol))
             target = "the bound" if self.reference == "bound" else "the lowest local minimum"
-            rows.append((f"{tag}: descent from random starts reaches {target}",
-                         ok == self.descent_gaps.size,
-                         f"{ok}/{self.descent_gaps.size} runs, largest gap {np.max(self.descent_gaps):.3g}"))
+            rows.append(Row(f"{tag}: descent from random starts reaches {target}",
+                            PASS if ok == self.descent_gaps.size else UNDECIDED,
+                            f"{ok}/{self.descent_gaps.size} runs, largest gap {np.max(self.descent_gaps):.3g}",
+                            value=float(np.max(self.descent_gaps)), tolerance=self.descent_tol))
+        rows.append(Row(f"{tag}: search saturated", PASS if self.saturated else UNDECIDED,
+                        saturation_reason(self.saturated, self.last_new_point_at, self.n_starts,
+                                          self.unseen_probability)
+                        + f"; {self.n_converged} starts converged",
+                        value=self.unseen_probability))
         return rows
-
-    def as_dict(self) -> dict:
-        return {
-            "d": self.d, "K": self.K, "n": self.n, "tau": self.tau, "tau_limit": self.tau_limit,
-            "assumptions_hold": self.assumptions_hold, "mode": self.mode, "verdict": self.verdict,
-            "holds": self.holds, "counts": dict(self.counts), "n_starts": self.n_starts,
-            "n_converged": self.n_converged, "saturated": self.saturated,
-            "last_new_point_at": self.last_new_point_at, "unseen_probability": self.unseen_probability,
-            "search_elapsed": self.search_elapsed, "descent_gaps": self.descent_gaps,
-            "reference": self.reference,
-            "descent_tol": self.descent_tol, "elapsed": self.elapsed,
-            "critical_points": [c.as_dict() for c in self.critical_points],
-        }
 
 
 def _found(problem, rep: CriticalPointReport) -> FoundPoint:
@@ -205,16 +252,22 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     Returns
     -------
     Theorem2Report
-        ``verdict`` "holds" iff no spurious local minimiser was found, every critical
-        point other than the global minimisers has ``lambda_min < 0`` by more than
-        its resolution (so none is "undecided"), every minimiser found has exactly as
-        many zero Hessian eigenvalues as the dimension of its rotation orbit
-        (non-degenerate up to symmetry), and every descent run reached the bound.
-        "violated" only when a spurious local minimiser was found (or, in a
-        probe with ``d < K - 1`` where the bound is not attained, local minimisers
-        with different costs); a descent run that stopped above the bound without
-        reaching such a point makes the verdict "undecided".
+        ``verdict`` "holds" iff the search saturated, no spurious local minimiser or
+        degenerate saddle was found, every critical point other than the global
+        minimisers has ``lambda_min < 0`` by more than its resolution (none is
+        "undecided"), every minimiser found has exactly as many zero Hessian
+        eigenvalues as the dimension of its rotation orbit (non-degenerate up to
+        symmetry), and every descent run reached the bound; "violated" when a
+        spurious local minimiser or a degenerate saddle was found; otherwise
+        "undecided".  Outside the assumptions the same rows give a probe's words.
     """
+    with blas_threads_for(UFMProblem(d, K, n, tau)):
+        return _verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, families=families,
+                                max_starts=max_starts, progress=progress)
+
+
+def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0,
+                    families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None):
     t0 = time.perf_counter()
     problem = UFMProblem(d, K, n, tau)
     if n_starts is not None:
@@ -222,15 +275,35 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     tau = check_positive_float(tau, "tau")
     limit = theorem2_tau_limit(d, K)
     assumptions = theorem2_assumptions_hold(d, K, tau)
+    if bound_underflows(K, tau):
+        return Theorem2Report(
+            d=d, K=K, n=n, tau=tau, tau_limit=limit, assumptions_hold=assumptions,
+            mode="check" if assumptions else "probe", critical_points=[], counts={}, n_starts=0, n_converged=0,
+            saturated=False, last_new_point_at=0, unseen_probability=float("nan"), search_elapsed=0.0,
+            descent_gaps=np.zeros(0), reference="bound", descent_tol=0.0, elapsed=time.perf_counter() - t0,
+            underflow=True)
     points, entries = [], []
 
-    def add(rep, name, hits=0, sources=None):
-        found = _found(problem, rep)
-        idx = next((i for i, p in enumerate(points) if same_point(p, found)), None)
-        if idx is None:
-            points.append(found)
-            entries.append(ClassifiedPoint(names=[name], report=rep))
-            idx = len(entries) - 1
+    def add(W, H, name, hits=0, sources=None):
+        # a point already known (modulo symmetry, continua included) only adds its hits;
+        # a new one is classified, continua by their worst member (classify_point)
+        raw = describe_point(problem, W, H)
+        idx = next((i for i, p in enumerate(points) if same_point(p, raw)), None)
+        # another member of a known continuum with a larger lambda_min is classified too:
+        # a continuum is judged by the worst member found from any of its members
+        worse = idx is not None and raw.continuum and entries[idx].report.kind == "strict_saddle" \
+            and raw.invariants["hessian"][0] > entries[idx].report.lambda_min + entries[idx].report.resolution
+        if idx is None or worse:
+            rep = classify_point(problem, W, H, rng=0)
+            if idx is None:
+                idx = next((i for i, p in enumerate(points) if same_point(p, _found(problem, rep))), None)
+            if idx is None:
+                points.append(raw)
+                entries.append(ClassifiedPoint(names=[name], report=rep))
+                idx = len(entries) - 1
+            elif raw.continuum and entries[idx].report.kind == "strict_saddle" \
+                    and rep.lambda_min > entries[idx].report.lambda_min:
+                entries[idx].report = rep
         entry = entries[idx]
         if name not in entry.names and (name != "found" or not entry.names):
             entry.names.append(name)
@@ -242,12 +315,12 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         fam = critical_point_families(problem)
         with Progress(len(fam), "families", enabled=progress) as bar:
             for name, (W, H) in fam.items():
-                add(classify_critical_point(problem, W, H), name)
+                add(W, H, name)
                 bar.update()
     search = find_critical_points(problem, n_starts=n_starts, seed=seed, max_starts=max_starts, progress=progress)
     with Progress(len(search.points), "classify", enabled=progress) as bar:
         for p in search.points:
-            add(classify_critical_point(problem, p.W, p.H), "found", p.hits, p.sources)
+            add(p.W, p.H, "found", p.hits, p.sources)
             bar.update()
 
     counts = {}
@@ -258,30 +331,12 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         reference, target = "bound", problem.bound
     else:
         reference, target = "lowest_minimum", min(local)
-    descent_tol = cost_resolution(problem, target)
-    descent_gaps = search.descent_costs - target
-    kinds = [e.report.kind for e in entries]
-    violated = "spurious_local_minimizer" in kinds or bool(local and max(local) - min(local) > descent_tol)
-    # A descent run that stops above the bound is not itself a counterexample: it may
-    # have stalled (iteration cap) or stopped at a saddle.  If it ended at a critical
-    # point, that point was classified above; otherwise the evidence is incomplete.
-    incomplete = bool(np.any(descent_gaps > descent_tol))
-    # minima must be non-degenerate up to the rotation symmetry (zero eigenvalues =
-    # orbit dimension); otherwise the spectrum leaves their nature open
-    minima = [e.report for e in entries if e.report.kind in ("global_minimizer", "local_minimizer")]
-    degenerate = not minima or any(r.n_zero != r.orbit_dimension for r in minima)
-    if violated:
-        verdict = "violated"
-    elif incomplete or degenerate or any(k in ("undecided", "not_critical") for k in kinds):
-        verdict = "undecided"
-    else:
-        verdict = "holds"
     return Theorem2Report(
         d=d, K=K, n=n, tau=tau, tau_limit=limit, assumptions_hold=assumptions,
-        mode="check" if assumptions else "probe", verdict=verdict, critical_points=entries,
+        mode="check" if assumptions else "probe", critical_points=entries,
         counts=counts, n_starts=search.n_starts, n_converged=search.n_converged,
         saturated=search.saturated, last_new_point_at=search.last_new_point_at,
         unseen_probability=search.unseen_probability, search_elapsed=search.elapsed,
-        descent_gaps=descent_gaps, reference=reference, descent_tol=descent_tol, elapsed=time.perf_counter() - t0,
+        descent_gaps=search.descent_costs - target, reference=reference, descent_tol=cost_resolution(problem, target),
+        elapsed=time.perf_counter() - t0,
     )
-

@@ -31,6 +31,10 @@ Kinds:
   every other eigenvalue ``> resolution`` (a strict local minimiser modulo symmetry).
 * ``"local_minimizer"`` -- the same second-order evidence where no reference cost
   exists (``d < K - 1``: the bound is not attained), so "spurious" cannot be judged.
+* ``"degenerate_saddle"`` -- set by :func:`nc_verify.landscape.degenerate.classify_point`
+  only: no resolved negative eigenvalue, but flat directions beyond the rotation orbit
+  along which ``f`` decreases at third or fourth order (not a local minimum, not a
+  strict saddle).
 * ``"undecided"`` -- anything the arithmetic cannot settle: ``|lambda_min|`` within
   the resolution at a point above the bound, a Hessian that underflows to zero, extra flat directions at a
   second-order minimiser, a cost at the bound with resolved negative curvature, or a
@@ -39,7 +43,7 @@ Kinds:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,15 +64,23 @@ from nc_verify.landscape.spectrum import (
     tangent_basis,
 )
 from nc_verify.objective.protocol import as_point, check_problem
+from nc_verify.utils.reports import ARRAY, FAIL, PASS, UNDECIDED, Report, Row
 from nc_verify.utils.validation import check_choice, check_finite_float
 
 KINDS = ("global_minimizer", "strict_saddle", "spurious_local_minimizer", "local_minimizer",
-         "undecided", "not_critical")
+         "degenerate_saddle", "undecided", "not_critical")
+#: State of Theorem 2's claim "a global minimiser or a strict saddle" per kind.
+KIND_STATES = {"global_minimizer": PASS, "strict_saddle": PASS, "spurious_local_minimizer": FAIL,
+               "degenerate_saddle": FAIL, "local_minimizer": UNDECIDED, "undecided": UNDECIDED,
+               "not_critical": UNDECIDED}
 
 
 @dataclass
-class CriticalPointReport:
+class CriticalPointReport(Report):
     """Classification of one point (see the module docstring for the verdicts).
+
+    Its one row is Theorem 2's claim for this point, "a global minimiser or a strict
+    saddle", in the state :data:`KIND_STATES` gives its kind.
 
     Attributes
     ----------
@@ -111,6 +123,12 @@ class CriticalPointReport:
         The (refined) point; for problem (4) also as attributes ``W`` and ``H``.
     spectrum : ndarray or None
         All Hessian eigenvalues (dense method).
+    continuum : dict or None
+        For a point on a continuum of critical points: the search for its worst member
+        (:func:`nc_verify.landscape.degenerate.worst_member`); ``W``, ``H`` are then that member.
+    higher_order : dict or None
+        The third/fourth-order test along the flat directions
+        (:func:`nc_verify.landscape.degenerate.higher_order_test`), where it ran.
     """
 
     kind: str
@@ -133,9 +151,11 @@ class CriticalPointReport:
     hessian_norm: float
     method: str
     nc: dict
-    escape_direction: object
-    point: tuple
-    spectrum: object
+    escape_direction: object = field(metadata=ARRAY)
+    point: tuple = field(metadata=ARRAY)
+    spectrum: object = field(metadata=ARRAY)
+    continuum: object = None
+    higher_order: object = None
 
     @property
     def W(self) -> np.ndarray:
@@ -149,17 +169,10 @@ class CriticalPointReport:
         """The feature block (the last block of the point)."""
         return self.point[-1]
 
-    def as_dict(self, arrays: bool = False) -> dict:
-        """JSON-ready dict; ``arrays=True`` also includes the point, spectrum and direction."""
-        out = {k: getattr(self, k) for k in (
-            "kind", "reason", "cost", "bound", "gap", "gap_resolution", "gradient_norm",
-            "gradient_tol", "initial_gradient_norm", "refined", "lambda_min", "resolution",
-            "margin", "n_negative", "n_zero", "zero_gap", "orbit_dimension", "hessian_norm",
-            "method", "nc")}
-        if arrays:
-            out.update(point=list(self.point), spectrum=self.spectrum,
-                       escape_direction=None if self.escape_direction is None else list(self.escape_direction))
-        return out
+    def rows(self):
+        """Theorem 2's claim at this point, in the state of its kind (:data:`KIND_STATES`)."""
+        return [Row("a global minimiser or a strict saddle", KIND_STATES[self.kind], f"{self.kind}: {self.reason}",
+                    value=self.lambda_min, tolerance=self.resolution, margin=self.margin)]
 
 
 def _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, second_smallest, S):

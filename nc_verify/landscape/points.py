@@ -160,3 +160,84 @@ def add_distinct(points: list, new: FoundPoint, source: str | None = None) -> bo
     new.hits, new.sources = hits, sources
     points.append(new)
     return True
+
+
+# ------------------------------------------------------------------ the .npz point format
+def save_point(path, W, H, *, direction=None, metadata=None) -> str:
+    """Write a point in nc-verify's one ``.npz`` point format; returns the path (``.npz`` appended if missing).
+
+    Arrays ``W`` (d, K) and ``H`` (d, N) as float64 (bit for bit), optionally a tangent
+    direction ``dW``, ``dH``, and ``metadata`` (a dict) as a JSON string.  Read by
+    :func:`load_point`, ``nc-verify certify --point`` and
+    :func:`~nc_verify.checks.probes.recheck_counterexample`.  The parent folder is created.
+    """
+    import json
+    import os
+
+    from nc_verify.utils.serialization import json_default
+
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    arrays = {"W": np.asarray(W, dtype=np.float64), "H": np.asarray(H, dtype=np.float64)}
+    if direction is not None:
+        arrays.update(dW=np.asarray(direction[0], dtype=np.float64), dH=np.asarray(direction[1], dtype=np.float64))
+    if metadata is not None:
+        arrays["metadata"] = np.array(json.dumps(metadata, default=json_default))
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    np.savez(path, **arrays)
+    return path
+
+
+def load_point(path, *, exact: bool = False):
+    """Read a point file of :func:`save_point`: ``(W, H, direction, metadata)``.
+
+    ``direction`` is ``(dW, dH)`` or None, ``metadata`` a dict (empty without one).
+    With ``exact``, integer pairs ``W_num``/``W_den`` (likewise ``H``, ``dW``, ``dH``) are
+    accepted as exact rationals (arrays of ``Fraction``); float arrays are returned as
+    they are (exact binary rationals).  A file that is not such an ``.npz``, or arrays
+    of the wrong shapes, raise ``ValueError`` naming the file and the array.
+    """
+    import json
+    import os
+    import zipfile
+    from fractions import Fraction
+
+    path = os.fspath(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"point file {path!r} does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        raise ValueError(f"point file {path!r} is not an .npz archive (numpy.savez) holding arrays W and H") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        # a file's content, not an argument's type: ValueError like every other bad file
+        raise ValueError(  # noqa: TRY004
+            f"point file {path!r} is a single .npy array, not an .npz archive holding arrays W and H")
+    with data:
+        def get(name):
+            if name in data.files:
+                return np.array(data[name])
+            if exact and f"{name}_num" in data.files and f"{name}_den" in data.files:
+                num, den = data[f"{name}_num"], data[f"{name}_den"]
+                if num.shape != den.shape:
+                    raise ValueError(f"point file {path!r}: {name}_num and {name}_den must have the same shape")
+                return np.vectorize(lambda a, b: Fraction(int(a), int(b)), otypes=[object])(num, den)
+            return None
+
+        W, H, dW, dH = get("W"), get("H"), get("dW"), get("dH")
+        meta = json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+    if W is None or H is None:
+        need = "W and H (or W_num/W_den and H_num/H_den)" if exact else "W and H"
+        raise ValueError(f"point file {path!r} must hold arrays {need}; it holds {', '.join(data.files) or 'nothing'}")
+    if W.ndim != 2 or W.shape[1] < 2:
+        raise ValueError(f"point file {path!r}: W must be a (d, K) array with K >= 2 classes, got shape {W.shape}")
+    if H.ndim != 2 or H.shape[0] != W.shape[0] or H.shape[1] % W.shape[1]:
+        raise ValueError(f"point file {path!r}: W has shape {W.shape} but H has shape {H.shape}: W must be (d, K) "
+                         "and H (d, n K) with the same d")
+    if (dW is None) != (dH is None):
+        raise ValueError(f"point file {path!r}: a direction needs both dW and dH")
+    if dW is not None and (dW.shape != W.shape or dH.shape != H.shape):
+        raise ValueError(f"point file {path!r}: dW, dH must have the shapes of W, H ({W.shape}, {H.shape}), "
+                         f"got {dW.shape}, {dH.shape}")
+    return W, H, (None if dW is None else (dW, dH)), meta

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,11 @@ class SolveResult:
         Smallest Riemannian Hessian eigenvalue at the final point (``second_order=True``).
     escapes : int
         Negative-curvature steps taken (``second_order=True``).
+    warnings : list of str
+        What pymanopt warned about during the run (caught: its RuntimeWarnings never
+        reach the terminal), e.g. a line search dividing by a zero cost difference when
+        the cost no longer changes in float64.  If its iterate became NaN, the result
+        is the last finite iterate and ``stopping_reason`` says so.
     """
 
     point: tuple
@@ -52,6 +58,7 @@ class SolveResult:
     history: dict = field(default_factory=dict)
     lambda_min: float | None = None
     escapes: int = 0
+    warnings: list = field(default_factory=list)
 
     @property
     def W(self) -> np.ndarray:
@@ -172,8 +179,17 @@ def solve(
             callback(len(history["cost"]) - 1, *point)
 
     opt = _make_optimizer(optimizer, gradient_tol, max_iterations, verbose)
-    res = opt.run(_observe_gradient(pm_problem, record), initial_point=list(x0) if n_blocks > 1 else x0[0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        res = opt.run(_observe_gradient(pm_problem, record), initial_point=list(x0) if n_blocks > 1 else x0[0])
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     x = tuple(np.asarray(a, dtype=np.float64) for a in blocks(res.point))
+    stopping_reason = str(res.stopping_criterion)
+    if not all(np.all(np.isfinite(a)) for a in x):
+        finite = last[0] is not None and all(np.all(np.isfinite(a)) for a in last[0])
+        x = tuple(np.array(a, dtype=np.float64) for a in (last[0] if finite else x0))
+        stopping_reason = (f"{optimizer} produced a non-finite iterate (pymanopt: {'; '.join(messages) or 'no warning'}): "
+                           "the cost no longer changes in float64 along its steps; stopped at the last finite iterate")
     cost, grad_norm = problem.cost(*x), gradient_norm(problem, *x)
     if last[0] is None or not all(np.array_equal(a, b) for a, b in zip(last[0], x)):
         # stopped on an iteration cap after a step whose gradient was never evaluated
@@ -186,8 +202,9 @@ def solve(
         cost=cost,
         gradient_norm=grad_norm,
         iterations=int(res.iterations),
-        stopping_reason=str(res.stopping_criterion),
+        stopping_reason=stopping_reason,
         history={k: np.asarray(v) for k, v in history.items()},
+        warnings=messages,
     )
 
 
@@ -246,5 +263,5 @@ def _solve_second_order(problem, optimizer, *, x0, max_escapes, callback, **kwar
         point=res.point, cost=res.cost, gradient_norm=res.gradient_norm, iterations=iterations,
         stopping_reason=res.stopping_reason,
         history={k: np.concatenate(v) for k, v in history.items()},
-        lambda_min=rep.lambda_min, escapes=escapes,
+        lambda_min=rep.lambda_min, escapes=escapes, warnings=res.warnings,
     )

@@ -105,6 +105,12 @@ def nc_metrics(W, H, labels) -> NCMetrics:
     # computed from C = Q R and an SVD of the K x K factor R, in O(d K^2 + d K N),
     # never forming a d x d matrix. Singular values of C below its rounding level
     # (10 max(d, K) eps s_max) count as zero: C has rank <= K - 1 by construction.
+    # The cut is on C, not on Sigma_B: the SVD of C is backward stable, so each singular
+    # value carries an absolute error ~ max(d, K) eps s_max and every one above the cut is
+    # resolved.  A cut on the eigenvalues of Sigma_B at 10 d eps ||Sigma_B|| would drop
+    # singular values of C below sqrt(10 d eps) s_max ~ 1e-7 s_max: genuine between-class
+    # directions of nearly rank-deficient class means, which this computation resolves
+    # because it never squares C.
     Q, R = np.linalg.qr(centred)
     Ur, sv, _ = np.linalg.svd(R)
     U = Q @ Ur

@@ -27,19 +27,29 @@ def slopes_ok(slopes, exact: float) -> bool:
     return bool(slopes.size and np.median(slopes) >= exact - SLOPE_TOL)
 
 
-def fit_slope(ts: np.ndarray, errs: np.ndarray, floor: float, points: int = 6) -> float:
+#: A fitted slope decides only when its window starts at a step ``t <= RESOLVED_STEP``:
+#: there the next Taylor term changes the slope by O(t) <= 0.05, half of
+#: :data:`SLOPE_TOL`.  A remainder that rises above the rounding floor only at larger
+#: steps (a nearly flat cost, e.g. ``tau = 1e-8``) cannot separate its leading term
+#: from the next ones, and the check is undecided, not failed.
+RESOLVED_STEP = 0.05
+
+
+def fit_slope(ts: np.ndarray, errs: np.ndarray, floor: float, points: int = 6, *, full_output: bool = False):
     """Slope of ``log err`` vs ``log t`` over the straightest window of ``points`` steps above ``floor``.
 
     Below ``floor`` the remainder is rounding noise; at large steps higher Taylor
     terms bend the curve. Between the two the log-log curve is a straight line, and
     the window of consecutive steps with the smallest least-squares residual finds
     it (for a wrong formula too: its line is just as straight, with another slope).
+    With ``full_output`` returns ``(slope, t_first)``, the smallest step of the
+    window (NaN without a window): the slope decides only if ``t_first <= RESOLVED_STEP``.
     """
     ok = np.flatnonzero(errs > floor)
     if ok.size < points:
-        return float("nan")
+        return (float("nan"), float("nan")) if full_output else float("nan")
     x, y = np.log(ts), np.log(np.maximum(errs, np.finfo(np.float64).tiny))
-    best = (np.inf, float("nan"))
+    best = (np.inf, float("nan"), float("nan"))
     for start in range(ok.size - points + 1):
         sel = ok[start : start + points]
         if sel[-1] - sel[0] != points - 1:      # only consecutive steps
@@ -47,5 +57,5 @@ def fit_slope(ts: np.ndarray, errs: np.ndarray, floor: float, points: int = 6) -
         coef, res, *_ = np.polyfit(x[sel], y[sel], 1, full=True)
         resid = float(res[0]) if res.size else 0.0
         if resid < best[0]:
-            best = (resid, float(coef[0]))
-    return best[1]
+            best = (resid, float(coef[0]), float(ts[sel[0]]))
+    return (best[1], best[2]) if full_output else best[1]

@@ -211,7 +211,8 @@ def load_grid(path) -> Grid:
 
 # --------------------------------------------------------------------- cells
 def run_cell(cell: Cell) -> dict:
-    """Run one cell; returns its JSON record: the inputs, ``verdict``, ``figures`` and ``elapsed_s``."""
+    """Run one cell; returns its JSON record: the inputs, ``state`` and ``verdict`` (the report's own,
+    :mod:`nc_verify.utils.reports`), ``figures`` and ``elapsed_s``."""
     t0 = time.perf_counter()
     opts = dict(cell.options)
     if cell.task == "probe":
@@ -220,28 +221,24 @@ def run_cell(cell: Cell) -> dict:
         opts.setdefault("save_dir", "counterexamples")
         rep = probe(cell.d, cell.K, cell.n, cell.tau, loss=cell.loss, seed=cell.seed, progress=False, **opts)
         figures = rep.figures()
-        verdict = figures.pop("verdict")
     elif cell.task == "derivatives":
         from nc_verify.checks.derivatives import check_derivatives
         from nc_verify.objective.problem import UFMProblem
 
         rep = check_derivatives(UFMProblem(cell.d, cell.K, cell.n, cell.tau, loss=cell.loss), rng=cell.seed, **opts)
         figures = rep.as_dict()
-        verdict = "pass" if figures.pop("passed") else "FAIL"
     elif cell.task == "theorem1":
         from nc_verify.checks.theorem1 import verify_theorem1
 
         rep = verify_theorem1(cell.d, cell.K, cell.n, cell.tau, seed=cell.seed, **opts)
         figures = rep.as_dict()
-        verdict = "holds" if rep.holds else "FAIL"
     else:
         from nc_verify.checks.theorem2 import verify_theorem2
 
         rep = verify_theorem2(cell.d, cell.K, cell.n, cell.tau, seed=cell.seed, **opts)
         figures = rep.as_dict()
-        verdict = rep.verdict if rep.mode == "check" else f"probe: {rep.verdict}"
     figures = json.loads(json.dumps(figures, default=json_default))
-    return {"cell": cell.id, **cell.inputs, "verdict": verdict, "figures": figures,
+    return {"cell": cell.id, **cell.inputs, "state": rep.state.value, "verdict": rep.verdict, "figures": figures,
             "elapsed_s": time.perf_counter() - t0}
 
 
@@ -333,6 +330,9 @@ def run_sweep(grid, out, *, resume: bool = False, workers: int = 1, scheduler=No
     elif not isinstance(grid, Grid):
         grid = load_grid(grid)
     workers = check_int(workers, "workers", 0)
+    parent = os.path.dirname(os.path.abspath(os.fspath(out)))
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise ValueError(f"results file {os.fspath(out)!r}: its folder {parent!r} does not exist or is not writable")
     done = read_records(out, repair=resume)
     if done and not resume:
         raise ValueError(f"results file {os.fspath(out)!r} already holds {len(done)} cells; "
@@ -374,21 +374,20 @@ def run_sweep(grid, out, *, resume: bool = False, workers: int = 1, scheduler=No
 
 # ------------------------------------------------------------------ reports
 def summary_rows(records: dict):
-    """Table rows ``(d, K, n, tau, loss, seed, verdict, best, worst saddle, elapsed)`` sorted by inputs."""
+    """Table rows ``(d, K, n, tau, loss, seed, state, verdict, best, worst saddle, elapsed)`` sorted by inputs."""
     rows = []
     for r in sorted(records.values(), key=lambda r: (r["d"], r["K"], r["n"], r["tau"], r["loss"], r["seed"])):
         f = r["figures"]
         best = f.get("best_value")
         ws = f.get("worst_saddle_lambda")
-        rows.append((r["d"], r["K"], r["n"], f"{r['tau']:g}", r["loss"], r["seed"], r["verdict"],
+        rows.append((r["d"], r["K"], r["n"], f"{r['tau']:g}", r["loss"], r["seed"], r["state"], r["verdict"],
                      "-" if best is None else f"{best:.8g}", "-" if ws is None else f"{ws:.3e}",
                      f"{r['elapsed_s']:.2f}s"))
     return rows
 
 
-SUMMARY_HEADERS = ("d", "K", "n", "tau", "loss", "seed", "verdict", "best value", "worst saddle", "time")
-_VERDICT_ORDER = {"no counterexample found": 0, "pass": 0, "holds": 0, "undecided": 1,
-                  "potential counterexample": 2, "FAIL": 2}
+SUMMARY_HEADERS = ("d", "K", "n", "tau", "loss", "seed", "state", "verdict", "best value", "worst saddle", "time")
+_STATE_ORDER = {"pass": 0, "undecided": 1, "FAIL": 2}
 
 
 def heatmap(records: dict, path) -> str:
@@ -409,7 +408,7 @@ def heatmap(records: dict, path) -> str:
     C = np.full((len(rows), len(taus)), np.nan)
     for r in recs:
         i, j = rows.index((r["d"], r["K"], r["n"], r["loss"])), taus.index(r["tau"])
-        v = _VERDICT_ORDER.get(r["verdict"], 1)
+        v = _STATE_ORDER[r["state"]]
         V[i, j] = v if np.isnan(V[i, j]) else max(V[i, j], v)
         ws = r["figures"].get("worst_saddle_lambda")
         if ws is not None and ws < 0:
@@ -419,7 +418,7 @@ def heatmap(records: dict, path) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(4 + 1.2 * len(taus), 1.5 + 0.45 * len(rows)), squeeze=False)
     ax = axes[0, 0]
     ax.imshow(V, cmap=ListedColormap(["#4caf50", "#bdbdbd", "#e53935"]), vmin=-0.5, vmax=2.5, aspect="auto")
-    ax.set_title("verdict (green: none found / pass,\ngrey: undecided, red: counterexample / fail)", fontsize=8)
+    ax.set_title("state (green: pass / none found,\ngrey: undecided, red: FAIL / counterexample)", fontsize=8)
     im = axes[0, 1].imshow(C, cmap="viridis", aspect="auto")
     axes[0, 1].set_title("worst saddle: log10 |lambda_min|", fontsize=8)
     fig.colorbar(im, ax=axes[0, 1])

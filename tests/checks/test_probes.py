@@ -13,10 +13,11 @@ EPS = np.finfo(np.float64).eps
 
 
 def test_small_probe_finds_minimum_and_saddles():
-    r = probe(4, 3, 1, 1.0, n_starts=4, seed=0, save_dir=None)
+    r = probe(4, 3, 1, 1.0, n_starts=4, seed=0, save_dir=None)          # search until saturated
     # d >= K: the best value must be Theorem 1's bound (to the cost's rounding level)
     assert abs(r.best_value - theorem1_bound(3, 1.0)) <= 64 * EPS
-    assert r.verdict == "no counterexample found" and r.theorem2_regime
+    assert r.search_saturated and r.rows()[-1].state == "pass"
+    assert r.verdict == "no counterexample found" and r.theorem2_regime and r.exit_status == 0
     kinds = [p.kind for p in r.points]
     assert kinds.count("at_best_value") == 1 and kinds.count("strict_saddle") >= 2
     w = r.worst_saddle
@@ -40,9 +41,17 @@ def test_counterexample_saved_exactly_and_rechecked(tmp_path):
 def test_other_losses_and_supcon():
     r = probe(3, 3, 1, 2.0, loss="focal:2", n_starts=3, search_starts=3, seed=1, save_dir=None)
     assert r.loss == "focal:2" and r.theorem1_bound is None and not r.theorem2_regime
-    assert r.verdict == "no counterexample found"
+    # 3 search starts cannot saturate: every other row passes, the verdict is undecided
+    assert [x.name for x in r.rows() if x.state != "pass"] == ["probe: search saturated"]
+    assert r.verdict == "undecided" and r.rows()[-1].reason.startswith("search not saturated")
+    # SupCon runs the shared saddle search too: with search_starts=0 the saturation row is
+    # undecided ("descent starts only"); with the default search it saturates
+    s0 = probe(3, 3, 2, 1.0, loss="supcon", n_starts=3, search_starts=0, seed=0, save_dir=None)
+    assert [x.name for x in s0.rows() if x.state != "pass"] == ["probe: search saturated"]
+    assert "descent starts only" in s0.rows()[-1].reason and s0.verdict == "undecided"
     s = probe(3, 3, 2, 1.0, loss="supcon", n_starts=3, seed=0, save_dir=None)
-    assert s.verdict == "no counterexample found"
+    assert s.search_saturated and s.search_starts >= 400
+    assert [x.name for x in s.rows() if x.state != "pass"] == [], s.rows()
     expected = np.log(1 + 2 * 2 * np.exp(-1.5))          # ETF value log((n-1) + n(K-1) e^{-tau K/(K-1)}), n = 2, K = 3
     assert abs(s.best_value - expected) <= 64 * EPS * expected
 
@@ -67,10 +76,20 @@ def test_table1_value_at_d2_K100():
 def test_cli_probe(tmp_path, capsys):
     out = tmp_path / "p.json"
     code = main(["probe", "--d", "4", "--K", "3", "--n", "1", "--tau", "1", "--starts", "2",
-                 "--search-starts", "2", "--save-dir", str(tmp_path), "--json", str(out)])
+                 "--search-starts", "2", "--save-dir", str(tmp_path), "--json", str(out), "--wide"])
     text = capsys.readouterr().out
-    assert code == 0 and "verdict: no counterexample found" in text and "evidence, not a proof" in text
-    assert json.loads(out.read_text())["verdict"] == "no counterexample found"
+    assert code == 3 and "verdict: undecided" in text and "evidence, not a proof" in text.splitlines()[0]
+    data = json.loads(out.read_text())
+    assert data["verdict"] == "undecided" and data["rows"][-1]["state"] == "undecided"
+
+
+def test_probe_at_2_4_1_reports_the_degenerate_member(tmp_path):
+    # the W = u 1^T, H = v 1^T continuum: its member with v orthogonal to u is a degenerate saddle
+    r = probe(2, 4, 1, 1.0, n_starts=2, search_starts=0, seed=0, save_dir=tmp_path)
+    (deg,) = [p for p in r.points if p.kind == "degenerate_saddle"]
+    assert abs(deg.cost - np.log(4)) <= 1e-14 and abs(deg.lambda_min) <= deg.resolution
+    assert r.verdict == "potential counterexample" and r.exit_status == 1
+    assert deg.file is not None and recheck_counterexample(deg.file).kind == "degenerate_saddle"
 
 
 @pytest.mark.parametrize("kw, match", [

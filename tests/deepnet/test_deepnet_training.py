@@ -242,7 +242,8 @@ class TestFigures:
 
     def test_cli(self, tmp_path, capsys):
         rc = main(["deepnet", "figure6", "--dataset", "synthetic", "--image-size", "8", "--per-class", "2",
-                   "--archs", "resnet18", "--width", "2", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path)])
+                   "--archs", "resnet18", "--width", "2", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path),
+                   "--wide"])
         assert rc == 0
         out = capsys.readouterr().out
         assert "resnet18-normalized" in out and "resnet18-regularized" in out

@@ -126,3 +126,18 @@ class TestInputChecks:
         H[1, 1] = np.inf
         with pytest.raises(ValueError, match="H has NaN or infinite entries"):
             nc_metrics(self.W, H, self.labels)
+
+
+def test_nc3_where_W_differs_from_the_class_means():
+    # d = 2, K = 2, n = 2, W = I; class 0 features e1, e1 (mean e1), class 1 features e2, -e1
+    # (mean (-1/2, 1/2)).  W^T Hbar = [[1, -1/2], [0, 1/2]] has Frobenius norm sqrt(3/2), so with
+    # a = sqrt(2/3) and E = (I - 11^T/2) / sqrt(1):
+    #   NC3^2 = (a - 1/2)^2 + 2 (1/2 - a/2)^2 + 1/4 = 3a^2/2 - 2a + 1 = 2 - 2 sqrt(2/3).
+    # Wrong variants give other numbers: W^T W in place of W^T Hbar (sqrt(2 - sqrt 2) = 0.765),
+    # the squared distance (0.367), centred class means (0.4595).
+    W = np.eye(2)
+    H = np.array([[1.0, 1.0, 0.0, -1.0], [0.0, 0.0, 1.0, 0.0]])
+    m = nc_metrics(W, H, np.array([0, 0, 1, 1]))
+    expected = np.sqrt(2 - 2 * np.sqrt(2 / 3))
+    assert abs(m.nc3 - expected) <= 4 * EPS
+    assert abs(m.nc3 - 0.6058108) <= 1e-7

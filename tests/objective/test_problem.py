@@ -241,3 +241,15 @@ def test_etf_attains_bound_property(d, K, n, tau, seed):
     p = UFMProblem(d, K, n, tau)
     W, H = etf_point(d, K, n, rng=seed)
     assert abs(p.cost(W, H) - p.bound) <= cost_resolution(p, p.bound)
+
+
+@pytest.mark.parametrize("d, K, expected", [
+    (10, 4, 16.0),          # even K: 2 (d - 2)
+    (6, 2, 8.0),
+    (10, 3, 12.0),          # odd K: 2 (d - 2) / (1 + 1/K) = 2 * 8 * 3/4
+    (7, 5, 25.0 / 3.0),     # 2 * 5 / (1 + 1/5)
+])
+def test_theorem2_tau_limit_known_values(d, K, expected):
+    from nc_verify import theorem2_tau_limit
+
+    assert abs(theorem2_tau_limit(d, K) - expected) <= 4 * np.finfo(float).eps * expected

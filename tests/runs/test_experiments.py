@@ -155,7 +155,7 @@ class TestOptions:
         with pytest.raises(SystemExit) as e:
             main(["reproduce", "figure5", "--quick", "--out", str(f / "sub")])
         assert e.value.code == 2
-        assert "cannot create --out directory" in capsys.readouterr().err
+        assert "argument --out: cannot create the folder" in capsys.readouterr().err
 
     def test_cli_prints_ours_beside_paper(self, tmp_path, capsys):
         assert main(["reproduce", "figure5", "--quick", "--trials", "1", "--out", str(tmp_path / "new")]) == 0

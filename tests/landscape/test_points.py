@@ -1,0 +1,103 @@
+"""Distinct critical points modulo symmetry, and the one .npz point format (nc_verify.landscape.points)."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from nc_verify import UFMProblem, critical_point_families, find_critical_points
+from nc_verify.landscape.points import (
+    INVARIANT_RTOL,
+    describe_point,
+    load_point,
+    same_point,
+    save_point,
+)
+
+
+def test_collinear_patterns_with_equal_cost_and_grams_stay_distinct():
+    # (3, 3, 2, 1): two sign patterns with the same cost, Gram matrices and cross singular
+    # values, told apart only by their Hessian spectra (lambda_min -0.6072 vs -0.4420)
+    p = UFMProblem(3, 3, 2, 1.0)
+    fam = critical_point_families(p)
+    a, b = describe_point(p, *fam["collinear[+2 +0 -2]"]), describe_point(p, *fam["collinear[+1 +1 -2]"])
+    assert not a.continuum and not b.continuum
+    assert a.cost == pytest.approx(b.cost, abs=1e-14)
+    for k in ("gram_0", "gram_1", "cross_0_1"):
+        assert np.allclose(a.invariants[k], b.invariants[k], atol=1e-12)
+    assert a.invariants["hessian"][0] == pytest.approx(-0.6072, abs=1e-4)
+    assert b.invariants["hessian"][0] == pytest.approx(-0.4420, abs=1e-4)
+    assert not same_point(a, b)
+
+
+@pytest.mark.parametrize("key", ["cost", "gram_0", "gram_1", "cross_0_1", "hessian"])
+def test_a_difference_at_the_1e_3_level_is_not_merged(key):
+    p = UFMProblem(3, 3, 2, 1.0)
+    a = describe_point(p, *critical_point_families(p)["collinear[+2 +0 -2]"])
+
+    def shifted(rel):
+        if key == "cost":
+            return dataclasses.replace(a, cost=a.cost * (1 + rel))
+        inv = dict(a.invariants)
+        inv[key] = inv[key] + rel * (1.0 + np.max(np.abs(inv[key])))
+        return dataclasses.replace(a, invariants=inv)
+
+    assert not same_point(a, shifted(1e-3))
+    assert same_point(a, shifted(INVARIANT_RTOL / 10))      # rounding-level differences are one point
+
+
+def test_pinned_distinct_count():
+    # (3, 3, 1, 1), seed 0: the adaptive search saturates after 400 starts with 14 distinct points
+    s = find_critical_points(UFMProblem(3, 3, 1, 1.0), n_starts=None, seed=0)
+    assert s.saturated and s.n_starts == 400 and len(s.points) == 14
+
+
+def test_save_and_load_bit_for_bit(tmp_path):
+    p = UFMProblem(4, 3, 2, 1.0)
+    W, H = p.random_point(0)
+    dW, dH = p.random_tangent(W, H, np.random.default_rng(1))
+    path = save_point(tmp_path / "sub" / "pt", W, H, direction=(dW, dH), metadata={"tau": 1.0, "note": "x"})
+    assert path.endswith(".npz")
+    W2, H2, (dW2, dH2), meta = load_point(path)
+    assert all(np.array_equal(x, y) for x, y in ((W, W2), (H, H2), (dW, dW2), (dH, dH2)))
+    assert meta == {"tau": 1.0, "note": "x"}
+    _, _, direction, meta3 = load_point(save_point(tmp_path / "plain.npz", W, H))
+    assert direction is None and meta3 == {}
+
+
+def test_exact_rationals(tmp_path):
+    path = tmp_path / "q.npz"
+    np.savez(path, W_num=np.array([[3, -3], [4, -4]]), W_den=np.full((2, 2), 5), H=np.array([[1.0, -1.0], [0, 0]]))
+    W, _, _, _ = load_point(path, exact=True)
+    from fractions import Fraction
+
+    assert W[0, 0] == Fraction(3, 5) and W.dtype == object
+    with pytest.raises(ValueError, match="must hold arrays W and H"):
+        load_point(path)                               # rationals only where asked for
+
+
+@pytest.mark.parametrize("write, match", [
+    (lambda f: f.write_text("hello"), "is not an .npz archive"),
+    (lambda f: np.save(open(f, "wb"), np.ones(3)), "a single .npy array"),
+    (lambda f: np.savez(f, W=np.ones((2, 2))), "must hold arrays W and H"),
+    (lambda f: np.savez(f, W=np.ones((3, 1)), H=np.ones((3, 2))), "W must be a \\(d, K\\) array"),
+    (lambda f: np.savez(f, W=np.ones((3, 4)), H=np.ones((2, 4))), "W has shape \\(3, 4\\) but H has shape \\(2, 4\\)"),
+    (lambda f: np.savez(f, W=np.ones((2, 2)), H=np.ones((2, 4)), dW=np.ones((2, 2))), "needs both dW and dH"),
+])
+def test_bad_files_are_clear_errors(tmp_path, write, match):
+    f = tmp_path / "bad.npz"
+    write(f)
+    with pytest.raises(ValueError, match=match):
+        load_point(f)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_point(tmp_path / "nope.npz")
+
+
+def test_metadata_is_json(tmp_path):
+    path = save_point(tmp_path / "m", np.eye(2), np.eye(2), metadata={"a": np.float64(1.5)})
+    with np.load(path) as data:
+        assert json.loads(str(data["metadata"])) == {"a": 1.5}
