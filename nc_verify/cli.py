@@ -331,6 +331,37 @@ def _cmd_certify(args) -> int:
     return exit_status(state)
 
 
+def _cmd_prove(args) -> int:
+    from nc_verify.certify.prover import check_landscape_proof, prove_landscape, summary_lines
+    from nc_verify.utils.progress import Progress
+
+    if args.check is not None:
+        _say(f"nc-verify prove --check {args.check}")
+        result = check_landscape_proof(args.check)
+        _say(str(result))
+        state = FAIL if not result.valid else (PASS if result.status == "proved" else UNDECIDED)
+        _say(f"verdict: {state}")
+        return exit_status(state)
+    if (args.tau is None) == (args.tau_range is None):
+        raise ValueError("give exactly one of --tau and --tau-range")
+    tau = args.tau if args.tau_range is None else tuple(args.tau_range)
+    where = "every d > K" if args.d is None else f"d = {args.d}"
+    _say(f"nc-verify prove: K={args.K} n={args.n} tau={tau} ({where}) loss={args.loss} max_boxes={args.max_boxes}")
+    with Progress(0, "prove: boxes", enabled=True) as bar:
+        proof = prove_landscape(args.K, args.n, tau, d=args.d, loss=args.loss, max_boxes=args.max_boxes,
+                                workers=args.workers,
+                                progress=lambda left, rate: bar.update(
+                                    0, postfix=f"{left} boxes left, {rate:.0f} boxes/s"))
+    for line in summary_lines(proof):
+        _say(line)
+    if args.out is not None:
+        proof.save(args.out)
+        _say(f"proof written to {args.out} (re-check: nc-verify prove --check {args.out})")
+    state = PASS if proof.status == "proved" else UNDECIDED
+    _say(f"verdict: {state}")
+    return exit_status(state)
+
+
 # --------------------------------------------------------------------- parser
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     """Help that shows every option's default."""
@@ -456,6 +487,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-prec", type=int, default=4096, help="largest precision tried")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the certificates as JSON")
     p.set_defaults(func=_cmd_certify)
+
+    from nc_verify.certify.prover import DEFAULT_MAX_BOXES
+
+    p = sub.add_parser("prove", parents=[common], formatter_class=_Formatter,
+                       help="prove Theorem 2's landscape at small sizes by interval branch and bound")
+    p.add_argument("--K", type=int, default=2, help="number of classes K")
+    p.add_argument("--n", type=int, default=1, help="samples per class n")
+    p.add_argument("--tau", type=float, default=None, help="temperature tau (or give --tau-range)")
+    p.add_argument("--tau-range", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                   help="prove for every tau in [LO, HI] (tau becomes a box coordinate)")
+    p.add_argument("--d", type=int, default=None, help="feature dimension; default: every d > K at once")
+    p.add_argument("--loss", default="cross_entropy", help="loss spec (cross_entropy, label_smoothing:A, focal:G)")
+    p.add_argument("--max-boxes", type=int, default=DEFAULT_MAX_BOXES, help="box budget")
+    p.add_argument("--workers", type=int, default=None, help="worker processes for the box batches")
+    p.add_argument("--out", metavar="FILE.json", type=_out_file, default=None, help="write the proof as JSON")
+    p.add_argument("--check", metavar="FILE.json", default=None,
+                   help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify')")
+    p.set_defaults(func=_cmd_prove)
     return parser
 
 

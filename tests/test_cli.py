@@ -110,3 +110,21 @@ def test_exit_code_per_state(monkeypatch, capsys, state, code):
 def test_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "nc_verify", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "verify" in proc.stdout and "exit status" in proc.stdout
+
+
+def test_prove_and_check(tmp_path, capsys):
+    """nc-verify prove: (2, 1) at tau = 1 is proved for every d > 2 (exit 0), its file re-checks (exit 0);
+    at d = 2 the degenerate member W = u 1^T, H = v 1^T leaves boxes unresolved (exit 3, undecided)."""
+    from nc_verify.cli import main
+
+    out = tmp_path / "proof.json"
+    assert main(["prove", "--K", "2", "--n", "1", "--tau", "1", "--out", str(out)]) == 0
+    assert "status: proved" in capsys.readouterr().out
+    assert main(["prove", "--check", str(out)]) == 0
+    assert "valid" in capsys.readouterr().out
+    assert main(["prove", "--K", "2", "--n", "1", "--tau", "1", "--d", "2"]) == 3
+    assert "unresolved box" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["prove", "--K", "2", "--n", "1"])
+    assert exc.value.code == 2
+    assert "exactly one of --tau and --tau-range" in capsys.readouterr().err
