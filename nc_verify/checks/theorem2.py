@@ -125,14 +125,10 @@ class Theorem2Report(Report):
     The rows (``Theorem 2: ...``, or ``Theorem 2 probe: ...`` outside the assumptions)
     and their rules:
 
-    * minima non-degenerate up to rotation -- pass when every minimiser found has as many
-      zero Hessian eigenvalues as its rotation orbit; undecided otherwise (or without one);
-    * no spurious local minimiser -- FAIL when one is found (or, with ``d < K - 1``, local
-      minimisers of different costs);
-    * every other critical point a strict saddle -- FAIL when a ``degenerate_saddle`` is
-      found; undecided when a point is ``undecided`` or ``not_critical``;
-    * descent reaches the bound -- undecided when a run stopped above it (a stalled run
-      is no counterexample: where it stopped at a critical point, that point is classified);
+    * minima non-degenerate up to rotation -- pass when every minimiser found has as many zero Hessian eigenvalues as its rotation orbit; undecided otherwise (or without one);
+    * no spurious local minimiser -- FAIL when one is found (or, with ``d < K - 1``, local minimisers of different costs);
+    * every other critical point a strict saddle -- FAIL when a ``degenerate_saddle`` is found; undecided when a point is ``undecided`` or ``not_critical``;
+    * descent reaches the bound -- undecided when a run stopped above it (a stalled run is no counterexample: where it stopped at a critical point, that point is classified);
     * search saturated -- undecided when not (:func:`saturation_reason`).
 
     ``verdict`` combines them (:func:`~nc_verify.utils.reports.combine`): "holds",

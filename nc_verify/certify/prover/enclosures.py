@@ -425,6 +425,8 @@ def quantities(bk, chart, x, T, loss: ProverLoss):
     T : backend number
         Temperature.
 
+    Notes
+    -----
     On a :class:`~.chart.SphereChart` this is :func:`sphere_quantities`.
     """
     if getattr(chart, "kind", "planar") == "sphere3":
