@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from nc_verify.checks.theorem2 import saturation_reason
 from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.newton import gradient_tolerance, newton_polish
 from nc_verify.landscape.points import (
+    ClassifiedPoint,
     add_distinct,
     describe_point,
     load_point,
@@ -56,7 +57,6 @@ from nc_verify.objective.problem import UFMProblem
 from nc_verify.objective.protocol import blocks
 from nc_verify.utils.progress import Progress
 from nc_verify.utils.reports import (
-    ARRAY,
     FAIL,
     PASS,
     PROBE_WORDS,
@@ -91,49 +91,6 @@ SUPCON = "supcon"
 
 
 @dataclass
-class ProbePoint:
-    """One distinct critical point found by a probe.
-
-    Attributes
-    ----------
-    kind : str
-        A value of :data:`PROBE_KINDS`.
-    reason : str
-    cost, gap : float
-        ``f`` and ``f - reference``.
-    gradient_norm, lambda_min, resolution, margin : float
-        ``margin = |lambda_min| / resolution`` (> 1: the sign of ``lambda_min`` is resolved).
-    n_zero, orbit_dimension : int or None
-    hits : int
-        Starts that reached this point.
-    sources : dict
-        Hits per kind of start ("descent", "uniform", "subspace", ...).
-    file : str or None
-        Where a potential counterexample was saved.
-    point : tuple of ndarray
-        ``(W, H)`` (``(H,)`` for the supervised contrastive loss).
-    """
-
-    kind: str
-    reason: str
-    cost: float
-    gap: float
-    gradient_norm: float
-    lambda_min: float
-    resolution: float
-    margin: float
-    n_zero: object
-    orbit_dimension: int
-    hits: int
-    sources: dict
-    point: tuple = field(repr=False, metadata=ARRAY)
-    file: object = None
-
-    def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("array")}
-
-
-@dataclass
 class ProbeReport(Report):
     """Result of :func:`probe` (see the module docstring).
 
@@ -153,7 +110,8 @@ class ProbeReport(Report):
         check applies there, this probe is then a consistency check.
     descent_costs : list of float
         Final cost of every descent run.
-    points : list of ProbePoint
+    points : list of ClassifiedPoint
+        ``kind`` in the probe's words (:data:`PROBE_KINDS`), ``gap`` against ``reference``.
     search_saturated : bool
         The critical-point search's saturation rule held (False without a search).
     last_new_point_at : int
@@ -445,11 +403,7 @@ def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_sta
         kind = PROBE_KINDS[rep.kind]
         reason = rep.reason if kind != "at_best_value" else "cost equals the reference value to within its resolution"
         final = rep.point
-        pp = ProbePoint(kind=kind, reason=reason, cost=float(rep.cost), gap=float(rep.cost - ref),
-                        gradient_norm=float(rep.gradient_norm), lambda_min=float(rep.lambda_min),
-                        resolution=float(rep.resolution), margin=float(rep.margin), n_zero=rep.n_zero,
-                        orbit_dimension=int(rep.orbit_dimension), hits=int(hits), sources=dict(sources),
-                        point=final)
+        pp = ClassifiedPoint(report=rep, hits=int(hits), sources=dict(sources), kind=kind, reason=reason)
         if kind in (COUNTEREXAMPLE, "degenerate_saddle") and save_dir is not None:
             name = (f"counterexample_{_loss_spec(problem).replace(':', '-')}_d{problem.d}_K{problem.K}"
                     f"_n{problem.n}_tau{problem.tau:g}_seed{seed if isinstance(seed, int) else 'rng'}_{len(points)}")

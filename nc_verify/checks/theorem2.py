@@ -15,7 +15,7 @@ for ``d <= K`` and large ``tau``), never a check of the theorem.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from nc_verify.checks.theorem1 import bound_underflows
 from nc_verify.landscape.classify import CriticalPointReport
 from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.points import (
+    ClassifiedPoint,
     FoundPoint,
     describe_point,
     point_invariants,
@@ -52,24 +53,6 @@ from nc_verify.utils.reports import (
 )
 from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import check_int, check_positive_float
-
-
-@dataclass
-class ClassifiedPoint:
-    """A distinct critical point: its names (family names, or ``"found"``), hits and report."""
-
-    names: list
-    report: CriticalPointReport
-    hits: int = 0
-    sources: dict = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.names[0] if len(self.names) == 1 else f"{self.names[0]} (+{len(self.names) - 1})"
-
-    def as_dict(self) -> dict:
-        return {"names": list(self.names), "hits": self.hits, "sources": dict(self.sources),
-                **self.report.as_dict()}
 
 
 def saturation_reason(saturated: bool, last_new_point_at: int, n_starts: int, unseen_probability: float) -> str:
@@ -299,13 +282,12 @@ def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=
                 idx = len(entries) - 1
             elif raw.continuum and entries[idx].report.kind == "strict_saddle" \
                     and rep.lambda_min > entries[idx].report.lambda_min:
-                entries[idx].report = rep
+                old = entries[idx]
+                entries[idx] = ClassifiedPoint(report=rep, names=old.names, hits=old.hits, sources=old.sources)
         entry = entries[idx]
         if name not in entry.names and (name != "found" or not entry.names):
             entry.names.append(name)
-        entry.hits += hits
-        for k, v in (sources or {}).items():
-            entry.sources[k] = entry.sources.get(k, 0) + v
+        entry.merge(hits, sources or {})
 
     if families:
         fam = critical_point_families(problem)

@@ -241,3 +241,65 @@ def load_point(path, *, exact: bool = False):
         raise ValueError(f"point file {path!r}: dW, dH must have the shapes of W, H ({W.shape}, {H.shape}), "
                          f"got {dW.shape}, {dH.shape}")
     return W, H, (None if dW is None else (dW, dH)), meta
+
+
+@dataclass
+class ClassifiedPoint:
+    """A distinct critical point with its classification: the record of Theorem 2 checks and probes.
+
+    Attributes
+    ----------
+    report : CriticalPointReport
+        Its classification (:func:`~nc_verify.landscape.classify.classify_critical_point`).
+    names : list of str
+        Family names that reached it, or ``"found"``.
+    hits : int
+        Search starts that converged to it.
+    sources : dict of str -> int
+        Hits per start kind.
+    kind : str or None
+        The caller's word for it where it differs from ``report.kind`` (a probe's
+        "at_best_value", "potential_counterexample", ...); None: ``report.kind``.
+    reason : str or None
+        Likewise for ``report.reason``.
+    file : str or None
+        Where the point was saved (a potential counterexample).
+    """
+
+    report: object
+    names: list = field(default_factory=list)
+    hits: int = 0
+    sources: dict = field(default_factory=dict)
+    kind: str | None = None
+    reason: str | None = None
+    file: str | None = None
+
+    def __post_init__(self):
+        self.kind = self.report.kind if self.kind is None else self.kind
+        self.reason = self.report.reason if self.reason is None else self.reason
+
+    def merge(self, hits: int, sources: dict) -> None:
+        """Count ``hits`` more starts, with their ``sources``, as reaching this point."""
+        self.hits += hits
+        for k, v in sources.items():
+            self.sources[k] = self.sources.get(k, 0) + v
+
+    @property
+    def name(self) -> str:
+        if not self.names:
+            return "found"
+        return self.names[0] if len(self.names) == 1 else f"{self.names[0]} (+{len(self.names) - 1})"
+
+    point = property(lambda self: self.report.point, doc="The (refined) point, a tuple of blocks.")
+    cost = property(lambda self: float(self.report.cost), doc="``f`` at the point.")
+    gap = property(lambda self: float(self.report.gap), doc="``f`` minus the reference value.")
+    gradient_norm = property(lambda self: float(self.report.gradient_norm), doc="``||grad f||``.")
+    lambda_min = property(lambda self: float(self.report.lambda_min), doc="Smallest Hessian eigenvalue.")
+    resolution = property(lambda self: float(self.report.resolution), doc="Its resolution.")
+    margin = property(lambda self: float(self.report.margin), doc="``|lambda_min| / resolution``.")
+    n_zero = property(lambda self: self.report.n_zero, doc="Zero Hessian eigenvalues.")
+    orbit_dimension = property(lambda self: int(self.report.orbit_dimension), doc="Rotation-orbit dimension.")
+
+    def as_dict(self) -> dict:
+        return {**self.report.as_dict(), "kind": self.kind, "reason": self.reason, "names": list(self.names),
+                "hits": self.hits, "sources": dict(self.sources), "file": self.file}

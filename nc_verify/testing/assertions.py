@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +38,7 @@ from nc_verify.landscape.classify import CriticalPointReport, classify_critical_
 from nc_verify.objective.losses import CrossEntropy
 from nc_verify.objective.metrics import NCMetrics, nc_metrics
 from nc_verify.objective.problem import UFMProblem
+from nc_verify.utils.reports import FAIL, PASS, UNDECIDED, Row, State, combine
 from nc_verify.utils.validation import check_instance
 
 __all__ = [
@@ -65,7 +65,6 @@ __all__ = [
 if TYPE_CHECKING:  # the certify layer is imported when a certificate is asked for
     from nc_verify.certify import Certificate
 
-PASS, FAIL, UNDECIDED = "pass", "FAIL", "undecided"
 
 
 class UndecidedError(AssertionError):
@@ -76,98 +75,31 @@ class UndecidedError(AssertionError):
     """
 
 
-# ---------------------------------------------------------------- reports (adapter)
-# The one place that knows how reports state their results. Reports built on
-# ``nc_verify.utils.reports`` (rows are ``Row`` objects with a state, ``report.state``)
-# are read as they are; older reports (rows ``(check, passed, evidence)``, a
-# ``verdict`` word) are translated here.
-@dataclass(frozen=True)
-class Row:
-    """One claim of a report: ``name``, ``state`` (:data:`PASS`, :data:`FAIL`, :data:`UNDECIDED`),
-    ``reason`` (the evidence), and where known the ``value`` decided on, its ``tolerance`` and
-    the ``margin`` (distance from the threshold in units of the tolerance)."""
-
-    name: str
-    state: str
-    reason: str = ""
-    value: object = None
-    tolerance: object = None
-    margin: object = None
-
-
-_VERDICT_WORDS = {
-    "holds": PASS, "violated": FAIL, "undecided": UNDECIDED,
-    "no counterexample found": PASS, "potential counterexample": FAIL,
-}
-
-
-def _combine(states) -> str:
-    """FAIL if any state is FAIL, else undecided if any is undecided or there is none, else pass."""
-    states = [str(getattr(s, "value", s)) for s in states]
-    return FAIL if FAIL in states else UNDECIDED if (UNDECIDED in states or not states) else PASS
-
-
+# ---------------------------------------------------------------- reports
+# Every report is built on nc_verify.utils.reports: rows are Row objects with a state, and
+# ``report.state`` is the one rule combining them. The helpers read nothing else.
 def report_rows(report) -> list:
-    """The rows of a report as :class:`Row` objects (objects with a ``state`` are returned as they are).
-
-    A tuple row ``(check, passed, evidence)`` is "pass" or "FAIL" (a state string in
-    place of ``passed`` is taken as it is); a derivative
-    report's Taylor-slope row whose slope could not be fitted (NaN: the remainder
-    never rose above the rounding floor) is "undecided", not "FAIL".
-    """
-    rows = []
-    for i, row in enumerate(report.rows()):
-        if hasattr(row, "state"):
-            rows.append(row)
-            continue
-        name, ok, reason = row
-        state = ok if isinstance(ok, str) else PASS if ok else FAIL
-        if state == FAIL and i < 2 and hasattr(report, "hessian_slopes"):
-            slopes = report.gradient_slopes if i == 0 else report.hessian_slopes
-            if not np.size(slopes) or np.isnan(np.median(slopes)):
-                state = UNDECIDED
-        rows.append(Row(name, state, reason))
-    return rows
+    """The rows of a report (:class:`~nc_verify.utils.reports.Row` objects with a ``state``)."""
+    return list(report.rows())
 
 
-def report_verdict(report) -> str:
-    """Overall state of a report ("pass", "FAIL" or "undecided").
-
-    ``report.state`` where the report has one; else its ``verdict`` word ("holds",
-    "violated", a probe's words); else its rows combined (any FAIL -> FAIL, else any
-    undecided or no row -> undecided, else pass).
-    """
-    state = getattr(report, "state", None)
-    if state is not None:
-        return str(getattr(state, "value", state))
-    verdict = getattr(report, "verdict", None)
-    if isinstance(verdict, str):
-        if verdict not in _VERDICT_WORDS:
-            raise ValueError(f"unknown verdict {verdict!r}")
-        return _VERDICT_WORDS[verdict]
-    return _combine(r.state for r in report_rows(report))
+def report_verdict(report) -> State:
+    """Overall state of a report: ``report.state`` (:data:`PASS`, :data:`FAIL` or :data:`UNDECIDED`)."""
+    return State(report.state)
 
 
-def _theorem2_state(report, require_saturated: bool) -> tuple[str, bool]:
+def _theorem2_state(report, require_saturated: bool) -> tuple[State, bool]:
     """State of a Theorem 2 report, and whether it is undecided only for want of saturation.
 
-    With rows carrying states, the search's saturation is its own row (name ending in
-    "search saturated"): without ``require_saturated`` that row is left out. With an
-    older report, whose verdict ignores saturation, an unsaturated search turns "pass"
-    into "undecided" when saturation is required.
+    The search's saturation is its own row (name ending in "search saturated"):
+    without ``require_saturated`` that row is left out.
     """
-    if getattr(report, "state", None) is not None:
-        rows = report_rows(report)
-        other = [r for r in rows if not r.name.endswith("search saturated")]
-        other_state = _combine(r.state for r in other)
-        if not require_saturated:
-            return other_state, False
-        state = _combine(r.state for r in rows)
-        return state, state == UNDECIDED and other_state == PASS
-    state = report_verdict(report)
-    if state == PASS and require_saturated and not report.saturated:
-        return UNDECIDED, True
-    return state, False
+    rows = report_rows(report)
+    other_state = combine(r.state for r in rows if not r.name.endswith("search saturated"))
+    if not require_saturated:
+        return other_state, False
+    state = combine(r.state for r in rows)
+    return state, state == UNDECIDED and other_state == PASS
 
 
 # ---------------------------------------------------------------- bookkeeping

@@ -7,7 +7,6 @@ the helper's own output alone.
 
 import dataclasses
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -37,10 +36,9 @@ from nc_verify.testing import (
     assert_theorem1,
     assert_theorem2,
     claims_run,
-    report_rows,
-    report_verdict,
 )
 from nc_verify.testing import assertions as A
+from nc_verify.utils.reports import Row, combine
 
 
 @pytest.fixture
@@ -71,49 +69,6 @@ class DroppedCurvature(UFMProblem):
 
 
 # ------------------------------------------------------------------ adapter
-def test_report_rows_states():
-    rows = report_rows(SimpleNamespace(rows=lambda: [("a", True, "x"), ("b", False, "y"), ("c", "undecided", "z")]))
-    assert [r.state for r in rows] == [PASS, FAIL, UNDECIDED]
-    assert [r.name for r in rows] == ["a", "b", "c"] and rows[1].reason == "y"
-
-
-@pytest.mark.parametrize("states, verdict", [
-    ((True, True), PASS), ((True, False), FAIL), (("undecided", True), UNDECIDED),
-    (("undecided", False), FAIL), ((), UNDECIDED),
-])
-def test_report_verdict_from_rows(states, verdict):
-    rep = SimpleNamespace(rows=lambda: [(f"r{i}", s, "") for i, s in enumerate(states)])
-    assert report_verdict(rep) == verdict
-
-
-@pytest.mark.parametrize("word, state", [
-    ("holds", PASS), ("violated", FAIL), ("undecided", UNDECIDED),
-    ("no counterexample found", PASS), ("potential counterexample", FAIL),
-])
-def test_report_verdict_words(word, state):
-    assert report_verdict(SimpleNamespace(verdict=word, rows=list)) == state
-
-
-def test_report_verdict_unknown_word():
-    with pytest.raises(ValueError, match="unknown verdict 'maybe'"):
-        report_verdict(SimpleNamespace(verdict="maybe"))
-
-
-def test_unfitted_slope_is_undecided_not_fail():
-    """Tuple rows of a derivative report: a NaN slope (remainder below the rounding floor) makes
-    that row undecided; a low slope fails."""
-    def report(hessian_slopes):
-        ok = bool(np.median(hessian_slopes) >= 2.9)
-        return SimpleNamespace(gradient_slopes=[2.0, 2.0], hessian_slopes=hessian_slopes, rows=lambda: [
-            ("eq. (5)-(6) gradient Taylor slope >= 2", True, ""), ("eq. (7)-(8) Hessian Taylor slope >= 3", ok, ""),
-            ("gradient == autograd", True, "")])
-
-    nan, low = report([np.nan, np.nan]), report([2.0, 2.0])
-    assert [r.state for r in report_rows(nan)] == [PASS, UNDECIDED, PASS] and report_verdict(nan) == UNDECIDED
-    assert [r.state for r in report_rows(low)] == [PASS, FAIL, PASS] and report_verdict(low) == FAIL
-
-
-# ------------------------------------------------------------------ derivatives
 def test_derivatives_true(p):
     assert_derivatives(p, rng=0)
     assert_derivatives(UFMProblem(5, 3, 2, 2.0, loss="focal:2"), rng=1)
@@ -268,19 +223,6 @@ def test_theorem2_saturated_holds():
     assert_theorem2(UFMProblem(4, 3, 1, 1.0), n_starts=None, max_starts=1000, seed=0)
 
 
-def test_theorem2_violation_is_a_failure(monkeypatch):
-    """A report whose verdict word is "violated" (a spurious minimiser found) fails, not undecided."""
-    rep = SimpleNamespace(verdict="violated", rows=lambda: [("Theorem 2: every other critical point a strict saddle",
-                                                             False, "spurious: spurious_local_minimizer")],
-                          mode="check", counts={"spurious_local_minimizer": 1}, saturated=True,
-                          last_new_point_at=3, n_starts=400, unseen_probability=0.0)
-    monkeypatch.setattr(A, "verify_theorem2", lambda *a, **k: rep)
-    with pytest.raises(AssertionError) as e:
-        assert_theorem2(UFMProblem(4, 3, 1, 1.0))
-    assert not isinstance(e.value, UndecidedError) and "verdict 'violated'" in str(e.value)
-    assert "[FAIL] Theorem 2: every other critical point a strict saddle" in str(e.value)
-
-
 class _StateReport:
     """A report in the three-state form: Row objects with states, ``state`` combined from them."""
 
@@ -288,8 +230,8 @@ class _StateReport:
         "check", "undecided", {}, False, 10, 20, 0.2)
 
     def __init__(self, *states):
-        self._rows = [A.Row(name, s, "r", value=0.5, tolerance=1.0, margin=0.5) for name, s in states]
-        self.state = report_verdict(SimpleNamespace(rows=lambda: self._rows))
+        self._rows = [Row(name, s, "r", value=0.5, tolerance=1.0, margin=0.5) for name, s in states]
+        self.state = combine(r.state for r in self._rows)
 
     def rows(self):
         return self._rows
