@@ -113,7 +113,7 @@ def test_local_cluster_kill_and_resume(tmp_path):
                              "--workers", "2"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240      # a loaded 2-core machine starts a cluster slowly
         while time.monotonic() < deadline and (not out.exists() or len(out.read_bytes().splitlines()) < 2):
             time.sleep(0.05)
     finally:
