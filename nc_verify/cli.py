@@ -342,6 +342,8 @@ def _cmd_prove(args) -> int:
         state = FAIL if not result.valid else (PASS if result.status == "proved" else UNDECIDED)
         _say(f"verdict: {state}")
         return exit_status(state)
+    if args.K is None or args.n is None:
+        raise ValueError("--K and --n are required (or give --check FILE)")
     if (args.tau is None) == (args.tau_range is None):
         raise ValueError("give exactly one of --tau and --tau-range")
     tau = args.tau if args.tau_range is None else tuple(args.tau_range)
@@ -377,6 +379,8 @@ def _size_options(p, defaults, tau_help="temperature tau of the normalised logit
 
 def build_parser() -> argparse.ArgumentParser:
     from nc_verify import __version__
+    from nc_verify.certify.policy import DEFAULT_SIZE
+    from nc_verify.checks.probes import DEFAULT_DESCENTS
     from nc_verify.checks.verify import VERIFY_SIZE, VERIFY_STARTS
 
     common = argparse.ArgumentParser(add_help=False)
@@ -441,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     _size_options(p, (None, None, None, None))
     p.add_argument("--loss", default="cross_entropy",
                    help="cross_entropy, label_smoothing:ALPHA, focal:GAMMA, mse or supcon")
-    p.add_argument("--starts", type=int, default=10, help="descent starts")
+    p.add_argument("--starts", type=int, default=DEFAULT_DESCENTS, help="descent starts")
     p.add_argument("--search-starts", type=_search_starts, default=None,
                    help="critical-point search starts, or 'auto' (until saturated); None: auto up to tangent "
                         "dimension 300, none above")
@@ -480,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--family", default=None, help="a family name of critical_point_families, or 'all'")
     target.add_argument("--point", metavar="FILE.npz", default=None,
                         help="an exact point: arrays W, H (or W_num/W_den, H_num/H_den), optional dW, dH")
-    _size_options(p, (6, 4, 2, 1.0))
+    _size_options(p, DEFAULT_SIZE)
     p.add_argument("--minimum", action="store_true", help="certify a minimum up to symmetry instead of a saddle")
     p.add_argument("--all-tau", action="store_true", help="also prove the saddle for every tau > 0 where possible")
     p.add_argument("--prec", type=int, default=53, help="starting precision in bits")
@@ -492,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prove", parents=[common], formatter_class=_Formatter,
                        help="prove Theorem 2's landscape at small sizes by interval branch and bound")
-    p.add_argument("--K", type=int, default=2, help="number of classes K")
-    p.add_argument("--n", type=int, default=1, help="samples per class n")
+    p.add_argument("--K", type=int, default=None, help="number of classes K (required unless --check)")
+    p.add_argument("--n", type=int, default=None, help="samples per class n (required unless --check)")
     p.add_argument("--tau", type=float, default=None, help="temperature tau (or give --tau-range)")
     p.add_argument("--tau-range", type=float, nargs=2, metavar=("LO", "HI"), default=None,
                    help="prove for every tau in [LO, HI] (tau becomes a box coordinate)")

@@ -16,6 +16,9 @@ from nc_verify.utils.reports import FAIL, PASS, UNDECIDED
 CERTIFICATE_STATES = {"certified": PASS, "not_critical": FAIL, "not_minimum": FAIL,
                       "not_negative": UNDECIDED, "undecided": UNDECIDED}
 MINIMUM_FAMILY = "global_etf"
+#: ``(d, K, n, tau)`` certified when no size is given: inside Theorem 2's assumptions (d > K),
+#: with K even so that the cross-polytope family exists.
+DEFAULT_SIZE = (6, 4, 2, 1.0)
 
 
 def certificate_state(cert):

@@ -88,6 +88,8 @@ COUNTEREXAMPLE = "local_minimizer_above_best"
 #: saddle search runs by default (both form a dense Hessian at every step).
 POLISH_LIMIT = 300
 SUPCON = "supcon"
+#: Descent runs of a probe by default (the critical-point search supplies the saddles).
+DEFAULT_DESCENTS = 10
 
 
 @dataclass
@@ -297,7 +299,7 @@ def _descend(problem, rng, tol, max_iterations):
     return res.cost, tuple(x)
 
 
-def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_starts=None, seed=0,
+def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = DEFAULT_DESCENTS, search_starts=None, seed=0,
           descent_tol: float = 1e-6, max_iterations: int = 200, reference=None,
           save_dir="counterexamples", progress=None) -> ProbeReport:
     """Probe the landscape at ``(d, K, n, tau)`` for a loss (see the module docstring).
