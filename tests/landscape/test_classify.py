@@ -1,16 +1,11 @@
-"""classify_critical_point: verdicts at small and large temperature, undecided, not critical; search; solve."""
+"""classify_critical_point: verdicts at small and large temperature, undecided, not critical."""
 
-import itertools
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from scipy.linalg import orthogonal_procrustes
 
-from nc_verify import UFMProblem, classify_critical_point, critical_point_families, find_critical_points
+from nc_verify import UFMProblem, classify_critical_point
 from nc_verify.objective import families as F
-from nc_verify.landscape.points import describe_point, same_point
-from nc_verify.landscape.search import MIN_SATURATION_STARTS, is_saturated
 
 
 class TestClassify:
@@ -62,96 +57,3 @@ class TestClassify:
             classify_critical_point(p, W, H, method="svd")
         with pytest.raises(ValueError, match="shape"):
             classify_critical_point(p, W, H[:, :1])
-
-
-def _aligned_distance(p, q, K):
-    """min over class permutations P and rotations Q of ||[W1, H1] - Q [W2, H2] P|| (n = 1).
-
-    An equivalence test independent of the search's invariants: orthogonal
-    Procrustes for the rotation, exhaustive over the K! relabellings.
-    """
-    A = np.hstack([p.W, p.H])
-    best = np.inf
-    for perm in itertools.permutations(range(K)):
-        B = np.hstack([q.W[:, perm], q.H[:, perm]])
-        Q, _ = orthogonal_procrustes(B.T, A.T)
-        best = min(best, float(np.linalg.norm(A.T - B.T @ Q)))
-    return best
-
-
-def _check_search(p, r):
-    assert r.saturated, (len(r.points), r.last_new_point_at, r.n_starts)
-    assert r.n_starts >= MIN_SATURATION_STARTS and r.last_new_point_at <= r.n_starts / 2
-    assert all(q.hits >= 2 for q in r.points) and r.unseen_probability == 0.0
-    assert r.n_converged >= 0.9 * r.n_starts
-    assert all(q.gradient_norm < 1e-13 for q in r.points)
-    # every exact family point (independent constructions) is among the points found
-    for name, (W, H) in critical_point_families(p).items():
-        f = describe_point(p, W, H)
-        assert any(same_point(q, f) for q in r.points), name
-    # no two reported points are the same point modulo rotation and relabelling: distinct
-    # critical points here lie >= 5e-3 apart, a polished point within ~1e-13 of its exact point
-    isolated = [q for q in r.points if not q.continuum]
-    for i, a in enumerate(isolated):
-        for b in isolated[:i]:
-            if abs(a.cost - b.cost) <= 1e-6 * abs(a.cost):
-                assert _aligned_distance(a, b, p.K) > 1e-6, (a.cost, b.cost)
-
-
-def _hit(hits):
-    return SimpleNamespace(hits=hits)
-
-
-class TestSearch:
-    def test_default_search_saturates_531(self):
-        p = UFMProblem(5, 3, 1, 1.0)
-        _check_search(p, find_critical_points(p, seed=0))
-
-    @pytest.mark.slow
-    def test_default_search_saturates_641(self):
-        p = UFMProblem(6, 4, 1, 1.0)
-        _check_search(p, find_critical_points(p, seed=0))
-
-    def test_fixed_starts(self):
-        p = UFMProblem(4, 3, 1, 1.0)
-        r = find_critical_points(p, n_starts=30, seed=0)
-        assert r.n_starts == r.discovery.size == 30
-        assert r.descent_costs.size == 3                # starts 0, 10, 20
-        assert not r.saturated                          # fewer than MIN_SATURATION_STARTS
-
-    def test_saturation_rule(self):
-        m = MIN_SATURATION_STARTS
-        twice = [_hit(2), _hit(5)]
-        curve = np.r_[1, np.full(m // 2 - 1, 2), np.full(m - m // 2, 2)]
-        assert is_saturated(curve, twice)
-        assert not is_saturated(curve[: m - 1], twice)                    # too few starts
-        assert not is_saturated(np.r_[curve[:-1], 3], twice + [_hit(2)])  # new point at the end
-        assert not is_saturated(curve, twice + [_hit(1)])       # a point reached only once
-
-    def test_continuum_strata_reported_once(self):
-        """W = u 1^T, class means differing only along u: one connected set of critical
-        points (cost log K) whose points have different numbers of zero eigenvalues."""
-        p = UFMProblem(6, 4, 1, 1.0)
-        e = np.eye(6)
-        W = np.outer(e[:, 0], np.ones(4))
-        path = []
-        for s in np.linspace(1.0, 0.6, 5):              # h_k = s e_2 + b_k e_1, |h_k| = 1
-            b = np.sqrt(1.0 - s * s) * np.array([1.0, 1.0, -1.0, -1.0])
-            path.append(describe_point(p, W, s * e[:, [1]] + np.outer(e[:, 0], b)))
-        assert all(q.gradient_norm < 1e-15 and q.continuum for q in path)     # critical all along
-        assert abs(path[0].cost - np.log(4)) < 1e-15
-        assert path[0].n_zero != path[-1].n_zero        # 13 at H = e_2 1^T, 10 off it
-        assert all(same_point(path[0], q) for q in path)
-
-    def test_bad_input(self):
-        p = UFMProblem(4, 3, 1, 1.0)
-        with pytest.raises(ValueError, match="unknown method"):
-            find_critical_points(p, n_starts=2, methods=("bfgs",))
-        with pytest.raises(ValueError, match="n_starts"):
-            find_critical_points(p, n_starts=0)
-        with pytest.raises(TypeError, match="methods must be a sequence"):
-            find_critical_points(p, n_starts=2, methods="lm")
-        with pytest.raises(TypeError, match="descent_fraction"):
-            find_critical_points(p, n_starts=2, descent_fraction="0.1")
-        with pytest.raises(ValueError, match="descent_fraction"):
-            find_critical_points(p, n_starts=2, descent_fraction=float("nan"))
