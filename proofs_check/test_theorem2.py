@@ -67,6 +67,17 @@ def test_checker_rejects_hessian_without_curvature_terms(monkeypatch):
         return project_columns(self.W, hW), project_columns(self.H, hH)
 
     monkeypatch.setattr(HessianOperator, "__call__", wrong)
+    # the dense matrix is assembled from closed-form blocks: drop the same terms there
+    import nc_verify.objective.problem as P
+
+    blocks = P.riemannian_hessian_matrix
+
+    def wrong_matrix(tau, W, H, G, hess, row, col, UW, UH):
+        A = blocks(tau, W, H, G, hess, row, col, UW, UH)
+        r = W.shape[-2] - 1
+        return A + np.diag(np.concatenate([np.repeat(row, r), np.repeat(col, r)]))
+
+    monkeypatch.setattr(P, "riemannian_hessian_matrix", wrong_matrix)
     # without the curvature terms the rotation orbit is no longer the kernel and negative
     # curvature appears at the bound: the checker must refuse to call the ETF a minimiser
     with pytest.raises(UndecidedError, match="inconsistent"):

@@ -112,6 +112,18 @@ class TangentBasis:
         C = np.swapaxes(Z[..., 1:, :], -1, -2)
         return C.reshape(C.shape[:-2] + (self.dimension,))
 
+    def column_bases(self) -> tuple:
+        """Per-column orthonormal bases, one array of shape (m_i, d, d - 1) per block.
+
+        Basis ``c`` is columns ``2..d`` of the Householder reflection ``I - beta_c v_c v_c^T``:
+        coordinate ``c (d - 1) + a`` of :meth:`to_ambient` is its column ``a``.
+        """
+        V = self.householder
+        beta = 2.0 / np.sum(V * V, axis=0)
+        U = np.eye(self.d)[None, :, 1:] - (beta * V).T[:, :, None] * V.T[:, None, 1:]
+        cuts = np.cumsum(self.sizes)[:-1]
+        return tuple(np.split(U, cuts, axis=0))
+
     def matrices(self) -> tuple:
         """The basis explicitly: one array of shape (T, d, m_i) per block (``O(T d m)`` memory)."""
         return self.to_ambient(np.eye(self.dimension))
@@ -134,21 +146,36 @@ def tangent_basis(problem, *point) -> TangentBasis:
     return householder_basis(*as_point(check_problem(problem), *point))
 
 
-def hessian_matrix(problem, *point, basis: TangentBasis | None = None, chunk: int = 256) -> np.ndarray:
+def hessian_matrix(problem, *point, basis: TangentBasis | None = None, chunk: int = 256,
+                   method: str = "auto") -> np.ndarray:
     """The Riemannian Hessian (for problem (4) eqs. (7)-(8)) in the basis of :func:`tangent_basis`.
 
-    Built from batched Hessian-vector products, ``chunk`` basis vectors at a time,
-    and symmetrised (the operator is symmetric; the two triangles differ by rounding).
+    Parameters
+    ----------
+    method : {"auto", "blocks", "products"}
+        "blocks": assembled from the closed-form blocks of the Euclidean Hessian (the
+        Hessian operator's ``matrix`` method, :func:`~nc_verify.objective.problem.riemannian_hessian_matrix`
+        for problem (4): Kronecker structure in ``W`` and ``H``, no Hessian-vector
+        products); "products": ``T`` Hessian-vector products, ``chunk`` basis vectors at
+        a time, symmetrised (the operator is symmetric; the two triangles differ by
+        rounding); "auto": "blocks" where the problem's operator has it, else "products".
 
     Returns
     -------
     ndarray, shape (T, T), ``T = (d - 1) sum(m_i)`` (``(d - 1)(K + N)`` for problem (4)).
     """
     p = check_problem(problem)
+    check_choice(method, "method", ("auto", "blocks", "products"))
     point = as_point(p, *point)
     op = p.hessian_operator(*point)
     B = householder_basis(*point) if basis is None else basis
     chunk = check_int(chunk, "chunk", 1)
+    has_blocks = callable(getattr(op, "matrix", None))
+    if method == "blocks" and not has_blocks:
+        raise ValueError(f"method='blocks' needs a Hessian operator with a matrix method; "
+                         f"{type(p).__name__}'s has none (use 'products')")
+    if method != "products" and has_blocks:
+        return op.matrix(*B.column_bases())
     T = B.dimension
     A = np.empty((T, T))
     for start in range(0, T, chunk):

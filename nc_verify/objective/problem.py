@@ -29,6 +29,91 @@ from nc_verify.utils.validation import (
 BACKENDS = ("analytic", "autograd")
 
 
+def column_hessians(state: LossState, K: int, N: int) -> np.ndarray:
+    """``hess g(M)`` as its ``N`` diagonal blocks: ``(hess_j)_{ik} = d^2 g / dM_ij dM_kj``.
+
+    Every shipped loss is a mean of per-sample losses of one column of ``M``, so
+    ``hess g(M)`` is block diagonal over the columns.  The blocks come from ``K``
+    batched :meth:`LossState.hvp` calls on ``dM = e_k 1^T`` (one place for each
+    loss's second derivative; for cross-entropy the product's dominant-entry shift
+    gives the diagonal ``p_i sum_{l != i} p_l`` without cancellation), symmetrised.
+
+    Returns
+    -------
+    ndarray, shape (N, K, K)
+    """
+    E = np.zeros((K, K, N))
+    E[np.arange(K), np.arange(K), :] = 1.0
+    blocks = np.transpose(state.hvp(E), (2, 1, 0))          # [j, i, k] = (hess_j)_{ik}
+    return 0.5 * (blocks + np.swapaxes(blocks, -1, -2))
+
+
+def riemannian_hessian_matrix(tau, W, H, G, blocks, row_curvature, col_curvature, UW, UH):
+    """The Riemannian Hessian (eqs. (7)-(8)) as a dense matrix, assembled from its closed-form blocks.
+
+    With ``M = tau W^T H``, ``f = g(M)`` and ``hess g(M)`` block diagonal over the
+    columns (``blocks[j]``, :func:`column_hessians`), the Euclidean Hessian is
+
+    * ``d^2 f / dw_k dw_l = tau^2 sum_j (hess_j)_{kl} h_j h_j^T``,
+    * ``d^2 f / dh_i dh_j = delta_ij tau^2 W hess_j W^T``,
+    * ``d^2 f / dw_k dh_j = tau^2 h_j (W hess_j e_k)^T + tau G_kj I``
+
+    (Kronecker structure in ``W`` and ``H``).  In orthonormal bases ``U_c`` of the
+    columns' tangent spaces ``x_c^perp`` the tangent projection of eq. (8) drops out
+    (``U_c^T P = U_c^T``) and the curvature terms are ``-diag(M G^T)_k I`` and
+    ``-diag(M^T G)_j I`` on the diagonal blocks.  Leading batch axes are allowed
+    on every argument.
+
+    Parameters
+    ----------
+    tau : float
+    W, H : ndarray, shapes (..., d, K), (..., d, N)
+    G : ndarray, shape (..., K, N)
+        ``grad g(M)``.
+    blocks : ndarray, shape (..., N, K, K)
+        :func:`column_hessians`.
+    row_curvature, col_curvature : ndarray, shapes (..., K), (..., N)
+        ``diag(M G^T)`` and ``diag(M^T G)`` (the loss state's cancellation-free values).
+    UW, UH : ndarray, shapes (..., K, d, d - 1), (..., N, d, d - 1)
+        Orthonormal bases of the tangent spaces of the columns of ``W`` and ``H``.
+
+    Returns
+    -------
+    ndarray, shape (..., T, T), ``T = (d - 1)(K + N)``
+        Coordinate ``c (d - 1) + a`` is basis vector ``a`` of column ``c`` (``W`` first);
+        exactly symmetric.
+    """
+    lead = W.shape[:-2]
+    d, K = W.shape[-2:]
+    N = H.shape[-1]
+    r = d - 1
+    tw, th = K * r, N * r
+    tau2 = tau * tau
+    AW = np.swapaxes(UW, -1, -2) @ H[..., None, :, :]                 # [k, a, j] = U_k^T h_j
+    BH = np.swapaxes(UH, -1, -2) @ W[..., None, :, :]                 # [j, a, k] = U_j^T w_k
+    CH = BH @ blocks                                                  # [j, a, k] = U_j^T W hess_j e_k
+    A = np.zeros(lead + (tw + th, tw + th))
+    # W-W: tau^2 sum_j (hess_j)_{kl} (U_k^T h_j)(U_l^T h_j)^T
+    WW = np.einsum("...kaj,...jkl,...lbj->...kalb", AW, blocks, AW, optimize=True).reshape(lead + (tw, tw))
+    A[..., :tw, :tw] = tau2 * 0.5 * (WW + np.swapaxes(WW, -1, -2))
+    # W-H: tau^2 (U_k^T h_j)(U_j^T W hess_j e_k)^T + tau G_kj U_k^T U_j
+    cross = (np.swapaxes(UW, -2, -3).reshape(lead + (d, tw)).swapaxes(-1, -2)
+             @ np.swapaxes(UH, -2, -3).reshape(lead + (d, th))).reshape(lead + (K, r, N, r))
+    WH = tau * G[..., :, None, :, None] * cross + tau2 * np.einsum("...kaj,...jbk->...kajb", AW, CH)
+    WH = WH.reshape(lead + (tw, th))
+    A[..., :tw, tw:] = WH
+    A[..., tw:, :tw] = np.swapaxes(WH, -1, -2)
+    # H-H: block diagonal, tau^2 U_j^T W hess_j W^T U_j
+    HH = CH @ np.swapaxes(BH, -1, -2)
+    HH = tau2 * 0.5 * (HH + np.swapaxes(HH, -1, -2))
+    rows = tw + np.arange(th).reshape(N, r)
+    A[..., rows[:, :, None], rows[:, None, :]] = HH
+    # curvature terms of eq. (8)
+    diag = np.concatenate([np.repeat(row_curvature, r, axis=-1), np.repeat(col_curvature, r, axis=-1)], axis=-1)
+    A[..., np.arange(tw + th), np.arange(tw + th)] -= diag
+    return A
+
+
 class HessianOperator:
     """The Riemannian Hessian of problem (4) at one point, with point quantities cached.
 
@@ -57,6 +142,16 @@ class HessianOperator:
         left = np.concatenate([dW, np.broadcast_to(W, dW.shape)], axis=-1)
         right = np.concatenate([np.broadcast_to(self._tau_G, tau_dG.shape), tau_dG], axis=-2)
         return hW, left @ right, dWtH, tau_dG
+
+    def matrix(self, UW: np.ndarray, UH: np.ndarray) -> np.ndarray:
+        """The operator as a dense matrix in per-column tangent bases (:func:`riemannian_hessian_matrix`).
+
+        ``UW``, ``UH``: shapes (K, d, d - 1), (N, d, d - 1), orthonormal bases of the
+        columns' tangent spaces.  Returns shape (T, T), ``T = (d - 1)(K + N)``.
+        """
+        p, s = self.problem, self.state
+        return riemannian_hessian_matrix(p.tau, self.W, self.H, s.grad, column_hessians(s, p.K, p.N),
+                                         s.row_curvature, s.col_curvature, UW, UH)
 
     def euclidean(self, dW: np.ndarray, dH: np.ndarray):
         """Euclidean Hessian-vector product ``(d/dt) grad f`` along ``(dW, dH)``."""

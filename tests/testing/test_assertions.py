@@ -58,6 +58,17 @@ def _drop_curvature(monkeypatch):
         return project_columns(self.W, hW), project_columns(self.H, hH)
 
     monkeypatch.setattr(HessianOperator, "__call__", wrong)
+    # the dense Hessian is assembled from closed-form blocks: drop the same terms there
+    import nc_verify.objective.problem as P
+
+    blocks = P.riemannian_hessian_matrix
+
+    def wrong_matrix(tau, W, H, G, hess, row, col, UW, UH):
+        r = W.shape[-2] - 1
+        return blocks(tau, W, H, G, hess, row, col, UW, UH) + np.diag(
+            np.concatenate([np.repeat(row, r), np.repeat(col, r)]))
+
+    monkeypatch.setattr(P, "riemannian_hessian_matrix", wrong_matrix)
 
 
 class DroppedCurvature(UFMProblem):
