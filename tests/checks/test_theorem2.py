@@ -126,7 +126,7 @@ def test_u1_v1_continuum_has_a_degenerate_member():
     assert np.allclose(np.sort(r.spectrum), [0, 0, 0, 0.5], atol=1e-12)
     u, v = r.W[:, 0], r.H[:, 0]
     assert abs(u @ v) <= 1e-7                          # the worst member: v orthogonal to u
-    t, df = r.higher_order["steps"], r.higher_order["differences"]
+    df = r.higher_order["differences"]
     assert 3.9 <= r.higher_order["order"] <= 4.1 and np.all(df < 0)
 
 
