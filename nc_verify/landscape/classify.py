@@ -1,4 +1,4 @@
-"""Second-order classification of a critical point of problem (4), honest about precision.
+"""Second-order classification of a critical point (problem (4) or any protocol problem), honest about precision.
 
 A point is first checked for criticality (``||grad f||`` against the rounding level
 of eqs. (5)-(6), :func:`~nc_verify.landscape.newton.gradient_tolerance`); a point

@@ -1,4 +1,4 @@
-"""Root-finders for the Riemannian gradient of problem (4): Levenberg-Marquardt and pseudo-inverse Newton.
+"""Root-finders for the Riemannian gradient of any protocol problem: Levenberg-Marquardt and pseudo-inverse Newton.
 
 Critical points are the zeros of the Riemannian gradient (eqs. (5)-(6)).
 :func:`levenberg_marquardt` minimises ``phi = 1/2 ||grad f||^2`` on the manifold

@@ -1,4 +1,4 @@
-"""Distinct critical points modulo the symmetries of problem (4): the point record and deduplication.
+"""Distinct critical points modulo the symmetries: the point records and deduplication.
 
 Distinct points are kept modulo the symmetries of problem (4) (a common
 rotation, class relabelling, reordering samples within a class) by comparing

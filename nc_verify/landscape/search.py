@@ -1,4 +1,4 @@
-"""Numerical search for the Riemannian critical points of problem (4).
+"""Numerical search for the Riemannian critical points of problem (4) or any protocol problem.
 
 Critical points are the zeros of the Riemannian gradient (eqs. (5)-(6)).  The
 search minimises ``phi = 1/2 ||grad f||^2`` on the manifold by Levenberg-Marquardt

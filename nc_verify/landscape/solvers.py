@@ -1,4 +1,4 @@
-"""Solve problem (4) with pymanopt's Riemannian optimisers."""
+"""Solve problem (4), or any protocol problem, with pymanopt's Riemannian optimisers."""
 
 from __future__ import annotations
 
