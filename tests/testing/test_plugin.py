@@ -49,7 +49,10 @@ USER_TESTS = textwrap.dedent(r'''
 
 def _run(tmp_path, *args, env_extra=None):
     (tmp_path / "test_user.py").write_text(USER_TESTS)
-    env = {k: v for k, v in os.environ.items() if k not in ("NC_VERIFY_HYPOTHESIS", "PYTEST_ADDOPTS")}
+    # hypothesis loads its own "ci" profile when it sees a CI variable: the user suite runs without them
+    ci_vars = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "BUILDKITE", "CIRCLECI", "TRAVIS",
+               "JENKINS_URL", "CODEBUILD_BUILD_ID", "BITBUCKET_COMMIT")
+    env = {k: v for k, v in os.environ.items() if k not in ("NC_VERIFY_HYPOTHESIS", "PYTEST_ADDOPTS", *ci_vars)}
     env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(ROOT), **(env_extra or {}))
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "nc_verify.testing.plugin", "-p", "no:cacheprovider",
                           "-s", "-rA", "test_user.py", *args], cwd=tmp_path, env=env, capture_output=True,
