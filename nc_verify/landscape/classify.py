@@ -63,7 +63,7 @@ from nc_verify.landscape.spectrum import (
     symmetric_eigh,
     tangent_basis,
 )
-from nc_verify.objective.protocol import as_point, check_problem
+from nc_verify.objective.protocol import PointBlocks, as_point, check_problem
 from nc_verify.utils.reports import ARRAY, FAIL, PASS, UNDECIDED, Report, Row
 from nc_verify.utils.validation import check_choice, check_finite_float
 
@@ -76,7 +76,7 @@ KIND_STATES = {"global_minimizer": PASS, "strict_saddle": PASS, "spurious_local_
 
 
 @dataclass
-class CriticalPointReport(Report):
+class CriticalPointReport(PointBlocks, Report):
     """Classification of one point (see the module docstring for the verdicts).
 
     Its one row is Theorem 2's claim for this point, "a global minimiser or a strict
@@ -157,17 +157,6 @@ class CriticalPointReport(Report):
     continuum: object = None
     higher_order: object = None
 
-    @property
-    def W(self) -> np.ndarray:
-        """The classifier block of a problem (4) point."""
-        if len(self.point) != 2:
-            raise AttributeError("W exists only for points (W, H) of problem (4)")
-        return self.point[0]
-
-    @property
-    def H(self) -> np.ndarray:
-        """The feature block (the last block of the point)."""
-        return self.point[-1]
 
     def rows(self):
         """Theorem 2's claim at this point, in the state of its kind (:data:`KIND_STATES`)."""

@@ -25,7 +25,7 @@ from nc_verify.landscape.rounding import eigenvalue_floor
 from nc_verify.landscape.spectrum import (
     count_zero_eigenvalues,
 )
-from nc_verify.objective.protocol import as_point, check_problem
+from nc_verify.objective.protocol import PointBlocks, as_point, check_problem
 
 #: Invariants of two points closer than this (relative to their size) are the same
 #: point: polished points carry errors ~ (gradient at rounding level) / (smallest
@@ -34,7 +34,7 @@ INVARIANT_RTOL = 1e-6
 
 
 @dataclass
-class FoundPoint:
+class FoundPoint(PointBlocks):
     """A critical point with its invariants: the one point record of the search, Theorem 2 and probes.
 
     Attributes
@@ -67,17 +67,6 @@ class FoundPoint:
     hits: int = 1
     sources: dict = field(default_factory=dict)
 
-    @property
-    def W(self) -> np.ndarray:
-        """The classifier block of a problem (4) point (the first of two blocks)."""
-        if len(self.point) != 2:
-            raise AttributeError("W exists only for points (W, H) of problem (4)")
-        return self.point[0]
-
-    @property
-    def H(self) -> np.ndarray:
-        """The feature block (the last block)."""
-        return self.point[-1]
 
     @property
     def continuum(self) -> bool:

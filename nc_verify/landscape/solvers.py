@@ -11,7 +11,13 @@ from nc_verify.landscape.classify import classify_critical_point
 from nc_verify.landscape.newton import gradient_norm
 from nc_verify.objective.oblique import retract
 from nc_verify.objective.problem import BACKENDS
-from nc_verify.objective.protocol import as_point, blocks, check_problem, norm
+from nc_verify.objective.protocol import (
+    PointBlocks,
+    as_point,
+    blocks,
+    check_problem,
+    norm,
+)
 from nc_verify.utils.validation import (
     as_rng,
     check_choice,
@@ -23,7 +29,7 @@ OPTIMIZERS = ("trust_regions", "steepest_descent", "conjugate_gradient")
 
 
 @dataclass
-class SolveResult:
+class SolveResult(PointBlocks):
     """Outcome of :func:`solve`.
 
     Attributes
@@ -60,17 +66,6 @@ class SolveResult:
     escapes: int = 0
     warnings: list = field(default_factory=list)
 
-    @property
-    def W(self) -> np.ndarray:
-        """The classifier block of a problem (4) point."""
-        if len(self.point) != 2:
-            raise AttributeError("W exists only for points (W, H) of problem (4)")
-        return self.point[0]
-
-    @property
-    def H(self) -> np.ndarray:
-        """The feature block (the last block of the point)."""
-        return self.point[-1]
 
 
 def _make_optimizer(name: str, gradient_tol: float, max_iterations, verbose: bool):

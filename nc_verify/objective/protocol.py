@@ -145,3 +145,19 @@ def inner(a, b) -> float:
 def norm(a) -> float:
     """Frobenius norm of a tuple of blocks."""
     return float(np.sqrt(sum(np.sum(x * x) for x in a)))
+
+
+class PointBlocks:
+    """Mixin for records with a ``point`` (tuple of blocks): ``W`` and ``H`` as for problem (4)."""
+
+    @property
+    def W(self) -> np.ndarray:
+        """The classifier block of a problem (4) point (the first of two blocks)."""
+        if len(self.point) != 2:
+            raise AttributeError("W exists only for points (W, H) of problem (4)")
+        return self.point[0]
+
+    @property
+    def H(self) -> np.ndarray:
+        """The feature block (the last block of the point)."""
+        return self.point[-1]
