@@ -55,6 +55,7 @@ from nc_verify.landscape.newton import (
 )
 from nc_verify.landscape.points import add_distinct, describe_point
 from nc_verify.landscape.solvers import solve
+from nc_verify.objective.oblique import normalize_columns
 from nc_verify.objective.protocol import blocks, check_problem
 from nc_verify.utils.progress import Progress
 from nc_verify.utils.validation import as_rng, check_choice, check_int
@@ -138,13 +139,9 @@ def is_saturated(discovery, points) -> bool:
 
 
 # ------------------------------------------------------------------- starts
-def _normalise(X):
-    return X / np.linalg.norm(X, axis=0)
-
-
 def _perturb(point, rng, low, high):
     noise = 10.0 ** rng.uniform(low, high)
-    return tuple(_normalise(x + noise * rng.standard_normal(x.shape)) for x in point)
+    return tuple(normalize_columns(x + noise * rng.standard_normal(x.shape)) for x in point)
 
 
 def _has_classes(problem) -> bool:
@@ -161,30 +158,30 @@ def _start(problem, kind, rng, family_points, found_points=()):
         rank_cap = problem.K if hasattr(problem, "K") else min(problem.block_sizes)
         r = int(rng.integers(1, min(d - 1, rank_cap) + 1))
         U = np.linalg.qr(rng.standard_normal((d, r)))[0]
-        return tuple(_normalise(U @ rng.standard_normal((r, m))) for m in problem.block_sizes)
+        return tuple(normalize_columns(U @ rng.standard_normal((r, m))) for m in problem.block_sizes)
     if kind in ("clustered", "coincident") and not _has_classes(problem):
         return _start(problem, "subspace", rng, family_points, found_points)
     if kind == "clustered":
         K, N = problem.K, problem.N
         c = int(rng.integers(1, K + 1))
-        centres = _normalise(rng.standard_normal((d, c)))
+        centres = normalize_columns(rng.standard_normal((d, c)))
         noise = 10.0 ** rng.uniform(-3, -1)
         W = centres[:, rng.integers(0, c, K)] * rng.choice([-1.0, 1.0], K)
-        W = _normalise(W + noise * rng.standard_normal((d, K)))
+        W = normalize_columns(W + noise * rng.standard_normal((d, K)))
         own = np.repeat(W, problem.n, axis=1) * rng.choice([-1.0, 1.0], N)
-        H = _normalise(own + noise * rng.standard_normal((d, N)))
+        H = normalize_columns(own + noise * rng.standard_normal((d, N)))
         return W, H
     if kind == "coincident":
         K, N, n = problem.K, problem.N, problem.n
         r = int(rng.integers(2, min(d, 3) + 1))
         U = np.linalg.qr(rng.standard_normal((d, r)))[0]
-        W = _normalise(rng.standard_normal((r, K)))
+        W = normalize_columns(rng.standard_normal((r, K)))
         group = rng.integers(0, K, K)
         for k in range(1, K):               # join class k to an earlier class of its group
             same = np.flatnonzero(group[:k] == group[k])
             if same.size and rng.random() < 0.5:
                 W[:, k] = rng.choice([-1.0, 1.0]) * W[:, same[0]]
-        H = _normalise(rng.standard_normal((r, N)))
+        H = normalize_columns(rng.standard_normal((r, N)))
         own = rng.random(N) < 0.5
         H[:, own] = W[:, np.arange(N)[own] // n] * rng.choice([-1.0, 1.0], int(own.sum()))
         return _perturb((U @ W, U @ H), rng, -3, -1)

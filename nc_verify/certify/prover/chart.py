@@ -35,18 +35,8 @@ ETF_OFFSETS = {2: (Fraction(0), Fraction(1)), 3: (Fraction(0), Fraction(2, 3), F
 
 
 @dataclass(frozen=True)
-class PlanarChart:
-    """Gauge-fixed angle chart of the planar (rank <= 2) problem.
-
-    Parameters
-    ----------
-    K : int
-        Number of classes (2 or 3: the ETF must be planar).
-    n : int
-        Samples per class; ``N = K n`` and ``y_j = j // n``.
-    tau_lo, tau_hi : float
-        The temperature interval (``tau_lo == tau_hi`` for one temperature).
-    """
+class _Chart:
+    """The sizes and temperature interval every chart shares, and what follows from them."""
 
     K: int
     n: int
@@ -69,6 +59,21 @@ class PlanarChart:
     @property
     def tau_is_coordinate(self) -> bool:
         return self.tau_hi > self.tau_lo
+
+
+@dataclass(frozen=True)
+class PlanarChart(_Chart):
+    """Gauge-fixed angle chart of the planar (rank <= 2) problem.
+
+    Parameters
+    ----------
+    K : int
+        Number of classes (2 or 3: the ETF must be planar).
+    n : int
+        Samples per class; ``N = K n`` and ``y_j = j // n``.
+    tau_lo, tau_hi : float
+        The temperature interval (``tau_lo == tau_hi`` for one temperature).
+    """
 
     @property
     def n_angles(self) -> int:
@@ -123,7 +128,7 @@ class PlanarChart:
 
 
 @dataclass(frozen=True)
-class SphereChart:
+class SphereChart(_Chart):
     """Gauge-fixed chart of the rank-<=3 problem in ``R^3`` (``K = 3``), for ``d = 3`` and,
     with the normal block, every ``d >= 4``.
 
@@ -140,27 +145,7 @@ class SphereChart:
     ``docs/prover.md`` (Lemma 7).
     """
 
-    K: int
-    n: int
-    tau_lo: float
-    tau_hi: float
     kind = "sphere3"
-
-    @property
-    def N(self) -> int:
-        return self.K * self.n
-
-    @property
-    def labels(self) -> np.ndarray:
-        return np.repeat(np.arange(self.K), self.n)
-
-    @property
-    def offsets(self):
-        return ETF_OFFSETS[self.K]
-
-    @property
-    def tau_is_coordinate(self) -> bool:
-        return self.tau_hi > self.tau_lo
 
     @property
     def n_angles(self) -> int:
