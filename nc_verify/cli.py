@@ -176,6 +176,16 @@ def _cmd_deepnet(args) -> int:
 
 
 # ------------------------------------------------------------------- theorem2
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _starts(text: str):
     if text == "auto":
         return None
@@ -194,7 +204,8 @@ def _cmd_theorem2(args) -> int:
     starts = "auto (until saturated)" if args.starts is None else args.starts
     _say(f"nc-verify theorem2: d={args.d} K={args.K} n={args.n} tau={args.tau:g} starts={starts} seed={args.seed}; "
          + _regime_text(args.d, args.K, args.tau).replace("Theorem 2 rows: ", ""))
-    rep = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=args.starts, seed=args.seed, progress=True)
+    rep = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=args.starts, seed=args.seed, progress=True,
+                          workers=args.workers, scheduler=args.scheduler)
     rows = []
     for c in sorted(rep.critical_points, key=lambda c: c.report.cost):
         r = c.report
@@ -382,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     from nc_verify.certify.policy import DEFAULT_SIZE
     from nc_verify.checks.probes import DEFAULT_DESCENTS
     from nc_verify.checks.verify import VERIFY_SIZE, VERIFY_STARTS
+    from nc_verify.landscape.search import DEFAULT_MAX_STARTS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--wide", action="store_true",
@@ -397,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="derivative checks and theorem checks at one size")
     _size_options(p, VERIFY_SIZE)
     p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
-                   help="Theorem 2 search starts, or 'auto' (None): until saturated, at most 4000")
+                   help=f"Theorem 2 search starts, or 'auto' (None): until saturated, at most {DEFAULT_MAX_STARTS}")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the results as JSON")
     p.set_defaults(func=_cmd_verify)
@@ -435,8 +447,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="enumerate and classify critical points (Theorem 2)")
     _size_options(p, VERIFY_SIZE)
     p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
-                   help="search starts, or 'auto' (None): search until saturated (at most 4000 starts)")
+                   help="search starts, or 'auto' (None): search until saturated (at most "
+                        f"{DEFAULT_MAX_STARTS} starts)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="run the search on a local dask cluster of this many processes (sweep extra); "
+                        "same result as serial")
+    p.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="run the search on a running dask scheduler, e.g. tcp://host:8786 (sweep extra)")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the report as JSON")
     p.set_defaults(func=_cmd_theorem2)
 

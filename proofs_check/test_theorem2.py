@@ -52,7 +52,7 @@ def test_search_finds_no_spurious_minimizer(d, K, n, tau):
 @pytest.mark.slow
 def test_saturated_search_finds_no_spurious_minimizer():
     """Theorem 2 with the search run until saturated (its documented rule) at (4, 3, 1, tau = 1)."""
-    rep = assert_theorem2(UFMProblem(4, 3, 1, 1.0), n_starts=None, seed=1, max_starts=2000)
+    rep = assert_theorem2(UFMProblem(4, 3, 1, 1.0), n_starts=None, seed=1, max_starts=6000)
     assert rep.saturated
 
 

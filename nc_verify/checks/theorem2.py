@@ -83,8 +83,8 @@ class Theorem2Report(Report):
     n_starts, n_converged : int
     saturated : bool
         The search's saturation rule (:attr:`~nc_verify.landscape.search.CriticalPointSearch.saturated`):
-        at least ``MIN_SATURATION_STARTS`` (400) starts and no new distinct point in the last
-        ``SATURATION_FRACTION`` (half) of them.
+        at least ``MIN_SATURATION_STARTS`` (3000) starts, no new distinct point in the last
+        ``SATURATION_FRACTION`` (half) of them, every point found by random starts reached twice.
     last_new_point_at : int
     unseen_probability : float
         Good-Turing estimate of the chance that one more search start finds a new point.
@@ -208,7 +208,8 @@ def _found(problem, rep: CriticalPointReport) -> FoundPoint:
 
 
 def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0,
-                    families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None) -> Theorem2Report:
+                    families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None,
+                    workers=None, scheduler=None) -> Theorem2Report:
     """Check Theorem 2 at ``(d, K, n, tau)`` by enumerating and classifying critical points.
 
     Parameters
@@ -216,9 +217,9 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     d, K, n : int
     tau : float
     n_starts : int or None
-        Starts of the numerical search (every tenth is a descent run).  None
-        (default): search until saturated (at least 400 starts, no new distinct
-        point in the last half of them) or ``max_starts`` starts; see
+        Starts of the numerical search (2% are descent runs).  None (default):
+        search until saturated (at least 3000 starts, no new distinct point in the
+        last half of them) or ``max_starts`` starts; see
         :func:`~nc_verify.find_critical_points`.
     seed : int, Generator or None
     families : bool
@@ -227,6 +228,11 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         Cap of the adaptive search.
     progress : bool or None
         Progress bars (default: when stderr is a terminal).
+    workers : int, optional
+        Run the search on a dask ``LocalCluster`` of this many processes (the ``sweep``
+        extra); the result is the serial one.
+    scheduler : str, optional
+        Address of a running dask scheduler for the search.
 
     Returns
     -------
@@ -242,11 +248,11 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     """
     with blas_threads_for(UFMProblem(d, K, n, tau)):
         return _verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, families=families,
-                                max_starts=max_starts, progress=progress)
+                                max_starts=max_starts, progress=progress, workers=workers, scheduler=scheduler)
 
 
-def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0,
-                    families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None):
+def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts, seed, families, max_starts, progress,
+                     workers, scheduler):
     t0 = time.perf_counter()
     problem = UFMProblem(d, K, n, tau)
     if n_starts is not None:
@@ -295,7 +301,8 @@ def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=
             for name, (W, H) in fam.items():
                 add(W, H, name)
                 bar.update()
-    search = find_critical_points(problem, n_starts=n_starts, seed=seed, max_starts=max_starts, progress=progress)
+    search = find_critical_points(problem, n_starts=n_starts, seed=seed, max_starts=max_starts, progress=progress,
+                                  workers=workers, scheduler=scheduler)
     with Progress(len(search.points), "classify", enabled=progress) as bar:
         for p in search.points:
             add(p.W, p.H, "found", p.hits, p.sources)

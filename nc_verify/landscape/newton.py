@@ -24,6 +24,13 @@ from nc_verify.objective.oblique import retract
 from nc_verify.objective.protocol import as_point, blocks, check_problem, norm
 
 
+#: Levenberg-Marquardt keeps its damping ``mu >= MU_FLOOR ||Hess||_F^2``: ``Hess^2 + mu I`` then
+#: stays positive definite in floating point (condition below ``1 / MU_FLOOR``) although the
+#: Hessian is singular along the rotation orbit; near a critical point the steps are
+#: Newton's for every eigenvalue with ``lambda^2 >> MU_FLOOR ||Hess||^2``.
+MU_FLOOR = 1e-12
+
+
 def gradient_norm(problem, *point) -> float:
     """``||grad f||`` (Frobenius over every block) at a validated point."""
     return norm(blocks(problem.riemannian_gradient(*point)))
@@ -85,9 +92,12 @@ def _step(loc: LocalModel, filt) -> tuple:
 
 
 def pseudo_inverse(eigenvalues: np.ndarray) -> np.ndarray:
-    """``1 / lambda`` for ``|lambda| > sqrt(eps) max |lambda|``, 0 otherwise (flat directions left out)."""
+    """``1 / lambda`` for ``|lambda| > sqrt(eps) max |lambda|``, 0 otherwise (flat directions left out).
+
+    ``eigenvalues`` of shape (..., T): one spectrum per row, the maximum taken over the last axis.
+    """
     lam = np.asarray(eigenvalues, dtype=np.float64)
-    keep = np.abs(lam) > np.sqrt(EPS) * np.max(np.abs(lam))
+    keep = np.abs(lam) > np.sqrt(EPS) * np.max(np.abs(lam), axis=-1, keepdims=True)
     return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
 
 
@@ -115,20 +125,35 @@ def newton_polish(problem, *point, steps: int = 6):
 def levenberg_marquardt(problem, *point, max_iterations: int = 60):
     """Levenberg-Marquardt on ``phi = 1/2 ||grad f||^2`` followed by :func:`newton_polish`.
 
-    Step ``-(Hess^2 + mu I)^{-1} Hess grad f`` (Gauss-Newton model of ``grad f``
-    with Jacobian ``Hess f``), damping ``mu`` adapted by acceptance.
+    Step ``-(A^2 + mu I)^{-1} A g`` (Gauss-Newton model of ``grad f`` with Jacobian
+    ``A = Hess f``, by a dense solve), damping ``mu`` (from ``1e-3 ||A||_F^2``) divided
+    by 3 when a step lowers ``||grad f||`` (kept above :data:`MU_FLOOR` ``||A||_F^2``),
+    else multiplied by 4 and the step retried,
+    at most 12 times; stop at rounding level (with ``||A||_F`` for ``||Hess||`` in
+    :func:`gradient_tolerance`, an upper bound: the polish goes on from there), after a
+    failed round of retries, when ``||grad f||`` fell by ``1e-6`` in one step, or after
+    ``max_iterations``.  :func:`~nc_verify.landscape.batched.batched_levenberg_marquardt`
+    runs the same iteration on many starts at once.
     Returns ``(*point, gradient_norm)``: ``(W, H, gradient_norm)`` for problem (4).
     """
     p = check_problem(problem)
     x = as_point(p, *point)
-    loc = local_quadratic_model(p, *x)
-    mu = 1e-3 * loc.hessian_norm ** 2
+
+    def model(x):
+        B = householder_basis(*x)
+        A = hessian_matrix(p, *x, basis=B)
+        return B, B.from_ambient(*blocks(p.riemannian_gradient(*x))), A, float(np.linalg.norm(A))
+
+    B, g, A, a_norm = model(x)
+    mu = 1e-3 * a_norm ** 2
+    eye = np.eye(A.shape[0])
     for _ in range(max_iterations):
-        g0 = loc.gradient_norm
-        if g0 <= gradient_tolerance(p, *x, hessian_norm=loc.hessian_norm) or mu == 0.0:
+        g0 = float(np.linalg.norm(g))
+        if g0 <= gradient_tolerance(p, *x, hessian_norm=a_norm) or mu == 0.0:
             break
         for _ in range(12):
-            x2 = retract(x, _step(loc, lambda lam: lam / (lam * lam + mu)))
+            step = np.linalg.solve(A @ A + max(mu, MU_FLOOR * a_norm ** 2) * eye, A @ g)
+            x2 = retract(x, B.to_ambient(-step))
             if gradient_norm(p, *x2) < g0:
                 x = x2
                 mu /= 3.0
@@ -136,7 +161,7 @@ def levenberg_marquardt(problem, *point, max_iterations: int = 60):
             mu *= 4.0
         else:
             break
-        loc = local_quadratic_model(p, *x)
-        if loc.gradient_norm < 1e-6 * g0:
+        B, g, A, a_norm = model(x)
+        if np.linalg.norm(g) < 1e-6 * g0:
             break
     return newton_polish(p, *x)

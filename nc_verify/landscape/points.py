@@ -127,11 +127,23 @@ def describe_point(problem, *point) -> FoundPoint:
     p = check_problem(problem)
     x = as_point(p, *point)
     loc = local_quadratic_model(p, *x)
-    n_zero, _ = count_zero_eigenvalues(loc.eigenvalues, eigenvalue_floor(p, loc.hessian_norm))
+    return found_point(p, x, loc.gradient_norm, loc.eigenvalues)
+
+
+def found_point(problem, point: tuple, gradient_norm: float, eigenvalues) -> FoundPoint:
+    """The :class:`FoundPoint` at ``point`` (a tuple of blocks) from its gradient norm and Hessian spectrum.
+
+    The search computes the spectrum itself (batched, or from a small problem by
+    :func:`~nc_verify.landscape.embedding.embedded_spectrum`); :func:`describe_point`
+    computes it densely.
+    """
+    eigenvalues = np.sort(np.asarray(eigenvalues, dtype=np.float64))
+    floor = eigenvalue_floor(problem, float(np.max(np.abs(eigenvalues))))
+    n_zero, _ = count_zero_eigenvalues(eigenvalues, floor)
     return FoundPoint(
-        point=x, cost=p.cost(*x), gradient_norm=loc.gradient_norm,
-        invariants=point_invariants(x, loc.eigenvalues), n_zero=n_zero,
-        orbit_dimension=p.orbit_dimension(*x),
+        point=point, cost=problem.cost(*point), gradient_norm=float(gradient_norm),
+        invariants=point_invariants(point, eigenvalues), n_zero=n_zero,
+        orbit_dimension=problem.orbit_dimension(*point),
     )
 
 
@@ -149,6 +161,65 @@ def add_distinct(points: list, new: FoundPoint, source: str | None = None) -> bo
     new.hits, new.sources = hits, sources
     points.append(new)
     return True
+
+
+class PointIndex:
+    """Distinct points modulo symmetry, hashed by cost: insertion cost set by near-equal costs, not by the count.
+
+    A point goes into the bucket ``(continuum, sign(f), floor(log|f| / w))`` with
+    ``w = 4 INVARIANT_RTOL``.  Two points that :func:`same_point` can merge have costs
+    within ``INVARIANT_RTOL (|f_1| + |f_2|)``, so their ``log|f|`` differ by at most
+    ``-log(1 - 2 INVARIANT_RTOL) < w`` and their buckets by at most one; a new point is
+    compared, by the full :func:`same_point`, with the points of its bucket and its two
+    neighbours only.  The result is the one the linear scan of :func:`add_distinct`
+    gives (the same merges, in the same order) wherever :func:`same_point` is
+    transitive on the points compared.
+
+    Attributes
+    ----------
+    points : list of FoundPoint
+        In order of insertion.
+    """
+
+    WIDTH = 4 * INVARIANT_RTOL
+
+    def __init__(self, points=()):
+        self.points = []
+        self._buckets = {}
+        self.comparisons = 0
+        for p in points:
+            self._insert(p)
+
+    def _key(self, point: FoundPoint):
+        f = point.cost
+        if f == 0.0 or not np.isfinite(f):
+            return point.continuum, 0, 0
+        return point.continuum, 1 if f > 0 else -1, int(np.floor(np.log(abs(f)) / self.WIDTH))
+
+    def find(self, point: FoundPoint):
+        """The stored point that is ``point`` modulo symmetry, or None."""
+        c, s, k = self._key(point)
+        for kk in (k - 1, k, k + 1):
+            for q in self._buckets.get((c, s, kk), ()):
+                self.comparisons += 1
+                if same_point(q, point):
+                    return q
+        return None
+
+    def _insert(self, point: FoundPoint) -> None:
+        self.points.append(point)
+        self._buckets.setdefault(self._key(point), []).append(point)
+
+    def add(self, point: FoundPoint, source: str | None = None) -> bool:
+        """Merge ``point`` as :func:`add_distinct` does; returns True if it is a new distinct point."""
+        hits, sources = (1, {source: 1}) if source is not None else (point.hits, dict(point.sources))
+        q = self.find(point)
+        if q is not None:
+            q.merge(hits, sources)
+            return False
+        point.hits, point.sources = hits, sources
+        self._insert(point)
+        return True
 
 
 # ------------------------------------------------------------------ the .npz point format

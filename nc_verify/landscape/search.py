@@ -6,38 +6,69 @@ search minimises ``phi = 1/2 ||grad f||^2`` on the manifold by Levenberg-Marquar
 model of ``grad f`` has Jacobian ``Hess f``), then polishes with pseudo-inverse
 Newton steps (least squares: the Hessian is singular along the rotation orbit),
 and re-checks ``||grad f||`` at the end -- a local minimum of ``phi`` with
-``grad f != 0`` is reported as a failed start, never as a critical point.
+``grad f != 0`` is reported as a failed start, never as a critical point.  For
+problem (4) the starts run in batches (:mod:`nc_verify.landscape.batched`); other
+protocol problems run start by start (:mod:`nc_verify.landscape.newton`).
 
-Starts (:data:`START_KINDS`, taken in turn): uniform random points; points inside
-a random ``r``-dimensional subspace (the gradient keeps the subspace, so these
-reach the low-rank critical points); clustered starts near coincident or antipodal
-classifiers; small perturbations of the exact family points
-(:mod:`nc_verify.objective.families`); "coincident" starts, random configurations in a 2- or
-3-dimensional subspace in which random pairs of classifiers are made equal or
-antipodal and random features equal or opposite to their classifier, then slightly
-perturbed (many critical points have such exact coincidences and small basins
-otherwise: at ``(6, 4, 1, tau=2)`` they raise the hit rate of the rarest point from
-about 1/1600 to about 1/500 per start, estimated from 400 starts per kind);
-"explore" starts, perturbations of points found so far (critical points come in
-close pairs near bifurcations, e.g. beside the anti-aligned ETF at ``tau = 2``).  Every tenth start (``descent_fraction``) is a descent run (trust
-regions from a uniform start, ending at a minimum), interleaved with the others
-(descent runs all end at the global minimum; placed first, they delayed every
-discovery and distorted the saturation curve).
+Where the starts go (:data:`SOURCES`; the docs' search page, ``docs/search.md``,
+has the argument and its proof):
+
+* ``"small_r"`` -- uniform starts of the ``(r, K, n)`` problems, ``r = 2..min(K, d)``
+  (``r < d``), embedded in ``R^d``: off the degenerate strata every critical point
+  spans ``r <= K`` dimensions and is such an embedding
+  (:mod:`nc_verify.landscape.embedding`); its full spectrum is the small one plus
+  ``d - r`` copies of the normal block's.
+* ``"collapsed"`` -- uniform starts of the ``(r, K, n')`` problems, ``n'`` a proper divisor
+  of ``n``, lifted by ``h_{k,i} = v_{k, i mod n'}``: the cost is the ``(r, K, n')`` cost and
+  the gradient ``1/(n / n')`` times its, so the lift of a critical point is critical (the
+  fixed-point subspace of the within-class sample permutations with coinciding features).
+  Points with collapsed classes are common and have small basins from uniform starts (at
+  ``(6, 4, 2)``, ``tau = 2``, one at cost 3.0359 was reached by about one uniform-type
+  start in 25 000).
+* ``"symmetric"`` -- starts in fixed-point subspaces of class and sample
+  permutations (the iteration is equivariant, so it stays there): features of a
+  class tied up to sign, ``h_{k,i} = s_{k,i} v_k``, and classifiers tied in pairs.
+* ``"coincident"`` -- random configurations in a 2- or 3-dimensional problem in which
+  random pairs of classifiers are made equal or antipodal and random features equal
+  or opposite to their classifier, then slightly perturbed (many critical points have
+  such exact coincidences and small basins otherwise).
+* ``"clustered"`` -- classifiers near a few random centres (up to sign), features
+  near their classifier up to sign, in a problem of random ``r``.
+* ``"strata"`` -- the exact family points (``known_critical_points``, first round
+  only): for problem (4) the collinear points (``r = 1``) and the ``W = u 1^T``
+  continua, the degenerate strata.
+* ``"uniform"`` -- uniform starts in ``R^d`` (any stratum, including spans above ``K``).
+* ``"subspace"`` -- starts inside a random subspace of random dimension (problems
+  without the class structure of problem (4): the low-rank points).
+* ``"family"`` -- perturbations of the exact family points, in ``R^d``.
+* ``"explore"`` -- perturbations of the points found before the round, in the
+  problem of their own span (critical points come in close pairs near bifurcations).
+* ``"descent"`` -- trust regions from a uniform start in ``R^d`` (a fraction
+  ``descent_fraction`` of the starts; a batch of them opens each round, the others close
+  it), ending at a minimum, polished.
+
+Starts are drawn in *rounds*: round ``i`` is a fixed list of batches, batch ``j``
+drawing from ``default_rng([entropy, i, j])`` and exploring only the points known
+before round ``i``.  The partition of the work therefore does not depend on how the
+batches are executed: with ``workers`` or ``scheduler`` they run on dask.distributed
+and the result equals the serial run for the same seed.  The results of a round
+are merged in batch order, start by start.
 
 Saturation: the search is *saturated* when it has used at least
 :data:`MIN_SATURATION_STARTS` starts, the last :data:`SATURATION_FRACTION` of them
 found no new distinct point (with the default one half: doubling the starts found
-nothing new), and every distinct point was reached by at least two starts (so the
-Good-Turing estimate below is zero).  With ``n_starts=None`` the
-search runs until it is saturated or reaches ``max_starts``.  Saturation is
+nothing new), and every distinct point was reached by at least two random starts
+(so the Good-Turing estimate below is zero); points of the exact enumeration
+(``"strata"``) are known exactly and need no second hit.  With ``n_starts=None``
+the search runs until it is saturated or reaches ``max_starts``.  Saturation is
 evidence, not proof, that every critical point has been found: a point whose
 basin catches a fraction ``p`` of the starts is missed by ``m`` starts with
 probability ``(1 - p)^m``.  The Good-Turing estimate of the chance that one more
-start finds a new point (points hit exactly once / converged starts) is reported
-alongside.
+start finds a new point (points hit by exactly one random start / converged
+random starts) is reported alongside.
 
-Distinct points are kept modulo the symmetries of problem (4)
-(:mod:`nc_verify.landscape.points`).
+Distinct points are kept modulo the symmetries of the problem, hashed by cost
+(:class:`~nc_verify.landscape.points.PointIndex`).
 """
 
 from __future__ import annotations
@@ -48,27 +79,45 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nc_verify.landscape.newton import (
-    gradient_tolerance,
-    levenberg_marquardt,
-    newton_polish,
-)
-from nc_verify.landscape.points import add_distinct, describe_point
+from nc_verify.landscape.batched import batched_levenberg_marquardt, batched_newton_polish
+from nc_verify.landscape.embedding import embed, embedded_spectrum, reduce_to_span
+from nc_verify.landscape.newton import gradient_tolerance, levenberg_marquardt, newton_polish
+from nc_verify.landscape.points import PointIndex, describe_point, found_point
 from nc_verify.landscape.solvers import solve
 from nc_verify.objective.oblique import normalize_columns
+from nc_verify.objective.problem import UFMProblem
 from nc_verify.objective.protocol import blocks, check_problem
 from nc_verify.utils.progress import Progress
+from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import as_rng, check_choice, check_int
 
 METHODS = ("lm", "newton", "descent")
-#: Kinds of the root-finder starts, taken in turn (a kind listed twice gets twice the starts).
-START_KINDS = ("uniform", "coincident", "subspace", "family", "coincident", "clustered", "explore")
+#: Where the starts come from (module docstring).
+SOURCES = ("strata", "small_r", "collapsed", "symmetric", "coincident", "clustered", "explore", "uniform", "subspace",
+           "family", "descent")
+#: Sources whose points are exact constructions: they need no second hit to count as saturated.
+ENUMERATED_SOURCES = ("strata",)
 #: A search is saturated when no new distinct point came in the last
 #: ``SATURATION_FRACTION`` of its starts, and it used at least ``MIN_SATURATION_STARTS``.
 SATURATION_FRACTION = 0.5
-MIN_SATURATION_STARTS = 400
+MIN_SATURATION_STARTS = 3000
 #: Cap of the adaptive search (``n_starts=None``).
-DEFAULT_MAX_STARTS = 4000
+DEFAULT_MAX_STARTS = 60000
+#: Starts per batch: at (6, 4, 2), tau = 2, 6000 starts ran at 330, 710 and 816 starts per
+#: second with batches of 32, 64 and 128 (the per-call overhead of the batched iteration is
+#: shared by more starts); 256 gained nothing before the iteration cap was lowered.
+DEFAULT_BATCH = 128
+#: Levenberg-Marquardt iterations per start: at (r, 4, 2), r = 2 and 4, tau = 2, 512 uniform
+#: starts converged as often with 30 as with 60 (444 and 469 of 512), 1.5-1.7x faster, as
+#: the starts that use the last iterations are mostly those that never converge.
+LM_ITERATIONS = 30
+#: Descent runs per batch (each is a trust-region run of its own, far dearer than a root-finder start).
+DESCENT_BATCH = 4
+_DISTRIBUTED_HINT = 'a distributed search needs dask.distributed: pip install "nc-verify[sweep]"'
+
+
+def _random_hits(point) -> int:
+    return point.hits - sum(point.sources.get(s, 0) for s in ENUMERATED_SOURCES)
 
 
 @dataclass
@@ -78,15 +127,18 @@ class CriticalPointSearch:
     Attributes
     ----------
     points : list of FoundPoint
-        Distinct critical points, in order of discovery.
+        Distinct critical points, in order of discovery (``sources``: hits per source,
+        the first key the source that found it).
     n_starts, n_converged : int
         Starts used, and starts that ended at a critical point (gradient at rounding level).
     discovery : ndarray of int, shape (n_starts,)
         Distinct points known after each start (the saturation curve).
     descent_costs : ndarray
-        Costs at the ends of the descent runs (method "descent", Newton-polished), in start order.
+        Costs at the ends of the descent runs (Newton-polished), in start order.
     elapsed : float
         Seconds.
+    n_enumerated : int
+        Converged starts of the exact enumeration (``"strata"``), left out of the Good-Turing estimate.
     """
 
     points: list
@@ -95,22 +147,26 @@ class CriticalPointSearch:
     discovery: np.ndarray
     descent_costs: np.ndarray
     elapsed: float = 0.0
+    n_enumerated: int = 0
 
     @property
     def saturated(self) -> bool:
         """At least :data:`MIN_SATURATION_STARTS` starts, none new in the last
-        :data:`SATURATION_FRACTION` of them, and every distinct point reached by at least two starts."""
+        :data:`SATURATION_FRACTION` of them, and every distinct point not from the exact
+        enumeration reached by at least two random starts."""
         return is_saturated(self.discovery, self.points)
 
     @property
     def unseen_probability(self) -> float:
         """Good-Turing estimate of the chance that one more start finds a new point.
 
-        ``(points hit by exactly one start) / (converged starts)``; NaN without a converged start.
+        ``(points hit by exactly one start, a random one) / (converged random starts)``;
+        NaN without a converged random start.
         """
-        if self.n_converged == 0:
+        n = self.n_converged - self.n_enumerated
+        if n <= 0:
             return float("nan")
-        return sum(p.hits == 1 for p in self.points) / self.n_converged
+        return sum(p.hits == 1 and _random_hits(p) == 1 for p in self.points) / n
 
     @property
     def last_new_point_at(self) -> int:
@@ -119,20 +175,32 @@ class CriticalPointSearch:
             return 0
         return int(np.argmax(self.discovery == self.discovery[-1]) + 1)
 
+    @property
+    def contributions(self) -> dict:
+        """Distinct points per source that found them first."""
+        out = {}
+        for p in self.points:
+            first = next(iter(p.sources))
+            out[first] = out.get(first, 0) + 1
+        return out
+
     def as_dict(self) -> dict:
         return {
             "points": [p.as_dict() for p in self.points], "n_starts": self.n_starts,
             "n_converged": self.n_converged, "discovery": self.discovery,
             "saturated": self.saturated, "last_new_point_at": self.last_new_point_at,
             "unseen_probability": self.unseen_probability, "descent_costs": self.descent_costs,
-            "elapsed": self.elapsed,
+            "elapsed": self.elapsed, "contributions": self.contributions,
+            "n_enumerated": self.n_enumerated,
         }
 
 
 def is_saturated(discovery, points) -> bool:
     """The saturation rule of :class:`CriticalPointSearch` (discovery curve and points so far)."""
     m = len(discovery)
-    if m < MIN_SATURATION_STARTS or not points or any(p.hits < 2 for p in points):
+    if m < MIN_SATURATION_STARTS or not points:
+        return False
+    if any(p.hits < 2 and _random_hits(p) > 0 for p in points):
         return False
     last_new = int(np.argmax(np.asarray(discovery) == discovery[-1])) + 1
     return last_new <= (1.0 - SATURATION_FRACTION) * m
@@ -144,91 +212,253 @@ def _perturb(point, rng, low, high):
     return tuple(normalize_columns(x + noise * rng.standard_normal(x.shape)) for x in point)
 
 
-def _has_classes(problem) -> bool:
-    """Points ``(W, H)`` with ``K`` classifiers and ``n`` samples per class (problem (4), any loss)."""
-    return hasattr(problem, "K") and hasattr(problem, "n") and tuple(problem.block_sizes) == (
-        problem.K, problem.K * problem.n)
+def _symmetric_start(r, K, n, rng):
+    """A point of a fixed-point subspace: ``h_{k,i} = s_{k,i} v_k`` and, at random, classifiers tied in pairs."""
+    W = normalize_columns(rng.standard_normal((r, K)))
+    if rng.random() < 0.5:
+        for k in range(1, K, 2):
+            W[:, k] = rng.choice([-1.0, 1.0]) * W[:, k - 1]
+    V = W if rng.random() < 0.5 else normalize_columns(rng.standard_normal((r, K)))
+    signs = rng.choice([-1.0, 1.0], (K, n)) if rng.random() < 0.5 else np.tile(rng.choice([-1.0, 1.0], n), (K, 1))
+    return W, (V[:, :, None] * signs[None]).reshape(r, K * n)
 
 
-def _start(problem, kind, rng, family_points, found_points=()):
-    d = problem.d
-    if kind == "uniform":
-        return blocks(problem.random_point(rng))
-    if kind == "subspace":
-        rank_cap = problem.K if hasattr(problem, "K") else min(problem.block_sizes)
-        r = int(rng.integers(1, min(d - 1, rank_cap) + 1))
-        U = np.linalg.qr(rng.standard_normal((d, r)))[0]
-        return tuple(normalize_columns(U @ rng.standard_normal((r, m))) for m in problem.block_sizes)
-    if kind in ("clustered", "coincident") and not _has_classes(problem):
-        return _start(problem, "subspace", rng, family_points, found_points)
-    if kind == "clustered":
-        K, N = problem.K, problem.N
-        c = int(rng.integers(1, K + 1))
-        centres = normalize_columns(rng.standard_normal((d, c)))
-        noise = 10.0 ** rng.uniform(-3, -1)
-        W = centres[:, rng.integers(0, c, K)] * rng.choice([-1.0, 1.0], K)
-        W = normalize_columns(W + noise * rng.standard_normal((d, K)))
-        own = np.repeat(W, problem.n, axis=1) * rng.choice([-1.0, 1.0], N)
-        H = normalize_columns(own + noise * rng.standard_normal((d, N)))
-        return W, H
-    if kind == "coincident":
-        K, N, n = problem.K, problem.N, problem.n
-        r = int(rng.integers(2, min(d, 3) + 1))
-        U = np.linalg.qr(rng.standard_normal((d, r)))[0]
-        W = normalize_columns(rng.standard_normal((r, K)))
-        group = rng.integers(0, K, K)
-        for k in range(1, K):               # join class k to an earlier class of its group
-            same = np.flatnonzero(group[:k] == group[k])
-            if same.size and rng.random() < 0.5:
-                W[:, k] = rng.choice([-1.0, 1.0]) * W[:, same[0]]
-        H = normalize_columns(rng.standard_normal((r, N)))
-        own = rng.random(N) < 0.5
-        H[:, own] = W[:, np.arange(N)[own] // n] * rng.choice([-1.0, 1.0], int(own.sum()))
-        return _perturb((U @ W, U @ H), rng, -3, -1)
-    if kind == "explore" and found_points:
-        q = found_points[int(rng.integers(len(found_points)))]
-        return _perturb(q.point, rng, -3, -1)
-    if not family_points:
-        return _start(problem, "uniform", rng, family_points, found_points)
-    # "family" (and "explore" before anything is found): a perturbed exact critical point
-    return _perturb(family_points[int(rng.integers(len(family_points)))], rng, -4, -1)
+def _coincident_start(r, K, n, rng):
+    """Classifiers joined in random groups (equal or antipodal), features equal or opposite to their classifier."""
+    W = normalize_columns(rng.standard_normal((r, K)))
+    group = rng.integers(0, K, K)
+    for k in range(1, K):                   # join class k to an earlier class of its group
+        same = np.flatnonzero(group[:k] == group[k])
+        if same.size and rng.random() < 0.5:
+            W[:, k] = rng.choice([-1.0, 1.0]) * W[:, same[0]]
+    H = normalize_columns(rng.standard_normal((r, K * n)))
+    own = rng.random(K * n) < 0.5
+    H[:, own] = W[:, np.arange(K * n)[own] // n] * rng.choice([-1.0, 1.0], int(own.sum()))
+    return _perturb((W, H), rng, -3, -1)
 
 
-def _is_descent(i: int, fraction: float) -> bool:
-    """Start ``i`` (0-based) is a descent run: starts 0, 1/f, 2/f, ... (``ceil(m f)`` of the first ``m``)."""
-    return np.ceil((i + 1) * fraction) > np.ceil(i * fraction)
+def _clustered_start(r, K, n, rng):
+    """Classifiers near a few random centres (up to sign), features near their classifier (up to sign)."""
+    c = int(rng.integers(1, K + 1))
+    centres = normalize_columns(rng.standard_normal((r, c)))
+    noise = 10.0 ** rng.uniform(-3, -1)
+    W = centres[:, rng.integers(0, c, K)] * rng.choice([-1.0, 1.0], K)
+    W = normalize_columns(W + noise * rng.standard_normal((r, K)))
+    own = np.repeat(W, n, axis=1) * rng.choice([-1.0, 1.0], K * n)
+    return W, normalize_columns(own + noise * rng.standard_normal((r, K * n)))
+
+
+def _subspace_start(p, rng):
+    d = p.d
+    r = int(rng.integers(1, min(d - 1, min(p.block_sizes)) + 1))
+    U = np.linalg.qr(rng.standard_normal((d, r)))[0]
+    return tuple(normalize_columns(U @ rng.standard_normal((r, m))) for m in p.block_sizes)
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One batch of starts: ``source``, the dimension ``r`` of the problem it is solved in, size, rng key."""
+
+    source: str
+    r: int
+    size: int
+    key: tuple
+
+
+def _round_tasks(p, index: int, batch: int, fraction: float, explore: bool, root_finders: tuple) -> list:
+    """The batches of round ``index`` (fixed by the problem, the round, the batch size and the options)."""
+    d = p.d
+    plan = []                                    # (source, r, starts)
+    if root_finders:
+        if index == 0:
+            plan.append(("strata", d, 0))
+        if isinstance(p, UFMProblem):
+            top = min(p.K, d)
+            # the small problems are cheap (tangent dimension (r - 1)(K + N)) and hold the rare
+            # points (at (6, 4, 2), tau = 2, the points found late span r = 2 and 3, many planar
+            # ones with small basins): min(8, 4^(top - r)) batches of starts for r
+            plan += [("small_r", r, batch) for r in range(2, top + 1) if r < d for _ in range(min(8, 4 ** (top - r)))]
+            plan += [("collapsed", r, batch) for r in range(2, top + 1) if p.n > 1]
+            plan += [("symmetric", 0, batch), ("coincident", 0, batch), ("clustered", 0, batch)]
+            tail = [("uniform", d, max(1, batch // 2)), ("family", d, max(1, batch // 2))]
+        else:
+            plan += [("uniform", d, batch), ("subspace", d, batch)]
+            tail = [("family", d, max(1, batch // 2))]
+        if explore:
+            plan += [("explore", 0, batch), ("explore", 0, batch)]
+        plan += tail
+    others = sum(size for source, _, size in plan if source != "strata")
+    n_descent = batch if fraction >= 1.0 or not plan else int(np.ceil(fraction * others / (1.0 - fraction)))
+    descents = [("descent", d, min(DESCENT_BATCH, n_descent - i)) for i in range(0, n_descent, DESCENT_BATCH)]
+    # one batch of descent runs opens the round, so that a short search has some; the rest close it
+    return [_Task(s, r, size, (index, j)) for j, (s, r, size) in enumerate(descents[:1] + plan + descents[1:])]
+
+
+def _task_starts(p, task: _Task, rng, family_points, pool):
+    """The starts of a batch, each in the problem it is solved in: a list of ``(r, point)``."""
+    d = p.d
+    if task.source == "strata":
+        return [(d, x) for x in family_points]
+    if task.source in ("uniform", "descent") or (task.source == "family" and not family_points):
+        return [(d, blocks(p.random_point(rng))) for _ in range(task.size)]
+    if task.source == "subspace":
+        return [(d, _subspace_start(p, rng)) for _ in range(task.size)]
+    if task.source == "family":
+        return [(d, _perturb(family_points[int(rng.integers(len(family_points)))], rng, -4, -1))
+                for _ in range(task.size)]
+    if task.source == "explore":
+        return [_explore_start(p, pool[int(rng.integers(len(pool)))], rng) for _ in range(task.size)]
+    K, n = p.K, p.n
+    top = min(K, d)
+    if task.source == "small_r":
+        q = p.resized(task.r)
+        return [(task.r, q.random_point(rng)) for _ in range(task.size)]
+    if task.source == "collapsed":
+        divisors = [m for m in range(1, n) if n % m == 0]
+        q = p.resized(task.r, divisors[int(rng.integers(len(divisors)))])
+        return [(task.r, q.random_point(rng)) for _ in range(task.size)]
+    out = []
+    for _ in range(task.size):
+        if task.source == "symmetric":
+            r = int(rng.integers(2, top + 1))
+            out.append((r, _perturb(_symmetric_start(r, K, n, rng), rng, -12, -10)))
+        elif task.source == "coincident":
+            r = int(rng.integers(2, min(top, 3) + 1))
+            out.append((r, _coincident_start(r, K, n, rng)))
+        else:                                # "clustered"
+            r = int(rng.integers(2, top + 1))
+            out.append((r, _clustered_start(r, K, n, rng)))
+    return out
+
+
+def _explore_start(p, point, rng):
+    """A perturbation of a found point, in the problem of its own span (problem (4)) or in ``R^d``."""
+    if isinstance(p, UFMProblem):
+        w, h, _ = reduce_to_span(*point)
+        r = max(2, w.shape[0])
+        if r < p.d:
+            return r, _perturb(embed(normalize_columns(w), normalize_columns(h), r), rng, -3, -1)
+    return p.d, _perturb(point, rng, -3, -1)
+
+
+def _run_task(p, task: _Task, entropy: int, family_points, pool, root_finders):
+    """Run one batch: one ``(FoundPoint or None, descent cost or None)`` per start, in order.
+
+    Small dense matrices throughout: BLAS on one thread (:func:`~nc_verify.utils.threads.blas_threads_for`).
+    """
+    with blas_threads_for(p):
+        rng = np.random.default_rng([entropy, *task.key])
+        starts = _task_starts(p, task, rng, family_points, pool)
+        if task.source == "descent":
+            return [_descent(p, x) for _, x in starts]
+        finder = root_finders[task.key[1] % len(root_finders)]
+        if isinstance(p, UFMProblem):
+            return _run_batched(p, starts, finder)
+        return [(_root(p, x, finder), None) for _, x in starts]
+
+
+def _converged(p, x, gnorm, eigenvalues):
+    tol = gradient_tolerance(p, *x, hessian_norm=float(np.max(np.abs(eigenvalues))))
+    return found_point(p, x, gnorm, eigenvalues) if gnorm <= tol else None
+
+
+def _descent(p, x0):
+    res = solve(p, "trust_regions", x0=x0, gradient_tol=1e-10)
+    *x, _ = newton_polish(p, *res.point)
+    found = describe_point(p, *x)
+    return _converged(p, found.point, found.gradient_norm, found.invariants["hessian"]), p.cost(*x)
+
+
+def _root(p, x0, finder):
+    *x, _ = levenberg_marquardt(p, *x0, max_iterations=LM_ITERATIONS) if finder == "lm" else newton_polish(p, *x0, steps=40)
+    found = describe_point(p, *x)
+    return _converged(p, found.point, found.gradient_norm, found.invariants["hessian"])
+
+
+def _lift(H, K: int, n: int) -> np.ndarray:
+    """Features of ``n'`` samples per class, shape (..., r, K n'), lifted to ``n``: ``h_{k,i} = v_{k, i mod n'}``."""
+    m = H.shape[-1] // K
+    j = np.arange(K * n)
+    return H[..., (j // n) * m + (j % n) % m]
+
+
+def _run_batched(p: UFMProblem, starts, finder):
+    """Batched root-finding, each start in the problem of its own size ``(r, K, n')``; results in ``R^d``, ``n``."""
+    out = [None] * len(starts)
+    for r, m in sorted({(r, x[1].shape[-1]) for r, x in starts}):
+        idx = [i for i, (s, x) in enumerate(starts) if s == r and x[1].shape[-1] == m]
+        q = p.resized(r, m // p.K)
+        W0 = np.stack([starts[i][1][0] for i in idx])
+        H0 = np.stack([starts[i][1][1] for i in idx])
+        if finder == "lm":
+            res = batched_levenberg_marquardt(q, W0, H0, max_iterations=LM_ITERATIONS)
+        else:
+            res = batched_newton_polish(q, W0, H0, steps=40)
+        if m < p.N:                              # lift, and take the spectrum in the (r, K, n) problem
+            q = p.resized(r)
+            res = batched_newton_polish(q, res.W, _lift(res.H, p.K, p.n), steps=2)
+        for b, i in enumerate(idx):
+            lam, W, H = res.models.eigenvalues[b], res.W[b], res.H[b]
+            if r < p.d:
+                lam = embedded_spectrum(q, W, H, lam, p.d)
+                W, H = embed(W, H, p.d)
+            out[i] = (_converged(p, (W, H), float(res.gradient_norm[b]), lam), None)
+    return out
+
+
+def _client(workers, scheduler):
+    """A dask.distributed client (and the LocalCluster it owns, or None)."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(_DISTRIBUTED_HINT) from exc
+    if scheduler is not None:
+        return distributed.Client(scheduler), None
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
+    return distributed.Client(cluster), cluster
 
 
 def find_critical_points(problem, *, n_starts=None, seed=None,
-                         methods=("lm", "descent"), descent_fraction: float = 0.1,
-                         max_starts: int = DEFAULT_MAX_STARTS, progress=None) -> CriticalPointSearch:
+                         methods=("lm", "descent"), descent_fraction: float = 0.02,
+                         max_starts: int = DEFAULT_MAX_STARTS, progress=None,
+                         batch_size: int = DEFAULT_BATCH, workers=None, scheduler=None) -> CriticalPointSearch:
     """Search for the critical points of a problem from many starts.
 
     Parameters
     ----------
     problem : ManifoldProblem
-        Problem (4) (:class:`~nc_verify.objective.problem.UFMProblem`) or any problem of
-        the problem protocol (:mod:`nc_verify.objective.protocol`); exact family points
-        (``known_critical_points``) seed the "family" starts where the problem has them.
-        Dense Hessians are formed at every iterate: meant for small sizes (tangent
-        dimension up to a few hundred).
+        Problem (4) (:class:`~nc_verify.objective.problem.UFMProblem`, batched, with the
+        small-``r`` sources) or any problem of the problem protocol
+        (:mod:`nc_verify.objective.protocol`; start by start); exact family points
+        (``known_critical_points``) are the "strata" and "family" starts where the
+        problem has them.  Dense Hessians are formed at every iterate: meant for small
+        sizes (tangent dimension up to a few hundred).
     n_starts : int or None
-        Number of starts (descent runs included).  None (default): run until the
-        search is saturated (see :attr:`CriticalPointSearch.saturated`: at least
-        :data:`MIN_SATURATION_STARTS` starts and no new distinct point in the last
-        :data:`SATURATION_FRACTION` of them) or ``max_starts`` starts were used.
+        Number of starts (descent runs and the exact family points included).  None
+        (default): run until the search is saturated (see
+        :attr:`CriticalPointSearch.saturated`) or ``max_starts`` starts were used.
     seed : int, numpy Generator or None
     methods : iterable of {"lm", "newton", "descent"}
         "lm": Levenberg-Marquardt on ``1/2 ||grad f||^2`` then Newton polish;
         "newton": pseudo-inverse Newton alone; "descent": trust regions from a
-        uniform random start (every ``1/descent_fraction``-th start, from the
-        first), polished.  The other starts take the kinds of
-        :data:`START_KINDS` in turn.
+        uniform random start, polished (a fraction ``descent_fraction`` of the
+        starts).  The root-finder starts come from the sources of :data:`SOURCES`.
     descent_fraction : float in [0, 1]
+        Share of descent runs (each costs tens of root-finder starts: trust regions
+        are not batched).
     max_starts : int
         Cap of the adaptive search (``n_starts=None``); ignored otherwise.
     progress : bool or None
         Progress bar on stderr (default: when stderr is a terminal).
+    batch_size : int
+        Starts per batch (module docstring); part of the start partition, so it
+        changes the result for a given seed.
+    workers : int, optional
+        Run the batches on a dask ``LocalCluster`` of this many single-threaded
+        worker processes (the ``sweep`` extra).  Same result as the serial run.
+    scheduler : str, optional
+        Address of a running dask scheduler (``"tcp://host:8786"``); ``workers`` is then ignored.
 
     Returns
     -------
@@ -239,6 +469,7 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     adaptive = n_starts is None
     max_starts = check_int(max_starts, "max_starts", 1)
     n_starts = max_starts if adaptive else check_int(n_starts, "n_starts", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if isinstance(methods, str):
         raise TypeError(f"methods must be a sequence of method names, got the string {methods!r}; "
                         f"e.g. ({methods!r},)")
@@ -251,43 +482,63 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
         raise TypeError(f"descent_fraction must be a real number, got {type(descent_fraction).__name__}")
     if not 0.0 <= descent_fraction <= 1.0:
         raise ValueError(f"descent_fraction must be in [0, 1], got {descent_fraction!r}")
-    rng = as_rng(seed)
+    if workers is not None:
+        workers = check_int(workers, "workers", 1)
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise TypeError(f"scheduler must be an address string such as 'tcp://host:8786', "
+                        f"got {type(scheduler).__name__}")
+    entropy = int(as_rng(seed).integers(2**63))
     known = getattr(p, "known_critical_points", None)
     family_points = [blocks(x) for x in known().values()] if known is not None else []
-    root_finders = [m for m in methods if m != "descent"]
+    root_finders = tuple(m for m in methods if m != "descent")
     fraction = 1.0 if not root_finders else (descent_fraction if "descent" in methods else 0.0)
-    points, discovery, descent_costs = [], [], []
-    n_converged = n_other = 0
+
+    client, cluster = _client(workers, scheduler) if workers is not None or scheduler is not None else (None, None)
+    index = PointIndex()
+    discovery, descent_costs = [], []
+    n_converged = n_enumerated = last_new = 0
     label = "critical points (until saturated)" if adaptive else "critical points"
-    with Progress(n_starts, label, enabled=progress) as bar:
-        for i in range(n_starts):
-            if _is_descent(i, fraction):
-                res = solve(p, "trust_regions", x0=blocks(p.random_point(rng)), gradient_tol=1e-10)
-                *x, _ = newton_polish(p, *res.point)
-                descent_costs.append(p.cost(*x))
-                source = "descent"
-            else:
-                kind = START_KINDS[n_other % len(START_KINDS)]
-                x0 = _start(p, kind, rng, family_points, points)
-                finder = root_finders[n_other % len(root_finders)]
-                n_other += 1
-                if finder == "lm":
-                    *x, _ = levenberg_marquardt(p, *x0)
+    try:
+        with Progress(n_starts, label, enabled=progress) as bar:
+            round_index, done = 0, False
+            while not done:
+                pool = [q.point for q in index.points]
+                tasks = _round_tasks(p, round_index, batch_size, fraction, bool(pool), root_finders)
+                args = (entropy, family_points, pool, root_finders)
+                if client is None:
+                    results = (_run_task(p, t, *args) for t in tasks)
                 else:
-                    *x, _ = newton_polish(p, *x0, steps=40)
-                source = kind
-            found = describe_point(p, *x)
-            loc_tol = gradient_tolerance(p, *found.point,
-                                         hessian_norm=float(np.max(np.abs(found.invariants["hessian"]))))
-            if found.gradient_norm <= loc_tol:
-                n_converged += 1
-                add_distinct(points, found, source)
-            discovery.append(len(points))
-            bar.update(postfix=f"{len(points)} distinct")
-            if adaptive and is_saturated(discovery, points):
-                break
+                    futures = client.map(_run_task, [p] * len(tasks), tasks, *([a] * len(tasks) for a in args),
+                                         pure=False)
+                    results = (f.result() for f in futures)
+                for task, res in zip(tasks, results):
+                    for found, cost in res:
+                        if cost is not None:
+                            descent_costs.append(cost)
+                        if found is not None:
+                            n_converged += 1
+                            n_enumerated += task.source in ENUMERATED_SOURCES
+                            if index.add(found, task.source):
+                                last_new = len(discovery) + 1
+                        discovery.append(len(index.points))
+                        bar.update(postfix=f"{len(index.points)} distinct")
+                        m = len(discovery)
+                        # the cheap part of is_saturated first: it runs after every start
+                        if m >= n_starts or (adaptive and m >= MIN_SATURATION_STARTS
+                                             and last_new <= (1.0 - SATURATION_FRACTION) * m
+                                             and is_saturated(discovery, index.points)):
+                            done = True
+                            break
+                    if done:
+                        break
+                round_index += 1
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     return CriticalPointSearch(
-        points=points, n_starts=len(discovery), n_converged=n_converged,
+        points=index.points, n_starts=len(discovery), n_converged=n_converged,
         discovery=np.asarray(discovery, dtype=int), descent_costs=np.asarray(descent_costs),
-        elapsed=time.perf_counter() - t0,
+        elapsed=time.perf_counter() - t0, n_enumerated=n_enumerated,
     )

@@ -76,8 +76,9 @@ class TangentBasis:
     d : int
     sizes : tuple of int
         ``(m_1, ..., m_b)``, columns per block (``(K, N)`` for problem (4)).
-    householder : ndarray, shape (d, sum(sizes))
-        Householder vectors ``v_c = x_c + sign(x_c[0]) e_1`` of the point's columns.
+    householder : ndarray, shape (d, sum(sizes)) or (B, d, sum(sizes))
+        Householder vectors ``v_c = x_c + sign(x_c[0]) e_1`` of the point's columns
+        (of each of ``B`` points: then coordinates are (B, T) and blocks (B, d, m_i)).
     """
 
     d: int
@@ -91,7 +92,7 @@ class TangentBasis:
 
     def _reflect(self, Z: np.ndarray) -> np.ndarray:
         V = self.householder
-        beta = 2.0 / np.sum(V * V, axis=0)
+        beta = 2.0 / np.sum(V * V, axis=-2, keepdims=True)
         return Z - V * (beta * np.sum(V * Z, axis=-2, keepdims=True))
 
     def to_ambient(self, coords: np.ndarray) -> tuple:
@@ -113,16 +114,16 @@ class TangentBasis:
         return C.reshape(C.shape[:-2] + (self.dimension,))
 
     def column_bases(self) -> tuple:
-        """Per-column orthonormal bases, one array of shape (m_i, d, d - 1) per block.
+        """Per-column orthonormal bases, one array of shape (m_i, d, d - 1) (or (B, m_i, d, d - 1)) per block.
 
         Basis ``c`` is columns ``2..d`` of the Householder reflection ``I - beta_c v_c v_c^T``:
         coordinate ``c (d - 1) + a`` of :meth:`to_ambient` is its column ``a``.
         """
-        V = self.householder
-        beta = 2.0 / np.sum(V * V, axis=0)
-        U = np.eye(self.d)[None, :, 1:] - (beta * V).T[:, :, None] * V.T[:, None, 1:]
+        V = np.swapaxes(self.householder, -1, -2)                      # (..., m, d)
+        beta = 2.0 / np.sum(V * V, axis=-1)
+        U = np.eye(self.d)[:, 1:] - (beta[..., None] * V)[..., :, None] * V[..., None, 1:]
         cuts = np.cumsum(self.sizes)[:-1]
-        return tuple(np.split(U, cuts, axis=0))
+        return tuple(np.split(U, cuts, axis=-3))
 
     def matrices(self) -> tuple:
         """The basis explicitly: one array of shape (T, d, m_i) per block (``O(T d m)`` memory)."""
@@ -130,11 +131,15 @@ class TangentBasis:
 
 
 def householder_basis(*point) -> TangentBasis:
-    """The :class:`TangentBasis` at the unit-column blocks ``point`` (e.g. ``W, H``)."""
-    X = np.concatenate(point, axis=1)
+    """The :class:`TangentBasis` at the unit-column blocks ``point`` (e.g. ``W, H``).
+
+    Blocks of shapes (d, m_i), or stacks (B, d, m_i) of ``B`` points: then the basis
+    holds one basis per point, with coordinates (B, T) and blocks (B, d, m_i).
+    """
+    X = np.concatenate(point, axis=-1)
     V = X.copy()
-    V[0] += np.where(X[0] >= 0, 1.0, -1.0)    # |v_c[0]| >= 1: no cancellation
-    return TangentBasis(X.shape[0], tuple(x.shape[1] for x in point), V)
+    V[..., 0, :] += np.where(X[..., 0, :] >= 0, 1.0, -1.0)    # |v_c[0]| >= 1: no cancellation
+    return TangentBasis(X.shape[-2], tuple(x.shape[-1] for x in point), V)
 
 
 def tangent_basis(problem, *point) -> TangentBasis:

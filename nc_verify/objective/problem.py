@@ -29,6 +29,76 @@ from nc_verify.utils.validation import (
 BACKENDS = ("analytic", "autograd")
 
 
+def riemannian_gradient_from(tau, W, H, G, row_curvature, col_curvature):
+    """Eqs. (5)-(6) from the loss quantities: the one place of the Riemannian gradient's formula.
+
+    ``grad_W f = tau H G^T - W ddiag(M G^T)`` (eq. (5) with ``grad g(M)`` for the
+    misprinted ``grad g(W)``) and ``grad_H f = tau W G - H ddiag(M^T G)`` (eq. (6)).
+
+    Parameters
+    ----------
+    tau : float
+    W, H : ndarray, shapes (..., d, K), (..., d, N)
+    G : ndarray, shape (..., K, N)
+        ``grad g(M)``.
+    row_curvature, col_curvature : ndarray, shapes (..., K), (..., N)
+        ``diag(M G^T)`` and ``diag(M^T G)``.
+
+    Returns
+    -------
+    tuple of ndarray, shapes (..., d, K), (..., d, N)
+    """
+    gW = tau * (H @ np.swapaxes(G, -1, -2)) - W * row_curvature[..., None, :]
+    gH = tau * (W @ G) - H * col_curvature[..., None, :]
+    return gW, gH
+
+
+def gradient_terms_scale(tau, W, H, G, row_curvature, col_curvature):
+    """Size of the terms that cancel in eqs. (5)-(6), for rounding estimates (batched like :func:`riemannian_gradient_from`).
+
+    ``||tau H G^T|| + ||W ddiag(M G^T)|| + ||tau W G|| + ||H ddiag(M^T G)||`` (Frobenius
+    norms), one value per point: shape ``(...)``.
+    """
+    def fro(X):
+        return np.sqrt(np.sum(X * X, axis=(-2, -1)))
+
+    return (fro(tau * (H @ np.swapaxes(G, -1, -2))) + fro(W * row_curvature[..., None, :])
+            + fro(tau * (W @ G)) + fro(H * col_curvature[..., None, :]))
+
+
+def batched_loss_quantities(problem: "UFMProblem", W: np.ndarray, H: np.ndarray, *, hessian_blocks: bool):
+    """Loss quantities of problem (4) at ``B`` points at once (one call of the loss).
+
+    The logit matrices are placed side by side, ``[M_1, ..., M_B]`` of shape (K, B N),
+    with the labels repeated: every loss of :mod:`nc_verify.objective.losses` is a mean of
+    per-sample losses of one column, so its gradient, column curvature and column
+    Hessians are those of the single points divided by ``B`` (multiplied back here).
+    The row curvature ``diag(M_b G_b^T)`` sums over a point's own columns and is formed
+    per point.
+
+    Parameters
+    ----------
+    problem : UFMProblem
+    W, H : ndarray, shapes (B, d, K), (B, d, N)
+    hessian_blocks : bool
+        Also return the column Hessians (:func:`column_hessians`).
+
+    Returns
+    -------
+    G : ndarray, shape (B, K, N)
+    row_curvature, col_curvature : ndarray, shapes (B, K), (B, N)
+    blocks : ndarray of shape (B, N, K, K), or None
+    """
+    nb, K, N = W.shape[0], problem.K, problem.N
+    M = problem.tau * (np.swapaxes(W, -1, -2) @ H)
+    s = problem.loss(np.swapaxes(M, 0, 1).reshape(K, nb * N), np.tile(problem.labels, nb))
+    G = nb * np.swapaxes(s.grad.reshape(K, nb, N), 0, 1)
+    col = nb * s.col_curvature.reshape(nb, N)
+    row = np.sum(M * G, axis=-1)
+    blocks = nb * column_hessians(s, K, nb * N).reshape(nb, N, K, K) if hessian_blocks else None
+    return G, row, col, blocks
+
+
 def column_hessians(state: LossState, K: int, N: int) -> np.ndarray:
     """``hess g(M)`` as its ``N`` diagonal blocks: ``(hess_j)_{ik} = d^2 g / dM_ij dM_kj``.
 
@@ -258,6 +328,20 @@ class UFMProblem:
         """Dimension ``(d - 1)(K + N)`` of the tangent space of the product manifold."""
         return (self.d - 1) * (self.K + self.N)
 
+    def resized(self, d: int | None = None, n: int | None = None) -> "UFMProblem":
+        """The same classes, temperature and loss with features in ``R^d`` and ``n`` samples per class.
+
+        ``None`` keeps the size.  The search solves the ``(r, K, n)`` problems ``r <= K``
+        and embeds their critical points (:mod:`nc_verify.landscape.embedding`), and the
+        ``(r, K, n')`` problems, ``n'`` a divisor of ``n``, whose points lift to points
+        with coinciding features.
+        """
+        d = self.d if d is None else check_int(d, "d", 2)
+        n = self.n if n is None else check_int(n, "n", 1)
+        if (d, n) == (self.d, self.n):
+            return self
+        return UFMProblem(d, self.K, n, self.tau, loss=self.loss)
+
     def known_critical_points(self, rng=None) -> dict:
         """The exact critical points of :mod:`nc_verify.objective.families`, by name (``(W, H)`` pairs)."""
         return critical_point_families(self, rng)
@@ -336,8 +420,7 @@ class UFMProblem:
         """
         W, H = self.check_point(W, H)
         s = self._state(W, H)
-        EW, EH = self._euclidean_gradient(W, H)
-        return EW - W * s.row_curvature, EH - H * s.col_curvature
+        return riemannian_gradient_from(self.tau, W, H, s.grad, s.row_curvature, s.col_curvature)
 
     def gradient_scale(self, W, H) -> float:
         """Size of the terms that cancel in ``grad f`` (eqs. (5)-(6)), for rounding estimates.
@@ -345,11 +428,8 @@ class UFMProblem:
         ``||tau H G^T|| + ||W ddiag(M G^T)|| + ||tau W G|| + ||H ddiag(M^T G)||`` (Frobenius).
         """
         W, H = self.check_point(W, H)
-        s, t = self._state(W, H), self.tau
-        return float(
-            np.linalg.norm(t * (H @ s.grad.T)) + np.linalg.norm(W * s.row_curvature)
-            + np.linalg.norm(t * (W @ s.grad)) + np.linalg.norm(H * s.col_curvature)
-        )
+        s = self._state(W, H)
+        return float(gradient_terms_scale(self.tau, W, H, s.grad, s.row_curvature, s.col_curvature))
 
     def gradient_norm(self, W, H) -> float:
         """Norm of the Riemannian gradient (Frobenius over both blocks)."""

@@ -9,6 +9,8 @@ import pytest
 from nc_verify import UFMProblem, critical_point_families, find_critical_points
 from nc_verify.landscape.points import (
     INVARIANT_RTOL,
+    PointIndex,
+    add_distinct,
     describe_point,
     load_point,
     same_point,
@@ -48,9 +50,52 @@ def test_a_difference_at_the_1e_3_level_is_not_merged(key):
 
 
 def test_pinned_distinct_count():
-    # (3, 3, 1, 1), seed 0: the adaptive search saturates after 400 starts with 14 distinct points
+    # (3, 3, 1, 1), seed 0: the adaptive search saturates after the minimum of 3000 starts
+    # with 14 distinct points (as with 400 before the batched search)
     s = find_critical_points(UFMProblem(3, 3, 1, 1.0), n_starts=None, seed=0)
-    assert s.saturated and s.n_starts == 400 and len(s.points) == 14
+    assert s.saturated and s.n_starts == 3000 and len(s.points) == 14
+
+
+def _family_points(p, rng=None):
+    return [describe_point(p, *x) for x in critical_point_families(p, rng).values()]
+
+
+def test_point_index_merges_as_the_linear_scan_does():
+    """Known-distinct pairs stay apart and copies merge, exactly as add_distinct's scan of every point."""
+    p = UFMProblem(4, 3, 2, 2.0)
+    rng = np.random.default_rng(0)
+    pts = _family_points(p, rng)
+    # copies of every point, rotated (the symmetry), in a shuffled order
+    for x in list(pts):
+        Q = np.linalg.qr(rng.standard_normal((p.d, p.d)))[0]
+        pts.append(describe_point(p, Q @ x.W, Q @ x.H))
+    order = rng.permutation(len(pts))
+    scan, index = [], PointIndex()
+    new_scan = [add_distinct(scan, dataclasses.replace(pts[i], sources={}), "s") for i in order]
+    new_index = [index.add(dataclasses.replace(pts[i], sources={}), "s") for i in order]
+    assert new_scan == new_index
+    assert [q.cost for q in scan] == [q.cost for q in index.points]
+    assert [q.hits for q in scan] == [q.hits for q in index.points]
+    assert len(index.points) < len(pts) / 2 + 1            # every rotated copy merged
+    # hashing: far fewer comparisons than the scan's (up to one per stored point per insertion)
+    assert index.comparisons < 0.5 * sum(range(len(index.points) + 1))
+
+
+def test_point_index_looks_into_the_neighbouring_buckets():
+    """Costs within INVARIANT_RTOL that straddle a bucket boundary are still one point."""
+    p = UFMProblem(3, 3, 2, 1.0)
+    a = describe_point(p, *critical_point_families(p)["collinear[+2 +0 -2]"])
+    w = PointIndex.WIDTH
+    edge = np.exp(w * np.ceil(np.log(a.cost) / w))           # a bucket boundary just above a.cost
+    below = dataclasses.replace(a, cost=edge * (1 - INVARIANT_RTOL / 4), sources={})
+    above = dataclasses.replace(a, cost=edge * (1 + INVARIANT_RTOL / 4), sources={})
+    index = PointIndex()
+    assert index._key(below) != index._key(above)
+    assert index.add(below, "s") and not index.add(above, "s")
+    assert index.points[0].hits == 2
+    # the wrong variant, a lookup in the own bucket only, would have kept two points
+    own = index._buckets.get(index._key(above), [])
+    assert not any(same_point(q, above) for q in own)
 
 
 def test_save_and_load_bit_for_bit(tmp_path):

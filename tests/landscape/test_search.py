@@ -9,7 +9,7 @@ from scipy.linalg import orthogonal_procrustes
 
 from nc_verify import UFMProblem, critical_point_families, find_critical_points
 from nc_verify.landscape.points import describe_point, same_point
-from nc_verify.landscape.search import MIN_SATURATION_STARTS, is_saturated
+from nc_verify.landscape.search import DESCENT_BATCH, MIN_SATURATION_STARTS, _round_tasks, is_saturated
 
 
 def _aligned_distance(p, q, K):
@@ -30,8 +30,10 @@ def _aligned_distance(p, q, K):
 def _check_search(p, r):
     assert r.saturated, (len(r.points), r.last_new_point_at, r.n_starts)
     assert r.n_starts >= MIN_SATURATION_STARTS and r.last_new_point_at <= r.n_starts / 2
-    assert all(q.hits >= 2 for q in r.points) and r.unseen_probability == 0.0
-    assert r.n_converged >= 0.9 * r.n_starts
+    # every point reached by two starts, or by the exact enumeration ("strata")
+    assert all(q.hits >= 2 or q.sources == {"strata": 1} for q in r.points) and r.unseen_probability == 0.0
+    assert r.n_converged >= 0.85 * r.n_starts
+    assert sum(r.contributions.values()) == len(r.points)
     assert all(q.gradient_norm < 1e-13 for q in r.points)
     # every exact family point (independent constructions) is among the points found
     for name, (W, H) in critical_point_families(p).items():
@@ -47,7 +49,7 @@ def _check_search(p, r):
 
 
 def _hit(hits):
-    return SimpleNamespace(hits=hits)
+    return SimpleNamespace(hits=hits, sources={"uniform": hits})
 
 
 class TestSearch:
@@ -64,8 +66,34 @@ class TestSearch:
         p = UFMProblem(4, 3, 1, 1.0)
         r = find_critical_points(p, n_starts=30, seed=0)
         assert r.n_starts == r.discovery.size == 30
-        assert r.descent_costs.size == 3                # starts 0, 10, 20
+        assert r.descent_costs.size == DESCENT_BATCH      # one batch of descent runs opens the round
         assert not r.saturated                          # fewer than MIN_SATURATION_STARTS
+
+    def test_same_seed_same_search(self):
+        p = UFMProblem(4, 3, 1, 2.0)
+        a, b = (find_critical_points(p, n_starts=500, seed=7) for _ in range(2))
+        assert np.array_equal(a.discovery, b.discovery)
+        assert [q.cost for q in a.points] == [q.cost for q in b.points]
+
+    def test_descent_fraction(self):
+        """A round has ceil(f m / (1 - f)) descent runs beside its m root-finder starts."""
+        p = UFMProblem(4, 3, 1, 1.0)
+        tasks = _round_tasks(p, 1, 64, 0.02, True, ("lm",))
+        m = sum(t.size for t in tasks if t.source != "descent")
+        n = sum(t.size for t in tasks if t.source == "descent")
+        assert n == int(np.ceil(0.02 * m / 0.98))
+        assert tasks[0].source == "descent" and tasks[-1].source == "descent"
+        assert [t.key for t in tasks] == [(1, j) for j in range(len(tasks))]
+        assert sum(t.size for t in _round_tasks(p, 1, 64, 1.0, True, ())) == 64  # descent alone
+        assert {t.source for t in _round_tasks(p, 0, 64, 0.0, False, ("lm",))} >= {"strata", "small_r"}
+        assert all(t.source != "descent" for t in _round_tasks(p, 0, 64, 0.0, False, ("lm",)))
+
+    def test_small_problems_cover_r_up_to_min_k_d(self):
+        p = UFMProblem(6, 4, 1, 1.0)
+        rs = {t.r for t in _round_tasks(p, 0, 64, 0.0, False, ("lm",)) if t.source == "small_r"}
+        assert rs == {2, 3, 4}
+        rs = {t.r for t in _round_tasks(UFMProblem(3, 4, 1, 1.0), 0, 64, 0.0, False, ("lm",)) if t.source == "small_r"}
+        assert rs == {2}                                # r < d: r = d is the problem itself
 
     def test_saturation_rule(self):
         m = MIN_SATURATION_STARTS
@@ -91,6 +119,13 @@ class TestSearch:
         assert path[0].n_zero != path[-1].n_zero        # 13 at H = e_2 1^T, 10 off it
         assert all(same_point(path[0], q) for q in path)
 
+    def test_strata_points_need_no_second_hit(self):
+        m = MIN_SATURATION_STARTS
+        curve = np.r_[1, np.full(m - 1, 2)]
+        exact = SimpleNamespace(hits=1, sources={"strata": 1})
+        assert is_saturated(curve, [exact, SimpleNamespace(hits=3, sources={"small_r": 3})])
+        assert not is_saturated(curve, [exact, SimpleNamespace(hits=1, sources={"small_r": 1})])
+
     def test_bad_input(self):
         p = UFMProblem(4, 3, 1, 1.0)
         with pytest.raises(ValueError, match="unknown method"):
@@ -103,3 +138,23 @@ class TestSearch:
             find_critical_points(p, n_starts=2, descent_fraction="0.1")
         with pytest.raises(ValueError, match="descent_fraction"):
             find_critical_points(p, n_starts=2, descent_fraction=float("nan"))
+        with pytest.raises(ValueError, match="workers"):
+            find_critical_points(p, n_starts=2, workers=0)
+        with pytest.raises(TypeError, match="scheduler must be an address"):
+            find_critical_points(p, n_starts=2, scheduler=8786)
+        with pytest.raises(ValueError, match="batch_size"):
+            find_critical_points(p, n_starts=2, batch_size=0)
+
+
+def test_distributed_search_is_the_serial_search():
+    """Batches on a LocalCluster of two processes give the serial result, start by start."""
+    pytest.importorskip("distributed")
+    p = UFMProblem(4, 3, 2, 2.0)
+    serial = find_critical_points(p, n_starts=900, seed=3)
+    dist = find_critical_points(p, n_starts=900, seed=3, workers=2)
+    assert np.array_equal(serial.discovery, dist.discovery)
+    assert serial.n_converged == dist.n_converged
+    assert np.array_equal(serial.descent_costs, dist.descent_costs)
+    for a, b in zip(serial.points, dist.points, strict=True):
+        assert a.cost == b.cost and a.hits == b.hits and a.sources == b.sources
+        assert all(np.array_equal(x, y) for x, y in zip(a.point, b.point))

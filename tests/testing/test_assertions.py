@@ -231,7 +231,7 @@ def test_theorem2_unsaturated_search_is_undecided():
 
 @pytest.mark.slow
 def test_theorem2_saturated_holds():
-    assert_theorem2(UFMProblem(4, 3, 1, 1.0), n_starts=None, max_starts=1000, seed=0)
+    assert_theorem2(UFMProblem(4, 3, 1, 1.0), n_starts=None, max_starts=6000, seed=0)
 
 
 class _StateReport:
