@@ -49,10 +49,11 @@ has the argument and its proof):
 
 Starts are drawn in *rounds*: round ``i`` is a fixed list of batches, batch ``j``
 drawing from ``default_rng([entropy, i, j])`` and exploring only the points known
-before round ``i``.  The partition of the work therefore does not depend on how the
-batches are executed: with ``workers`` or ``scheduler`` they run on dask.distributed
-and the result equals the serial run for the same seed.  The results of a round
-are merged in batch order, start by start.
+after round ``i - 2`` (so that round ``i + 1`` runs while round ``i`` is merged).  The
+partition of the work therefore does not depend on how the batches are executed:
+with ``workers`` or ``scheduler`` they run on dask.distributed, two rounds in flight,
+and the result equals the serial run for the same seed.  The results of a round are
+merged in batch order, start by start.
 
 Saturation: the search is *saturated* when it has used at least
 :data:`MIN_SATURATION_STARTS` starts, the last :data:`SATURATION_FRACTION` of them
@@ -497,20 +498,27 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     index = PointIndex()
     discovery, descent_costs = [], []
     n_converged = n_enumerated = last_new = 0
+    known_after = []                              # distinct points known after each merged round
+
+    def launch(j):
+        # round j explores the points known after round j - 2: so round j + 1 can be computed
+        # (or queued on the cluster) while round j is merged, whatever the execution
+        pool = [q.point for q in index.points[:known_after[j - 2]]] if j >= 2 else []
+        tasks = _round_tasks(p, j, batch_size, fraction, bool(pool), root_finders)
+        args = (entropy, family_points, pool, root_finders)
+        if client is None:
+            return tasks, None, args
+        return tasks, client.map(_run_task, [p] * len(tasks), tasks, *([a] * len(tasks) for a in args),
+                                 pure=False), args
+
     label = "critical points (until saturated)" if adaptive else "critical points"
     try:
         with Progress(n_starts, label, enabled=progress) as bar:
-            round_index, done = 0, False
+            rounds, done = [launch(0), launch(1)], False
             while not done:
-                pool = [q.point for q in index.points]
-                tasks = _round_tasks(p, round_index, batch_size, fraction, bool(pool), root_finders)
-                args = (entropy, family_points, pool, root_finders)
-                if client is None:
-                    results = (_run_task(p, t, *args) for t in tasks)
-                else:
-                    futures = client.map(_run_task, [p] * len(tasks), tasks, *([a] * len(tasks) for a in args),
-                                         pure=False)
-                    results = (f.result() for f in futures)
+                tasks, futures, args = rounds.pop(0)
+                results = ((f.result() for f in futures) if futures is not None
+                           else (_run_task(p, t, *args) for t in tasks))
                 for task, res in zip(tasks, results):
                     for found, cost in res:
                         if cost is not None:
@@ -531,7 +539,12 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                             break
                     if done:
                         break
-                round_index += 1
+                known_after.append(len(index.points))
+                if not done:
+                    rounds.append(launch(len(known_after) + 1))
+            if client is not None:
+                for _, futures, _ in rounds:
+                    client.cancel(futures)
     finally:
         if client is not None:
             client.close()

@@ -9,7 +9,7 @@ from scipy.linalg import orthogonal_procrustes
 
 from nc_verify import UFMProblem, critical_point_families, find_critical_points
 from nc_verify.landscape.points import describe_point, same_point
-from nc_verify.landscape.search import DESCENT_BATCH, MIN_SATURATION_STARTS, _round_tasks, is_saturated
+from nc_verify.landscape.search import DESCENT_BATCH, MIN_SATURATION_STARTS, _lift, _round_tasks, is_saturated
 
 
 def _aligned_distance(p, q, K):
@@ -158,3 +158,21 @@ def test_distributed_search_is_the_serial_search():
     for a, b in zip(serial.points, dist.points, strict=True):
         assert a.cost == b.cost and a.hits == b.hits and a.sources == b.sources
         assert all(np.array_equal(x, y) for x, y in zip(a.point, b.point))
+
+
+@pytest.mark.parametrize("n,m", [(2, 1), (4, 2), (6, 3)])
+def test_lift_keeps_the_cost_and_scales_the_gradient(n, m):
+    """docs/search.md, "Collapsed classes": h_{k,i} = v_{k, i mod n'} gives f_n = f_{n'} and
+    grad_H f_n = lift(grad_V f_{n'}) n'/n, grad_W unchanged (so critical points lift)."""
+    p = UFMProblem(4, 3, n, 2.0)
+    q = p.resized(n=m)
+    W, V = q.random_point(np.random.default_rng(n))
+    H = _lift(V, p.K, n)
+    assert H.shape == (4, p.N)
+    assert abs(p.cost(W, H) - q.cost(W, V)) <= 1e-15 * q.cost(W, V)
+    gW, gV = q.riemannian_gradient(W, V)
+    GW, GH = p.riemannian_gradient(W, H)
+    assert np.max(np.abs(GW - gW)) <= 1e-15 and np.max(np.abs(GH - _lift(gV, p.K, n) * m / n)) <= 1e-15
+    # a wrong variant, copies taken across classes (h_j = v_{j mod N'}), changes the cost
+    wrong = V[:, np.arange(p.N) % q.N]
+    assert abs(p.cost(W, wrong) - q.cost(W, V)) > 1e-3
