@@ -128,3 +128,22 @@ def test_prove_and_check(tmp_path, capsys):
         main(["prove", "--K", "2", "--n", "1"])
     assert exc.value.code == 2
     assert "exactly one of --tau and --tau-range" in capsys.readouterr().err
+
+
+def test_theorem2_workers_and_scheduler_options(monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["theorem2", "--workers", "0"])
+    assert exc.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
+    seen = {}
+    import nc_verify.checks.theorem2 as T2
+
+    real = T2.verify_theorem2
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **{**kwargs, "workers": None, "scheduler": None})
+
+    monkeypatch.setattr(T2, "verify_theorem2", spy)
+    main(["theorem2", "--d", "4", "--K", "3", "--n", "1", "--starts", "20", "--workers", "2",
+          "--scheduler", "tcp://127.0.0.1:8786"])
+    assert seen["workers"] == 2 and seen["scheduler"] == "tcp://127.0.0.1:8786"
