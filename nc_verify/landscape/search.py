@@ -41,19 +41,21 @@ has the argument and its proof):
 * ``"subspace"`` -- starts inside a random subspace of random dimension (problems
   without the class structure of problem (4): the low-rank points).
 * ``"family"`` -- perturbations of the exact family points, in ``R^d``.
-* ``"explore"`` -- perturbations of the points found before the round, in the
-  problem of their own span (critical points come in close pairs near bifurcations).
+* ``"explore"`` -- perturbations of the points found before the round (in round 0, of
+  the exact family points), in the problem of their own span (critical points come in
+  close pairs near bifurcations: at ``(6, 4, 1)``, ``tau = 2``, a saddle 1.1e-8 above
+  the anti-aligned ETF's cost is reached by about one uniform-type start in 1350).
 * ``"descent"`` -- trust regions from a uniform start in ``R^d`` (a fraction
   ``descent_fraction`` of the starts; a batch of them opens each round, the others close
   it), ending at a minimum, polished.
 
 Starts are drawn in *rounds*: round ``i`` is a fixed list of batches, batch ``j``
-drawing from ``default_rng([entropy, i, j])`` and exploring only the points known
-after round ``i - 2`` (so that round ``i + 1`` runs while round ``i`` is merged).  The
-partition of the work therefore does not depend on how the batches are executed:
-with ``workers`` or ``scheduler`` they run on dask.distributed, two rounds in flight,
-and the result equals the serial run for the same seed.  The results of a round are
-merged in batch order, start by start.
+drawing from ``default_rng([entropy, i, j])``; its explore batches perturb the points
+known after round ``i - 1`` and are merged last, its other batches depend on nothing
+found (so round ``i + 1``'s run while round ``i`` is merged).  The partition of the work
+therefore does not depend on how the batches are executed: with ``workers`` or
+``scheduler`` they run on dask.distributed and the result equals the serial run for the
+same seed.  The results of a round are merged in batch order, start by start.
 
 Saturation: the search is *saturated* when it has used at least
 :data:`MIN_SATURATION_STARTS` starts, the last :data:`SATURATION_FRACTION` of them
@@ -268,7 +270,7 @@ class _Task:
     key: tuple
 
 
-def _round_tasks(p, index: int, batch: int, fraction: float, explore: bool, root_finders: tuple) -> list:
+def _round_tasks(p, index: int, batch: int, fraction: float, root_finders: tuple) -> list:
     """The batches of round ``index`` (fixed by the problem, the round, the batch size and the options)."""
     d = p.d
     plan = []                                    # (source, r, starts)
@@ -287,8 +289,7 @@ def _round_tasks(p, index: int, batch: int, fraction: float, explore: bool, root
         else:
             plan += [("uniform", d, batch), ("subspace", d, batch)]
             tail = [("family", d, max(1, batch // 2))]
-        if explore:
-            plan += [("explore", 0, batch), ("explore", 0, batch)]
+        plan += [("explore", 0, batch), ("explore", 0, batch)]
         plan += tail
     others = sum(size for source, _, size in plan if source != "strata")
     n_descent = batch if fraction >= 1.0 or not plan else int(np.ceil(fraction * others / (1.0 - fraction)))
@@ -310,6 +311,9 @@ def _task_starts(p, task: _Task, rng, family_points, pool):
         return [(d, _perturb(family_points[int(rng.integers(len(family_points)))], rng, -4, -1))
                 for _ in range(task.size)]
     if task.source == "explore":
+        pool = pool or family_points
+        if not pool:
+            return [(d, blocks(p.random_point(rng))) for _ in range(task.size)]
         return [_explore_start(p, pool[int(rng.integers(len(pool)))], rng) for _ in range(task.size)]
     K, n = p.K, p.n
     top = min(K, d)
@@ -500,15 +504,17 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     index = PointIndex()
     discovery, descent_costs = [], []
     n_converged = n_enumerated = last_new = 0
-    known_after = []                              # distinct points known after each merged round
+    n_rounds = 0
 
-    def launch(j):
-        # round j explores the points known after round j - 2: so round j + 1 can be computed
-        # (or queued on the cluster) while round j is merged, whatever the execution
-        pool = [q.point for q in index.points[:known_after[j - 2]]] if j >= 2 else []
-        tasks = _round_tasks(p, j, batch_size, fraction, bool(pool), root_finders)
+    def launch(j, explore_part):
+        # a round's explore batches perturb every point known after the round before; its
+        # other batches depend on nothing found, so round j + 1's run (or wait on the
+        # cluster) while round j is merged, whatever the execution
+        tasks = [t for t in _round_tasks(p, j, batch_size, fraction, root_finders)
+                 if (t.source == "explore") == explore_part]
+        pool = [q.point for q in index.points] if explore_part else []     # round 0: the family points
         args = (entropy, family_points, pool, root_finders)
-        if client is None:
+        if client is None or not tasks:
             return tasks, None, args
         return tasks, client.map(_run_task, [p] * len(tasks), tasks, *([a] * len(tasks) for a in args),
                                  pure=False), args
@@ -516,37 +522,42 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     label = "critical points (until saturated)" if adaptive else "critical points"
     try:
         with Progress(n_starts, label, enabled=progress) as bar:
-            rounds, done = [launch(0), launch(1)], False
+            queued, done = [launch(0, False), launch(0, True), launch(1, False)], False
             while not done:
-                tasks, futures, args = rounds.pop(0)
-                results = ((f.result() for f in futures) if futures is not None
-                           else (_run_task(p, t, *args) for t in tasks))
-                for task, res in zip(tasks, results):
-                    for found, cost in res:
-                        if cost is not None:
-                            descent_costs.append(cost)
-                        if found is not None:
-                            n_converged += 1
-                            n_enumerated += task.source in ENUMERATED_SOURCES
-                            if index.add(found, task.source):
-                                last_new = len(discovery) + 1
-                        discovery.append(len(index.points))
-                        bar.update(postfix=f"{len(index.points)} distinct")
-                        m = len(discovery)
-                        # the cheap part of is_saturated first: it runs after every start
-                        if m >= n_starts or (adaptive and m >= MIN_SATURATION_STARTS
-                                             and last_new <= (1.0 - SATURATION_FRACTION) * m
-                                             and is_saturated(discovery, index.points)):
-                            done = True
+                for part in (0, 1):                  # the round's other batches, then its explore batches
+                    tasks, futures, args = queued.pop(0)
+                    results = ((f.result() for f in futures) if futures is not None
+                               else (_run_task(p, t, *args) for t in tasks))
+                    for task, res in zip(tasks, results):
+                        for found, cost in res:
+                            if cost is not None:
+                                descent_costs.append(cost)
+                            if found is not None:
+                                n_converged += 1
+                                n_enumerated += task.source in ENUMERATED_SOURCES
+                                if index.add(found, task.source):
+                                    last_new = len(discovery) + 1
+                            discovery.append(len(index.points))
+                            bar.update(postfix=f"{len(index.points)} distinct")
+                            m = len(discovery)
+                            # the cheap part of is_saturated first: it runs after every start
+                            if m >= n_starts or (adaptive and m >= MIN_SATURATION_STARTS
+                                                 and last_new <= (1.0 - SATURATION_FRACTION) * m
+                                                 and is_saturated(discovery, index.points)):
+                                done = True
+                                break
+                        if done:
                             break
                     if done:
                         break
-                known_after.append(len(index.points))
+                n_rounds += 1
                 if not done:
-                    rounds.append(launch(len(known_after) + 1))
+                    queued.insert(1, launch(n_rounds, True))   # after round n_rounds's other batches
+                    queued.append(launch(n_rounds + 1, False))
             if client is not None:
-                for _, futures, _ in rounds:
-                    client.cancel(futures)
+                for _, futures, _ in queued:
+                    if futures is not None:
+                        client.cancel(futures)
     finally:
         if client is not None:
             client.close()

@@ -78,21 +78,21 @@ class TestSearch:
     def test_descent_fraction(self):
         """A round has ceil(f m / (1 - f)) descent runs beside its m root-finder starts."""
         p = UFMProblem(4, 3, 1, 1.0)
-        tasks = _round_tasks(p, 1, 64, 0.02, True, ("lm",))
+        tasks = _round_tasks(p, 1, 64, 0.02, ("lm",))
         m = sum(t.size for t in tasks if t.source != "descent")
         n = sum(t.size for t in tasks if t.source == "descent")
         assert n == int(np.ceil(0.02 * m / 0.98))
         assert tasks[0].source == "descent" and tasks[-1].source == "descent"
         assert [t.key for t in tasks] == [(1, j) for j in range(len(tasks))]
-        assert sum(t.size for t in _round_tasks(p, 1, 64, 1.0, True, ())) == 64  # descent alone
-        assert {t.source for t in _round_tasks(p, 0, 64, 0.0, False, ("lm",))} >= {"strata", "small_r"}
-        assert all(t.source != "descent" for t in _round_tasks(p, 0, 64, 0.0, False, ("lm",)))
+        assert sum(t.size for t in _round_tasks(p, 1, 64, 1.0, ())) == 64  # descent alone
+        assert {t.source for t in _round_tasks(p, 0, 64, 0.0, ("lm",))} >= {"strata", "small_r"}
+        assert all(t.source != "descent" for t in _round_tasks(p, 0, 64, 0.0, ("lm",)))
 
     def test_small_problems_cover_r_up_to_min_k_d(self):
         p = UFMProblem(6, 4, 1, 1.0)
-        rs = {t.r for t in _round_tasks(p, 0, 64, 0.0, False, ("lm",)) if t.source == "small_r"}
+        rs = {t.r for t in _round_tasks(p, 0, 64, 0.0, ("lm",)) if t.source == "small_r"}
         assert rs == {2, 3, 4}
-        rs = {t.r for t in _round_tasks(UFMProblem(3, 4, 1, 1.0), 0, 64, 0.0, False, ("lm",)) if t.source == "small_r"}
+        rs = {t.r for t in _round_tasks(UFMProblem(3, 4, 1, 1.0), 0, 64, 0.0, ("lm",)) if t.source == "small_r"}
         assert rs == {2}                                # r < d: r = d is the problem itself
 
     def test_saturation_rule(self):
