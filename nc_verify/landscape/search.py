@@ -504,8 +504,6 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     index = PointIndex()
     discovery, descent_costs = [], []
     n_converged = n_enumerated = last_new = 0
-    n_rounds = 0
-
     def launch(j, explore_part):
         # a round's explore batches perturb every point known after the round before; its
         # other batches depend on nothing found, so round j + 1's run (or wait on the
@@ -522,9 +520,11 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     label = "critical points (until saturated)" if adaptive else "critical points"
     try:
         with Progress(n_starts, label, enabled=progress) as bar:
-            queued, done = [launch(0, False), launch(0, True), launch(1, False)], False
+            queued, j, done = [launch(0, False)], 0, False
             while not done:
-                for part in (0, 1):                  # the round's other batches, then its explore batches
+                # at most one round ahead: round j's explore batches, then round j + 1's others
+                queued += [launch(j, True), launch(j + 1, False)]
+                for _ in range(2):                   # round j's other batches, then its explore batches
                     tasks, futures, args = queued.pop(0)
                     results = ((f.result() for f in futures) if futures is not None
                                else (_run_task(p, t, *args) for t in tasks))
@@ -550,10 +550,7 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                             break
                     if done:
                         break
-                n_rounds += 1
-                if not done:
-                    queued.insert(1, launch(n_rounds, True))   # after round n_rounds's other batches
-                    queued.append(launch(n_rounds + 1, False))
+                j += 1
             if client is not None:
                 for _, futures, _ in queued:
                     if futures is not None:
