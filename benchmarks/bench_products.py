@@ -10,8 +10,9 @@ once with ``OPENBLAS_NUM_THREADS=1``.  Prints (asserts nothing), all ratios from
 2. at (d, K, n) = (512, 100, 50): best-of-repeats times, interleaved, of one ``W^T H``
    product, the cached :class:`~nc_verify.HessianOperator` product, its six products
    alone (the floor of the formula) and a JAX-jit (float64) version of the same formula
-   fed the same cached point quantities; all in units of ``W^T H`` products, and the
-   ratio JAX / numpy.  The JAX column is skipped with a message when jax is not
+   fed the same cached point quantities, with ``E_H`` spelled as numpy computes it and as
+   two products; all in units of ``W^T H`` products, and the ratio of the faster JAX
+   spelling to numpy.  The JAX column is skipped with a message when jax is not
    installed (it is never a dependency);
 3. at (100, 10, 5), the ETF (tangent dimension 5940; ``--quick``: (30, 5, 3)): seconds
    to build the dense Hessian from its closed-form blocks (best of 3) and from
@@ -75,10 +76,13 @@ def blas_kernels() -> str:
             f"{lib.get('architecture', '?')} kernels" + (f" (OPENBLAS_CORETYPE={forced})" if forced else ""))
 
 
-def jax_hvp(op):
+def jax_hvps(op):
     """The operator's formula in JAX (jit, float64) on its cached point quantities; None without jax.
 
-    Returns a function of ``(dW, dH)`` (JAX arrays) that blocks until the result is ready.
+    Returns two functions of ``(dW, dH)`` (JAX arrays) that block until the result is
+    ready, by how ``E_H`` is spelled: ``[dW, W] [tau G; tau dG]`` as numpy computes it
+    ("E_H one product") and ``dW tau G + W tau dG`` ("E_H two products"); XLA is faster
+    with the first on one thread and with the second on two, so both are timed.
     """
     try:
         import jax
@@ -91,24 +95,27 @@ def jax_hvp(op):
     point = [jax.device_put(a) for a in (op.W, op.H, op._tau_G, op._WtH, s._probs, s._dominant,
                                          s.row_curvature, s.col_curvature)]
 
-    @jax.jit
-    def hvp(dW, dH, W, H, tau_G, WtH, P, dom, row_c, col_c):
+    def hvp(stacked, dW, dH, W, H, tau_G, WtH, P, dom, row_c, col_c):
         # HessianOperator._products
         dWtH = dW.T @ H
         dM = W.T @ dH + dWtH
         D = dM - jnp.take_along_axis(dM, dom, axis=0)          # SoftmaxState.hvp
         tau_dG = tau2 * (P * (D - jnp.sum(D * P, axis=0))) / N
         EW = dH @ tau_G.T + H @ tau_dG.T
-        EH = jnp.concatenate([dW, W], axis=1) @ jnp.concatenate([tau_G, tau_dG], axis=0)
+        if stacked:
+            EH = jnp.concatenate([dW, W], axis=1) @ jnp.concatenate([tau_G, tau_dG], axis=0)
+        else:
+            EH = dW @ tau_G + W @ tau_dG
         # HessianOperator.__call__
         hW = EW - W * jnp.sum(W * EW, axis=0) - dW * row_c
         c = jnp.sum(dWtH * tau_G, axis=0) + jnp.sum(WtH * tau_dG, axis=0)
         return hW, EH - H * c - dH * col_c
 
-    def call(dW, dH):
-        return jax.block_until_ready(hvp(dW, dH, *point))
+    def compiled(stacked):
+        f = jax.jit(lambda *args: hvp(stacked, *args))
+        return lambda dW, dH: jax.block_until_ready(f(dW, dH, *point))
 
-    return call
+    return {"E_H one product": compiled(True), "E_H two products": compiled(False)}
 
 
 def best_times(fns: dict, rounds: int, number: int) -> dict:
@@ -139,26 +146,27 @@ def bench_hvp(rounds: int):
         """The HVP's six products alone, at their shapes (no elementwise work)."""
         return (dW.T @ H, W.T @ dH, dH @ op._tau_G.T, H @ right[K:].T, left @ right)
 
-    fns = {"W^T H": lambda: W.T @ H, "numpy": lambda: op(dW, dH), "products alone": floor}
-    jx = jax_hvp(op)
+    fns = {"W^T H": lambda: W.T @ H, "numpy HVP": lambda: op(dW, dH), "numpy, its six products alone": floor}
+    jx = jax_hvps(op)
     if jx is None:
         print("jax not installed: JAX-jit column skipped (pip install jax to include it)")
     else:
         import jax
 
         jdW, jdH = jax.device_put(dW), jax.device_put(dH)
-        ref, got = op(dW, dH), jx(jdW, jdH)             # the call also compiles, outside the timing
-        err = max(np.max(np.abs(a - np.asarray(b))) for a, b in zip(ref, got))
-        print(f"JAX-jit agrees with numpy to {err / max(np.max(np.abs(a)) for a in ref):.1e} (relative)")
-        fns["JAX-jit"] = lambda: jx(jdW, jdH)
+        ref = op(dW, dH)
+        for name, f in jx.items():                      # the first call compiles, outside the timing
+            err = max(np.max(np.abs(a - np.asarray(b))) for a, b in zip(ref, f(jdW, jdH)))
+            print(f"JAX-jit, {name}, agrees with numpy to {err / max(np.max(np.abs(a)) for a in ref):.1e} (relative)")
+            fns[f"JAX-jit, {name}"] = lambda f=f: f(jdW, jdH)
     t = best_times(fns, rounds, number=3)
     u = t["W^T H"]
-    line = (f"HVP (512,100,50): W^T H {u * 1e3:.2f} ms; numpy HVP {t['numpy'] * 1e3:.1f} ms = "
-            f"{t['numpy'] / u:.2f} products (its six products alone {t['products alone'] / u:.2f})")
-    if "JAX-jit" in t:
-        line += (f"; JAX-jit {t['JAX-jit'] * 1e3:.1f} ms = {t['JAX-jit'] / u:.2f} products "
-                 f"(JAX / numpy {t['JAX-jit'] / t['numpy']:.2f})")
-    print(line)
+    print(f"HVP at (512, 100, 50), best of {rounds} rounds, in W^T H products (W^T H {u * 1e3:.2f} ms):")
+    for name, v in t.items():
+        print(f"  {name:30s} {v * 1e3:7.1f} ms {v / u:6.2f}")
+    jax_times = [v for k, v in t.items() if k.startswith("JAX")]
+    if jax_times:
+        print(f"  faster JAX / numpy {min(jax_times) / t['numpy HVP']:.2f}")
 
 
 def bench_build(d: int, K: int, n: int):
@@ -173,13 +181,15 @@ def bench_build(d: int, K: int, n: int):
     R = hessian_matrix(p, W, H, method="products")
     products = time.perf_counter() - t0
     agree = np.max(np.abs(A - R)) / np.max(np.abs(R))
-    del R
+    del R                                        # not held while eigh runs
     t0 = time.perf_counter()
     ev = eigh(A, eigvals_only=True, driver="evd")
     t_eigh = time.perf_counter() - t0
-    print(f"Hessian ({d},{K},{n}) ETF, T={A.shape[0]}: blocks {blocks:.2f} s, products {products:.2f} s, "
-          f"eigh {t_eigh:.2f} s; blocks / eigh {blocks / t_eigh:.1%}, products / eigh {products / t_eigh:.1%}; "
-          f"max |blocks - products| / max |A| {agree:.1e}; lambda_min {ev[0]:.1e}")
+    print(f"dense Hessian at ({d}, {K}, {n}), the ETF, T = {A.shape[0]}:")
+    print(f"  blocks (best of 3)   {blocks:7.2f} s {blocks / t_eigh:6.1%} of eigh")
+    print(f"  products             {products:7.2f} s {products / t_eigh:6.1%} of eigh")
+    print(f"  eigh (scipy, evd)    {t_eigh:7.2f} s")
+    print(f"  max |blocks - products| / max |A| {agree:.1e}; lambda_min {ev[0]:.1e}")
 
 
 def main(argv=None):
