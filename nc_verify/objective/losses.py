@@ -105,10 +105,13 @@ class SoftmaxState(LossState):
     _dominant: np.ndarray
 
     def hvp(self, dM: np.ndarray) -> np.ndarray:
+        """``p (D - p . D) / N`` per column, ``D`` = ``dM`` shifted by its dominant entry (one temporary)."""
         p = self._probs
         D = _shifted(dM, self._dominant)
-        s = np.sum(p * D, axis=-2, keepdims=True)
-        return p * (D - s) / p.shape[1]
+        D -= np.einsum("...kj,kj->...j", D, p)[..., None, :]
+        D *= p
+        D /= p.shape[1]
+        return D
 
     def second_order_form(self, dM: np.ndarray) -> float:
         """``<dM, hess g(M)[dM]>`` as a sum of non-negative variances (first term of eq. (7))."""

@@ -188,10 +188,18 @@ class HessianOperator:
     """The Riemannian Hessian of problem (4) at one point, with point quantities cached.
 
     Calling it on ``(dW, dH)`` of shapes ``(..., d, K)`` and ``(..., d, N)`` (tangent
-    vectors, optionally batched) returns ``Hess f(W, H)[dW, dH]`` in about six
-    products of the size of ``W^T H``.  Obtain one with
-    :meth:`UFMProblem.hessian_operator`.
+    vectors, optionally batched) returns ``Hess f(W, H)[dW, dH]``: six products of
+    the size of ``W^T H`` (the floor of the formula: two for ``dM``, two for each
+    output block), a few passes over ``K x N`` arrays and one over ``H``, ``dH`` and
+    the ``d x N`` output, with no ``d x N`` temporary
+    (``benchmarks/bench_products.py`` measures it).  Obtain one with
+    :meth:`UFMProblem.hessian_operator`.  The operator keeps work arrays between
+    calls: one operator serves one thread.
     """
+
+    #: Rows of the ``d x N`` output scaled per step in :meth:`__call__`, so that a
+    #: step's temporary stays in cache.
+    ROW_BLOCK = 32
 
     def __init__(self, problem: "UFMProblem", W: np.ndarray, H: np.ndarray, state: LossState):
         self.problem = problem
@@ -200,18 +208,42 @@ class HessianOperator:
         self.state = state
         self._tau_G = problem.tau * state.grad
         self._WtH = W.T @ H
-        self._work = None
+        self._stacks = None
+
+    def _stacked(self, lead: tuple):
+        """Arrays ``[., W]`` (..., d, 2K) and ``[tau G; .]`` (..., 2K, N) whose blank halves each call fills.
+
+        With them ``tau (dW G + W dG)`` is one product of inner dimension ``2K``; the
+        pair is kept for unbatched calls, so the fixed halves are copied once.
+        """
+        if lead == () and self._stacks is not None:
+            return self._stacks
+        (d, K), N = self.W.shape, self.H.shape[1]
+        left = np.empty(lead + (d, 2 * K))
+        left[..., K:] = self.W
+        right = np.empty(lead + (2 * K, N))
+        right[..., :K, :] = self._tau_G
+        if lead == ():
+            self._stacks = (left, right)
+        return left, right
 
     def _products(self, dW: np.ndarray, dH: np.ndarray):
-        """Euclidean Hessian-vector product and ``dW^T H``, ``tau dG`` (reused by :meth:`__call__`)."""
+        """Euclidean Hessian-vector product ``(E_W, E_H)`` and ``dW^T H``, ``tau dG`` (reused by :meth:`__call__`).
+
+        ``dM = dW^T H + W^T dH``, ``tau dG = tau^2 hess g(M)[dM]`` (``hess g`` is
+        linear), ``E_W = dH (tau G)^T + H (tau dG)^T`` and
+        ``E_H = [dW, W] [tau G; tau dG]``.  ``tau dG`` is a view of a work array,
+        valid until the next call.
+        """
         tau, W, H = self.problem.tau, self.W, self.H
+        K = W.shape[1]
+        left, right = self._stacked(np.broadcast_shapes(dW.shape[:-2], dH.shape[:-2]))
         dWtH = np.swapaxes(dW, -1, -2) @ H
-        tau_dG = tau * self.state.hvp(tau * (dWtH + W.T @ dH))
-        hW = dH @ self._tau_G.T + H @ np.swapaxes(tau_dG, -1, -2)
-        # tau (dW G + W dG) as one product with inner dimension 2K
-        left = np.concatenate([dW, np.broadcast_to(W, dW.shape)], axis=-1)
-        right = np.concatenate([np.broadcast_to(self._tau_G, tau_dG.shape), tau_dG], axis=-2)
-        return hW, left @ right, dWtH, tau_dG
+        tau_dG = right[..., K:, :]
+        np.multiply(self.state.hvp(dWtH + W.T @ dH), tau * tau, out=tau_dG)
+        EW = dH @ self._tau_G.T + H @ np.swapaxes(tau_dG, -1, -2)
+        left[..., :K] = dW
+        return EW, left @ right, dWtH, tau_dG
 
     def matrix(self, UW: np.ndarray, UH: np.ndarray) -> np.ndarray:
         """The operator as a dense matrix in per-column tangent bases (:func:`riemannian_hessian_matrix`).
@@ -232,19 +264,19 @@ class HessianOperator:
         W, H, s = self.W, self.H, self.state
         hW -= W * np.einsum("...ij,...ij->...j", W, hW)[..., None, :]
         hW -= dW * s.row_curvature
-        # diag(H^T hH) from K x N quantities: h_j . (tau dW G + tau W dG)_j
+        # diag(H^T E_H) from K x N quantities: h_j . (tau dW G + tau W dG)_j
         #   = sum_k (dW^T H)_kj tau G_kj + (W^T H)_kj tau dG_kj   (no pass over d x N)
-        c = np.sum(dWtH * self._tau_G + self._WtH * tau_dG, axis=-2)[..., None, :]
-        if hH.ndim == 2:
-            if self._work is None:
-                self._work = np.empty_like(H)
-            np.multiply(H, c, out=self._work)
-            hH -= self._work
-            np.multiply(dH, s.col_curvature, out=self._work)
-            hH -= self._work
-        else:
-            hH -= H * c
-            hH -= dH * s.col_curvature
+        c = (np.einsum("...kj,kj->...j", dWtH, self._tau_G)
+             + np.einsum("kj,...kj->...j", self._WtH, tau_dG))[..., None, :]
+        # hH -= H ddiag(c) + dH ddiag(diag(M^T G)), a block of rows at a time
+        rows = self.ROW_BLOCK
+        work = np.empty(hH.shape[:-2] + (rows, hH.shape[-1]))
+        for start in range(0, hH.shape[-2], rows):
+            b = slice(start, start + rows)
+            out = hH[..., b, :]
+            w = work[..., : out.shape[-2], :]
+            out -= np.multiply(H[b], c, out=w)
+            out -= np.multiply(dH[..., b, :], s.col_curvature, out=w)
         return hW, hH
 
 

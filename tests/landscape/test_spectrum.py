@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from nc_verify import (
-    UFMProblem, hessian_matrix, hessian_spectrum, min_hessian_eigenpair, random_orthogonal,
+    HessianOperator, UFMProblem, hessian_matrix, hessian_spectrum, min_hessian_eigenpair, random_orthogonal,
     symmetry_orbit_dimension, tangent_basis,
 )
 from nc_verify.objective import families as F
@@ -115,11 +115,13 @@ class TestMinEigenpair:
             hessian_matrix(p, W)
 
 
-@pytest.mark.parametrize("d, K, n, tau", [(5, 3, 2, 1.0), (6, 4, 2, 50.0), (4, 2, 3, 0.3)])
+@pytest.mark.parametrize("d, K, n, tau", [(5, 3, 2, 1.0), (6, 4, 2, 50.0), (4, 2, 3, 0.3),
+                                        (2 * HessianOperator.ROW_BLOCK + 5, 3, 2, 2.0)])
 def test_block_assembly_matches_products(d, K, n, tau):
     """The dense Hessian from its closed-form blocks equals the one built from T Hessian-vector
     products: two independent evaluations of eqs. (7)-(8), each entry a sum of O(K) terms of size
-    ||Hess||, so they agree to a few eps ||Hess|| (1e-14 leaves a factor ~50)."""
+    ||Hess||, so they agree to a few eps ||Hess|| (1e-14 leaves a factor ~50).  The last size
+    runs the operator's row blocks (three, the last one short) and batches of 256 products."""
     p = UFMProblem(d, K, n, tau)
     for W, H in (p.random_point(1), F.global_etf(p), F.anti_aligned_etf(p)):
         A = hessian_matrix(p, W, H, method="blocks")

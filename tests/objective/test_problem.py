@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nc_verify import UFMProblem, etf_point, random_orthogonal, theorem1_bound
+from nc_verify import HessianOperator, UFMProblem, etf_point, random_orthogonal, theorem1_bound
 from nc_verify.checks.theorem1 import cost_resolution
 
 from nc_verify.testing.strategies import problems_and_points
@@ -188,18 +188,38 @@ class TestDerivatives:
             q_eq = p.hessian_quadratic_form(W, H, *xi)
             assert abs(q_op - q_eq) <= 1e-13 * (1 + abs(q_eq)) * p.tau**2
 
-    def test_batched_operator_equals_single(self):
-        p = UFMProblem(6, 3, 2, 1.0)
+    @pytest.mark.parametrize("d", [6, 2 * HessianOperator.ROW_BLOCK + 5])
+    def test_batched_operator_equals_single(self, d):
+        """A batch of tangents (fresh work arrays) against one at a time (cached ones); at the
+        larger d the output is scaled in three row blocks, the last one short.  Both evaluate the
+        same formulas; only the summation order inside BLAS and einsum may differ, so each entry
+        differs by a few eps times the sum of |terms|: inner dimensions <= m = max(d, N, 2K),
+        terms <= tau^2 + tau for a unit tangent.  8 m eps (tau^2 + tau) bounds it."""
+        p = UFMProblem(d, 3, 2, 1.0)
         W, H = p.random_point(3)
         op = p.hessian_operator(W, H)
         dirs = [p.random_tangent(W, H, s) for s in range(4)]
         bW = np.stack([x[0] for x in dirs])
         bH = np.stack([x[1] for x in dirs])
         hW, hH = op(bW, bH)
+        tol = 8 * max(d, p.N, 2 * p.K) * EPS * (p.tau**2 + p.tau)
         for i, (dW, dH) in enumerate(dirs):
             sW, sH = op(dW, dH)
-            np.testing.assert_allclose(hW[i], sW, rtol=0, atol=1e-14)
-            np.testing.assert_allclose(hH[i], sH, rtol=0, atol=1e-14)
+            np.testing.assert_allclose(hW[i], sW, rtol=0, atol=tol)
+            np.testing.assert_allclose(hH[i], sH, rtol=0, atol=tol)
+
+    def test_operator_results_outlive_its_work_arrays(self):
+        """The operator reuses work arrays between calls; what it returned must not change."""
+        p = UFMProblem(2 * HessianOperator.ROW_BLOCK + 5, 3, 2, 1.0)
+        W, H = p.random_point(4)
+        op = p.hessian_operator(W, H)
+        first = op(*p.random_tangent(W, H, 0))
+        kept = [x.copy() for x in first]
+        op(*p.random_tangent(W, H, 1))
+        op.euclidean(*p.random_tangent(W, H, 2))
+        for a, b in zip(first, kept):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(op(*p.random_tangent(W, H, 0))[1], kept[1])
 
     def test_input_projected_onto_tangent_space(self):
         p = UFMProblem(5, 3, 1, 1.0)
