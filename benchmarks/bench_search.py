@@ -12,8 +12,8 @@ Run: ``python benchmarks/bench_search.py [--quick] [--sizes 6,4,2 8,4,2] [--seed
    that found them first, and across seeds the points one seed missed, with how often the
    others hit them;
 3. ``distributed``: the default search at (6, 4, 2), seed 0, serial and with
-   ``workers=2`` (a LocalCluster of 2 processes, start-up included): seconds, speed-up,
-   and whether the results are identical.
+   ``workers=2`` (a LocalCluster of 2 processes, start-up included), each in a fresh
+   Python process: seconds, speed-up, and whether the results are identical.
 
 BLAS threads are left as the environment sets them (the search limits itself to one
 thread for its small matrices); run once with ``OPENBLAS_NUM_THREADS=1`` to compare.
@@ -86,20 +86,40 @@ def bench_saturation(sizes, seeds, tau: float):
                           f"hit {hits} times in {conv} converged starts by the other seeds; sources {q.sources}")
 
 
+_RUN = """
+import sys, time, hashlib
+import numpy as np
+from nc_verify import UFMProblem, find_critical_points
+if __name__ == "__main__":
+    t = time.perf_counter()
+    r = find_critical_points(UFMProblem({d}, {K}, {n}, 2.0), seed={seed}, progress=False, workers={workers})
+    wall = time.perf_counter() - t
+    h = hashlib.sha256(np.asarray(r.discovery).tobytes() + repr([(q.cost, q.hits) for q in r.points]).encode())
+    print(wall, r.n_starts, len(r.points), h.hexdigest())
+"""
+
+
 def bench_distributed(size, seed: int):
-    p = UFMProblem(*size, 2.0)
-    find_critical_points(p, n_starts=200, seed=1, progress=False)
-    t = _clock()
-    a = find_critical_points(p, seed=seed, progress=False)
-    ws, _ = _since(t)
-    t = _clock()
-    b = find_critical_points(p, seed=seed, progress=False, workers=2)
-    wd, _ = _since(t)
-    same = (np.array_equal(a.discovery, b.discovery)
-            and [q.cost for q in a.points] == [q.cost for q in b.points]
-            and [q.hits for q in a.points] == [q.hits for q in b.points])
-    print(f"distributed {size} seed {seed}: serial {ws:.1f} s, workers=2 {wd:.1f} s (LocalCluster start-up "
-          f"included), speed-up {ws / wd:.2f}x, {a.n_starts} starts, {len(a.points)} distinct; identical {same}")
+    """Serial and ``workers=2``, each in a fresh Python process (both pay their imports, as a user's script does)."""
+    import pathlib
+    import subprocess
+    import sys
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in (None, 2):
+            script = pathlib.Path(tmp) / f"run_{workers}.py"
+            script.write_text(_RUN.format(d=size[0], K=size[1], n=size[2], seed=seed, workers=workers))
+            t = time.perf_counter()
+            res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+            total = time.perf_counter() - t
+            wall, starts, points, digest = res.stdout.split()
+            out[workers] = (float(wall), total, int(starts), int(points), digest)
+    (ws, ts, starts, points, ds), (wd, td, _, _, dd) = out[None], out[2]
+    print(f"distributed {size} seed {seed}, fresh processes: serial {ws:.1f} s ({ts:.1f} s with the imports), "
+          f"workers=2 {wd:.1f} s ({td:.1f} s; LocalCluster start-up included), speed-up {ws / wd:.2f}x "
+          f"({ts / td:.2f}x with the imports), {starts} starts, {points} distinct; identical {ds == dd}")
 
 
 def _size(text):

@@ -106,16 +106,46 @@ def _close(a, b) -> bool:
     return a.shape == b.shape and bool(np.max(np.abs(a - b), initial=0.0) <= INVARIANT_RTOL * scale)
 
 
+def _signature(p):
+    """The invariants of ``p`` as one vector, for :func:`same_point` (cached while ``p.invariants`` is the same dict).
+
+    ``(invariants, keys, shapes, vector, segment starts, max |entry| per segment)``, or
+    None when an invariant is empty (then :func:`_close` compares key by key).
+    """
+    sig = p.__dict__.get("_signature")
+    if sig is None or sig[0] is not p.invariants:
+        keys = tuple(p.invariants)
+        arrays = [np.ravel(np.asarray(p.invariants[k], dtype=np.float64)) for k in keys]
+        if not arrays or any(a.size == 0 for a in arrays):
+            return None
+        sizes = np.array([a.size for a in arrays])
+        sig = (p.invariants, keys, tuple(np.shape(p.invariants[k]) for k in keys), np.concatenate(arrays),
+               np.concatenate([[0], np.cumsum(sizes)[:-1]]), np.array([np.max(np.abs(a)) for a in arrays]))
+        p.__dict__["_signature"] = sig
+    return sig
+
+
 def same_point(p: FoundPoint, q: FoundPoint) -> bool:
-    """True when ``p`` and ``q`` are one critical point modulo the symmetries (module docstring)."""
+    """True when ``p`` and ``q`` are one critical point modulo the symmetries (module docstring).
+
+    Every invariant must agree to ``INVARIANT_RTOL (1 + max |entry|)`` (of the two points'
+    entries of that invariant); the invariants are compared as one vector, segment by segment.
+    """
     if abs(p.cost - q.cost) > INVARIANT_RTOL * (abs(p.cost) + abs(q.cost) + 1e-300):
         return False
     if p.continuum or q.continuum:
         # not n_zero: it changes from stratum to stratum of one continuum (at W = u 1^T,
         # cost log K, points with 10 and 13 zero eigenvalues at (6, 4, 1) lie on one connected set)
         return p.continuum and q.continuum and _close(p.invariants["gram_0"], q.invariants["gram_0"])
-    return p.invariants.keys() == q.invariants.keys() and all(
-        _close(p.invariants[k], q.invariants[k]) for k in p.invariants)
+    if p.invariants.keys() != q.invariants.keys():
+        return False
+    sp, sq = _signature(p), _signature(q)
+    if sp is None or sq is None or sp[1] != sq[1]:
+        return all(_close(p.invariants[k], q.invariants[k]) for k in p.invariants)
+    if sp[2] != sq[2]:
+        return False
+    worst = np.maximum.reduceat(np.abs(sp[3] - sq[3]), sp[4])
+    return bool(np.all(worst <= INVARIANT_RTOL * (1.0 + np.maximum(sp[5], sq[5]))))
 
 
 def describe_point(problem, *point) -> FoundPoint:
@@ -140,11 +170,13 @@ def found_point(problem, point: tuple, gradient_norm: float, eigenvalues) -> Fou
     eigenvalues = np.sort(np.asarray(eigenvalues, dtype=np.float64))
     floor = eigenvalue_floor(problem, float(np.max(np.abs(eigenvalues))))
     n_zero, _ = count_zero_eigenvalues(eigenvalues, floor)
-    return FoundPoint(
+    found = FoundPoint(
         point=point, cost=problem.cost(*point), gradient_norm=float(gradient_norm),
         invariants=point_invariants(point, eigenvalues), n_zero=n_zero,
         orbit_dimension=problem.orbit_dimension(*point),
     )
+    _signature(found)          # formed where the point is found (a search's worker), not where it is merged
+    return found
 
 
 def add_distinct(points: list, new: FoundPoint, source: str | None = None) -> bool:
@@ -212,14 +244,18 @@ class PointIndex:
 
     def add(self, point: FoundPoint, source: str | None = None) -> bool:
         """Merge ``point`` as :func:`add_distinct` does; returns True if it is a new distinct point."""
+        return self.merge(point, source)[1]
+
+    def merge(self, point: FoundPoint, source: str | None = None):
+        """:meth:`add`, returning ``(the stored point, new)``: ``point`` itself when it is new."""
         hits, sources = (1, {source: 1}) if source is not None else (point.hits, dict(point.sources))
         q = self.find(point)
         if q is not None:
             q.merge(hits, sources)
-            return False
+            return q, False
         point.hits, point.sources = hits, sources
         self._insert(point)
-        return True
+        return point, True
 
 
 # ------------------------------------------------------------------ the .npz point format

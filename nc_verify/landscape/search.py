@@ -116,6 +116,9 @@ DEFAULT_BATCH = 128
 #: starts converged as often with 30 as with 60 (444 and 469 of 512), 1.5-1.7x faster, as
 #: the starts that use the last iterations are mostly those that never converge.
 LM_ITERATIONS = 30
+#: Batches kept queued per worker of a distributed search (the cost of a stop: at most this many
+#: batches per worker computed in vain; enough that the workers never wait for the merge).
+WINDOW_PER_WORKER = 4
 #: Descent runs per batch (each is a trust-region run of its own, far dearer than a root-finder start).
 DESCENT_BATCH = 4
 _DISTRIBUTED_HINT = 'a distributed search needs dask.distributed: pip install "nc-verify[sweep]"'
@@ -349,19 +352,35 @@ def _explore_start(p, point, rng):
 
 
 def _run_task(p, task: _Task, entropy: int, family_points, pool, root_finders):
-    """Run one batch: one ``(FoundPoint or None, descent cost or None)`` per start, in order.
+    """Run one batch: its distinct points, and per start the index of its point (or None) and descent cost.
 
-    Small dense matrices throughout: BLAS on one thread (:func:`~nc_verify.utils.threads.blas_threads_for`).
+    Returns ``(points, ends)``: ``points`` the distinct critical points the batch reached
+    (modulo symmetry, in order of first arrival), ``ends`` one ``(index into points or
+    None, descent cost or None)`` per start, in order.  Sending each distinct point once
+    keeps what a worker returns small.  Small dense matrices throughout: BLAS on one thread
+    (:func:`~nc_verify.utils.threads.blas_threads_for`).
     """
     with blas_threads_for(p):
         rng = np.random.default_rng([entropy, *task.key])
         starts = _task_starts(p, task, rng, family_points, pool)
         if task.source == "descent":
-            return [_descent(p, x) for _, x in starts]
-        finder = root_finders[task.key[1] % len(root_finders)]
-        if isinstance(p, UFMProblem):
-            return _run_batched(p, starts, finder)
-        return [(_root(p, x, finder), None) for _, x in starts]
+            out = [_descent(p, x) for _, x in starts]
+        elif isinstance(p, UFMProblem):
+            out = _run_batched(p, starts, root_finders[task.key[1] % len(root_finders)])
+        else:
+            out = [(_root(p, x, root_finders[task.key[1] % len(root_finders)]), None) for _, x in starts]
+    local, position, ends = PointIndex(), {}, []
+    for found, cost in out:
+        if found is None:
+            ends.append((None, cost))
+            continue
+        q, new = local.merge(found)
+        if new:
+            position[id(q)] = len(local.points) - 1
+        ends.append((position[id(q)], cost))
+    for q in local.points:                   # hits are counted where the batches are merged
+        q.hits, q.sources = 1, {}
+    return local.points, ends
 
 
 def _converged(p, x, gnorm, eigenvalues):
@@ -413,6 +432,12 @@ def _run_batched(p: UFMProblem, starts, finder):
     return out
 
 
+def _wait(futures, return_when):
+    from distributed import wait
+
+    return wait(futures, return_when=return_when)
+
+
 def _client(workers, scheduler):
     """A dask.distributed client (and the LocalCluster it owns, or None)."""
     try:
@@ -421,8 +446,18 @@ def _client(workers, scheduler):
         raise ImportError(_DISTRIBUTED_HINT) from exc
     if scheduler is not None:
         return distributed.Client(scheduler), None
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+    import dask
+
+    # dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns off glibc's adaptive
+    # mmap threshold: the search's many megabyte-sized temporaries are then mapped and
+    # unmapped at every call (measured: the same batches took 1.5x the CPU time in such a
+    # worker, and a serial search 1.35x the time with the variable set).  A value the user
+    # set in the environment is inherited as usual.  The workers' sampling profiler (a
+    # stack sample every 10 ms) is off: it cost the workers about a tenth more CPU time.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                          "distributed.worker.profile.enabled": False}):
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None)
     return distributed.Client(cluster), cluster
 
 
@@ -465,7 +500,10 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
         Run the batches on a dask ``LocalCluster`` of this many single-threaded
         worker processes (the ``sweep`` extra).  Same result as the serial run.
     scheduler : str, optional
-        Address of a running dask scheduler (``"tcp://host:8786"``); ``workers`` is then ignored.
+        Address of a running dask scheduler (``"tcp://host:8786"``); ``workers`` is then
+        ignored.  Start its workers without dask's default ``MALLOC_TRIM_THRESHOLD_``
+        (config ``distributed.nanny.pre-spawn-environ``): it costs the search about a third
+        more CPU time.
 
     Returns
     -------
@@ -504,57 +542,83 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     index = PointIndex()
     discovery, descent_costs = [], []
     n_converged = n_enumerated = last_new = 0
-    def launch(j, explore_part):
-        # a round's explore batches perturb every point known after the round before; its
-        # other batches depend on nothing found, so round j + 1's run (or wait on the
-        # cluster) while round j is merged, whatever the execution
-        tasks = [t for t in _round_tasks(p, j, batch_size, fraction, root_finders)
-                 if (t.source == "explore") == explore_part]
-        pool = [q.point for q in index.points] if explore_part else []     # round 0: the family points
-        args = (entropy, family_points, pool, root_finders)
-        if client is None or not tasks:
-            return tasks, None, args
-        return tasks, client.map(_run_task, [p] * len(tasks), tasks, *([a] * len(tasks) for a in args),
-                                 pure=False), args
+    # The batches in merge order: round 0's others, round 0's explore batches, round 1's
+    # others, ...  A round's explore batches perturb the points known after the round before
+    # (a snapshot taken when that round is merged); the other batches depend on nothing found.
+    # So on a cluster the next batches can run while earlier ones are merged: WINDOW_PER_WORKER
+    # batches per worker are kept running or queued (an explore part waits for its snapshot),
+    # at most twice as many not yet merged; a stop wastes at most those.
+    window = 1 if client is None else WINDOW_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
+    snapshots = {-1: []}                         # round -> points known after it (round 0 explores the families)
+    part = {"next": (0, False), "tasks": [], "args": None, "closes": None}
+    inflight = []
+
+    def shared(value):
+        # on a cluster, data every batch of a part needs goes to the workers once
+        return value if client is None else client.scatter([value], broadcast=True, hash=False)[0]
+
+    p_shared, families_shared = shared(p), shared(family_points)
+
+    def running():
+        return sum(1 for _, f, _, _ in inflight if f is None or not f.done())
+
+    def refill():
+        while running() < window and len(inflight) < 2 * window:
+            if not part["tasks"]:
+                j, explore = part["next"]
+                if explore and j - 1 not in snapshots:
+                    return                       # waits for the round before to be merged
+                tasks = _round_tasks(p, j, batch_size, fraction, root_finders)
+                others = [t for t in tasks if t.source != "explore"]
+                explores = [t for t in tasks if t.source == "explore"]
+                part["tasks"] = explores if explore else others
+                part["args"] = (entropy, families_shared, shared(snapshots[j - 1]) if explore else [], root_finders)
+                part["closes"] = j if explore or not explores else None     # this part ends round j
+                part["next"] = (j + 1, False) if explore or not explores else (j, True)
+                continue
+            task = part["tasks"].pop(0)
+            args = part["args"]
+            future = None if client is None else client.submit(_run_task, p_shared, task, *args, pure=False)
+            inflight.append((task, future, args, part["closes"] if not part["tasks"] else None))
 
     label = "critical points (until saturated)" if adaptive else "critical points"
     try:
         with Progress(n_starts, label, enabled=progress) as bar:
-            queued, j, done = [launch(0, False)], 0, False
+            done = False
             while not done:
-                # at most one round ahead: round j's explore batches, then round j + 1's others
-                queued += [launch(j, True), launch(j + 1, False)]
-                for _ in range(2):                   # round j's other batches, then its explore batches
-                    tasks, futures, args = queued.pop(0)
-                    results = ((f.result() for f in futures) if futures is not None
-                               else (_run_task(p, t, *args) for t in tasks))
-                    for task, res in zip(tasks, results):
-                        for found, cost in res:
-                            if cost is not None:
-                                descent_costs.append(cost)
-                            if found is not None:
-                                n_converged += 1
-                                n_enumerated += task.source in ENUMERATED_SOURCES
-                                if index.add(found, task.source):
-                                    last_new = len(discovery) + 1
-                            discovery.append(len(index.points))
-                            bar.update(postfix=f"{len(index.points)} distinct")
-                            m = len(discovery)
-                            # the cheap part of is_saturated first: it runs after every start
-                            if m >= n_starts or (adaptive and m >= MIN_SATURATION_STARTS
-                                                 and last_new <= (1.0 - SATURATION_FRACTION) * m
-                                                 and is_saturated(discovery, index.points)):
-                                done = True
-                                break
-                        if done:
-                            break
-                    if done:
+                refill()
+                while inflight[0][1] is not None and not inflight[0][1].done():
+                    # keep the workers busy while the batch to merge next is still running
+                    _wait([f for _, f, _, _ in inflight if not f.done()], return_when="FIRST_COMPLETED")
+                    refill()
+                task, future, args, closes = inflight.pop(0)
+                found, ends = future.result() if future is not None else _run_task(p, task, *args)
+                stored = {}                      # the batch's points -> the points of the search
+                for i, cost in ends:
+                    if cost is not None:
+                        descent_costs.append(cost)
+                    if i is not None:
+                        n_converged += 1
+                        n_enumerated += task.source in ENUMERATED_SOURCES
+                        if i in stored:
+                            stored[i].merge(1, {task.source: 1})
+                        else:
+                            stored[i], new = index.merge(found[i], task.source)
+                            if new:
+                                last_new = len(discovery) + 1
+                    discovery.append(len(index.points))
+                    bar.update(postfix=f"{len(index.points)} distinct")
+                    m = len(discovery)
+                    # the cheap part of is_saturated first: it runs after every start
+                    if m >= n_starts or (adaptive and m >= MIN_SATURATION_STARTS
+                                         and last_new <= (1.0 - SATURATION_FRACTION) * m
+                                         and is_saturated(discovery, index.points)):
+                        done = True
                         break
-                j += 1
+                if closes is not None:
+                    snapshots[closes] = [q.point for q in index.points]
             if client is not None:
-                for _, futures, _ in queued:
-                    if futures is not None:
-                        client.cancel(futures)
+                client.cancel([f for _, f, _, _ in inflight])
     finally:
         if client is not None:
             client.close()
