@@ -35,7 +35,7 @@ from nc_verify.objective.problem import (
     riemannian_hessian_matrix,
 )
 from nc_verify.utils.threads import blas_threads_for
-from nc_verify.utils.validation import UNIT_NORM_TOL, check_instance, check_int
+from nc_verify.utils.validation import check_instance, check_int, check_unit_norm
 
 
 
@@ -188,11 +188,7 @@ def _check_batch(problem, W, H):
         raise ValueError(f"H must have shape ({W.shape[0]}, {p.d}, {p.N}), got {H.shape}")
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(H))):
         raise ValueError("W and H must be finite")
-    norms = np.linalg.norm(np.concatenate([W, H], axis=-1), axis=-2)
-    if np.max(np.abs(norms - 1.0)) > UNIT_NORM_TOL:
-        raise ValueError(f"the columns of W and H must have unit norm (to {UNIT_NORM_TOL:g}); "
-                         f"largest deviation {np.max(np.abs(norms - 1.0)):.2e}")
-    return p, W, H
+    return p, check_unit_norm(W, "W"), check_unit_norm(H, "H")
 
 
 def batched_newton_polish(problem: UFMProblem, W, H, *, steps: int = 6) -> BatchedSolve:

@@ -179,13 +179,18 @@ def found_point(problem, point: tuple, gradient_norm: float, eigenvalues) -> Fou
     return found
 
 
+def _hits_of(point: FoundPoint, source: str | None):
+    """What merging ``point`` counts: one hit from ``source``, or without it ``point``'s own hits and sources."""
+    return (1, {source: 1}) if source is not None else (point.hits, dict(point.sources))
+
+
 def add_distinct(points: list, new: FoundPoint, source: str | None = None) -> bool:
     """Merge ``new`` into ``points`` (modulo symmetry); returns True if it is a new distinct point.
 
     With ``source`` the merge counts one hit from that start kind; without it,
     ``new``'s own ``hits`` and ``sources`` are added.
     """
-    hits, sources = (1, {source: 1}) if source is not None else (new.hits, dict(new.sources))
+    hits, sources = _hits_of(new, source)
     for p in points:
         if same_point(p, new):
             p.merge(hits, sources)
@@ -248,7 +253,7 @@ class PointIndex:
 
     def merge(self, point: FoundPoint, source: str | None = None):
         """:meth:`add`, returning ``(the stored point, new)``: ``point`` itself when it is new."""
-        hits, sources = (1, {source: 1}) if source is not None else (point.hits, dict(point.sources))
+        hits, sources = _hits_of(point, source)
         q = self.find(point)
         if q is not None:
             q.merge(hits, sources)

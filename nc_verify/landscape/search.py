@@ -86,6 +86,7 @@ from nc_verify.landscape.batched import batched_levenberg_marquardt, batched_new
 from nc_verify.landscape.embedding import embed, embedded_spectrum, reduce_to_span
 from nc_verify.landscape.newton import gradient_tolerance, levenberg_marquardt, newton_polish
 from nc_verify.landscape.points import PointIndex, describe_point, found_point
+from nc_verify.landscape.rounding import gradient_rounding
 from nc_verify.landscape.solvers import solve
 from nc_verify.objective.oblique import normalize_columns
 from nc_verify.objective.problem import UFMProblem
@@ -383,8 +384,15 @@ def _run_task(p, task: _Task, entropy: int, family_points, pool, root_finders):
     return local.points, ends
 
 
-def _converged(p, x, gnorm, eigenvalues):
-    tol = gradient_tolerance(p, *x, hessian_norm=float(np.max(np.abs(eigenvalues))))
+def _converged(p, x, gnorm, eigenvalues, scale=None):
+    """The point record of ``x`` if ``||grad f||`` is at rounding level there, else None.
+
+    ``scale``: the point's :meth:`gradient_scale` when the caller has it (the batched
+    models do; zero padding leaves its norms unchanged), so the loss is not evaluated again.
+    """
+    hessian_norm = float(np.max(np.abs(eigenvalues)))
+    tol = (gradient_tolerance(p, *x, hessian_norm=hessian_norm) if scale is None
+           else gradient_rounding(p, scale, hessian_norm))
     return found_point(p, x, gnorm, eigenvalues) if gnorm <= tol else None
 
 
@@ -428,7 +436,7 @@ def _run_batched(p: UFMProblem, starts, finder):
             if r < p.d:
                 lam = embedded_spectrum(q, W, H, lam, p.d)
                 W, H = embed(W, H, p.d)
-            out[i] = (_converged(p, (W, H), float(res.gradient_norm[b]), lam), None)
+            out[i] = (_converged(p, (W, H), float(res.gradient_norm[b]), lam, float(res.models.scale[b])), None)
     return out
 
 

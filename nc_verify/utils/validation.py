@@ -60,16 +60,20 @@ def check_matrix(x, name: str, shape: tuple[int, int]) -> np.ndarray:
     return arr
 
 
-def check_unit_columns(x, name: str, shape: tuple[int, int]) -> np.ndarray:
-    """Return ``x`` as float64 after checking shape, finiteness and unit columns."""
-    arr = check_matrix(x, name, shape)
-    err = np.max(np.abs(np.linalg.norm(arr, axis=0) - 1.0))
+def check_unit_norm(arr: np.ndarray, name: str) -> np.ndarray:
+    """Check that every column of ``arr`` (shape (..., d, m), finite) has unit norm to :data:`UNIT_NORM_TOL`."""
+    err = np.max(np.abs(np.linalg.norm(arr, axis=-2) - 1.0), initial=0.0)
     if err > UNIT_NORM_TOL:
         raise ValueError(
             f"{name} must have unit-norm columns (points of the oblique manifold); "
             f"largest | ||column|| - 1 | is {err:.3g} > {UNIT_NORM_TOL:g}"
         )
     return arr
+
+
+def check_unit_columns(x, name: str, shape: tuple[int, int]) -> np.ndarray:
+    """Return ``x`` as float64 after checking shape, finiteness and unit columns."""
+    return check_unit_norm(check_matrix(x, name, shape), name)
 
 
 def check_choice(value, name: str, choices) -> str:

@@ -109,7 +109,7 @@ def test_bad_input():
         batched_levenberg_marquardt(p, W[0], H)
     with pytest.raises(ValueError, match=r"H must have shape \(3, 4, 3\)"):
         batched_levenberg_marquardt(p, W, H[:2])
-    with pytest.raises(ValueError, match="unit norm"):
+    with pytest.raises(ValueError, match="W must have unit-norm columns"):
         batched_newton_polish(p, 2 * W, H)
     with pytest.raises(ValueError, match="finite"):
         batched_newton_polish(p, np.full_like(W, np.nan), H)

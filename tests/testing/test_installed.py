@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from nc_verify.testing.strategies import PROFILES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 USER_TEST = textwrap.dedent('''
@@ -80,9 +82,9 @@ def test_wheel_in_fresh_venv(tmp_path):
                 "test_user_claims.py"], env=env, cwd=user)
     assert "2 passed" in out.stdout, out.stdout
     # the claims line counts the helpers by name: one minimiser check, and one derivative
-    # check per example of the deterministic profile (at most its 25; fewer only if
+    # check per example of the deterministic profile (at most its max_examples; fewer only if
     # hypothesis exhausts the strategy's small space)
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("nc-verify claims:"))
     counts = dict(part.rsplit(" ", 1) for part in line.removeprefix("nc-verify claims: ").split(", "))
     assert counts["assert_global_minimizer"] == "1", line
-    assert 1 <= int(counts["assert_derivatives"]) <= 25, line
+    assert 1 <= int(counts["assert_derivatives"]) <= PROFILES["deterministic"]["max_examples"], line
