@@ -2,26 +2,37 @@
 
 Every default and policy lives in the library; each subcommand is one ``_cmd_*``
 function registered in :func:`build_parser`.  Exit status, the same rule for every
-command (:mod:`nc_verify.utils.reports`): 0 every claim holds, 1 a claim resolved
-false (a counterexample found), 2 a usage or input error, 3 undecided.
+command (:data:`nc_verify.utils.reports.EXIT_STATUSES`, :func:`~nc_verify.utils.reports.failure_status`):
+0 every claim holds, 1 a claim resolved false (a counterexample found) and nothing
+else, 2 a usage or input error (unreadable or malformed input file, output path that
+cannot be opened, size over the memory budget), 3 undecided, 4 the program itself
+failed (crash, out of memory, unreachable scheduler, output not written), 130
+interrupted (Ctrl-C), 141 stdout closed (broken pipe).  Failures print one line on
+stderr; ``--debug`` or ``NC_VERIFY_DEBUG=1`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from nc_verify.utils.reports import (
-    EXIT_USAGE,
+    EXIT_BROKEN_PIPE,
+    EXIT_STATUSES,
     FAIL,
     PASS,
     UNDECIDED,
     combine,
     exit_status,
+    failure_status,
 )
-from nc_verify.utils.serialization import json_default
+from nc_verify.utils.serialization import dumps, writable_file, writable_folder
+
+#: Environment variable: any value but "", "0" shows the traceback of a failure (like ``--debug``).
+DEBUG_ENV = "NC_VERIFY_DEBUG"
+#: Attributes of the parsed arguments that name input files (an OSError on one is an input error).
+_INPUT_ARGS = ("grid", "point", "check")
 
 _STYLE = {PASS: "green", FAIL: "bold red", UNDECIDED: "yellow"}
 _console = None
@@ -38,7 +49,15 @@ def _configure(wide: bool) -> None:
     global _console
     from rich.console import Console
 
-    _console = Console(width=100_000, soft_wrap=True) if wide else Console(soft_wrap=False)
+    # off a terminal (a pipe, a log) rich would cut lines to 80 columns with an ellipsis:
+    # print every line whole instead
+    full = wide or not sys.stdout.isatty()
+    _console = Console(width=100_000, soft_wrap=True) if full else Console(soft_wrap=False)
+    _console.on_broken_pipe = _broken_pipe      # rich's own handler exits with status 1
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError("stdout closed by the reader")
 
 
 def _say(text: str = "") -> None:
@@ -46,13 +65,21 @@ def _say(text: str = "") -> None:
 
 
 def _print_table(rows, headers) -> None:
-    """A table that fits the terminal (cells wrap); ``--wide`` prints every cell on one line."""
+    """A table that fits the terminal (cells wrap, never cut); off a terminal or with ``--wide`` every row is one line."""
     from rich.table import Table
 
-    table = Table(*[str(h) for h in headers], box=None, header_style="bold", pad_edge=False)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for h in headers:
+        table.add_column(str(h), overflow="fold")       # cells wrap, never an ellipsis
     for r in rows:
         table.add_row(*[c if hasattr(c, "__rich__") else str(c) for c in r])
-    _out().print(table)
+    console = _out()
+    if console.is_terminal:
+        console.print(table)
+        return
+    with console.capture() as captured:          # a log: whole lines, without the padding at their ends
+        console.print(table)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def _state_cell(state):
@@ -71,42 +98,41 @@ def _print_verdict(report, elapsed=None) -> None:
     _say(f"\nverdict: {report.verdict}{tail}")
 
 
-# ---------------------------------------------------------------- output paths
+# ---------------------------------------------------------------- files
 def _out_file(text: str) -> str:
-    """An output file path, checked before any computation: parent folders created, writable."""
-    path = os.path.abspath(os.path.expanduser(text))
-    parent = os.path.dirname(path)
-    if os.path.isdir(path):
-        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    """An output file, proved writable by opening it before any work (never truncated, no file left)."""
     try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot create the folder {parent!r} for {text!r}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"{text!r} is not writable")
+        writable_file(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
 def _out_dir(text: str) -> str:
-    """An output folder, created (with its parents) before any computation and checked writable."""
+    """An output folder, created and proved writable before any work."""
     try:
-        os.makedirs(text, exist_ok=True)
+        return writable_folder(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _in_file(text: str) -> str:
+    """An input file that exists and can be opened for reading (checked before any work)."""
+    try:
+        with open(text, "rb"):
+            pass
     except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot create the folder {text!r}: {exc.strerror}") from None
-    if not os.access(text, os.W_OK):
-        raise argparse.ArgumentTypeError(f"the folder {text!r} is not writable")
+        raise argparse.ArgumentTypeError(f"cannot read input file {text!r}: {exc.strerror or exc}") from None
     return text
 
 
 def _write_json(path, payload) -> None:
+    """``payload`` as strict JSON (:func:`nc_verify.utils.serialization.dumps`: no NaN tokens)."""
     if path is None:
         return
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, default=json_default)
-            fh.write("\n")
-    except OSError as exc:
-        raise SystemExit(f"nc-verify: cannot write --json file {path!r}: {exc}") from None
+    text = dumps(payload, indent=2) + "\n"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 # --------------------------------------------------------------------- verify
@@ -184,6 +210,25 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0 (numpy's seeds are non-negative), got {text!r}")
+    return value
+
+
+def _gib(text: str) -> float:
+    from nc_verify.utils.budget import check_gib
+
+    try:
+        return check_gib(text, "--max-memory")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _starts(text: str):
@@ -303,6 +348,7 @@ def _cmd_certify(args) -> int:
     from nc_verify.certify.policy import certificate_state, certification_plan
     from nc_verify.landscape.points import load_point
     from nc_verify.objective.problem import UFMProblem
+    from nc_verify.utils.progress import Progress
 
     problem = UFMProblem(args.d, args.K, args.n, args.tau)
     direction = point = None
@@ -314,18 +360,21 @@ def _cmd_certify(args) -> int:
     _say(f"nc-verify certify: d={problem.d} K={problem.K} n={problem.n} tau={args.tau:g} "
          f"prec={args.prec} max_prec={args.max_prec}")
     certs, rows = [], []
-    for claim, target in plan:
-        if claim == "minimum":
-            cert = certify_minimum(problem, target, prec=args.prec, max_prec=args.max_prec)
-            value = cert.mu.text if cert.mu is not None else "-"
-        else:
-            cert = certify_strict_saddle(problem, target, direction=direction, prec=args.prec,
-                                         max_prec=args.max_prec, all_tau=args.all_tau)
-            value = cert.rayleigh_quotient.text if cert.rayleigh_quotient is not None else "-"
-        all_tau = "-" if cert.all_tau is None else ("proved" if cert.all_tau.proved else "no")
-        rows.append((cert.point.removeprefix("family "), cert.kind, _state_cell(certificate_state(cert)), cert.status,
-                     cert.criticality.status, value, all_tau, cert.precision, f"{cert.time_s * 1e3:.1f}"))
-        certs.append(cert)
+    with Progress(len(plan), f"certify (tangent dimension {problem.tangent_dimension})", enabled=True) as bar:
+        for claim, target in plan:
+            bar.update(0, postfix=f"{claim}: {target if isinstance(target, str) else 'point'}")
+            if claim == "minimum":
+                cert = certify_minimum(problem, target, prec=args.prec, max_prec=args.max_prec)
+                value = cert.mu.text if cert.mu is not None else "-"
+            else:
+                cert = certify_strict_saddle(problem, target, direction=direction, prec=args.prec,
+                                             max_prec=args.max_prec, all_tau=args.all_tau)
+                value = cert.rayleigh_quotient.text if cert.rayleigh_quotient is not None else "-"
+            all_tau = "-" if cert.all_tau is None else ("proved" if cert.all_tau.proved else "no")
+            rows.append((cert.point.removeprefix("family "), cert.kind, _state_cell(certificate_state(cert)), cert.status,
+                         cert.criticality.status, value, all_tau, cert.precision, f"{cert.time_s * 1e3:.1f}"))
+            certs.append(cert)
+            bar.update()
     _print_table(rows, ["point", "claim", "state", "status", "criticality", "Rayleigh quotient / mu", "all tau",
                         "bits", "ms"])
     _say()
@@ -392,13 +441,22 @@ def build_parser() -> argparse.ArgumentParser:
     from nc_verify.checks.verify import VERIFY_SIZE, VERIFY_STARTS
     from nc_verify.landscape.search import DEFAULT_MAX_STARTS
 
+    from nc_verify.utils.budget import DEFAULT_FRACTION, ENV_VAR
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--wide", action="store_true",
-                        help="print every table cell on one line, whatever the terminal width")
+                        help="print every table cell on one line, whatever the terminal width (always so when "
+                             "stdout is not a terminal)")
+    common.add_argument("--max-memory", metavar="GIB", type=_gib, default=None,
+                        help=f"memory budget in GiB: sizes estimated above it are refused before any work "
+                             f"(default: ${ENV_VAR}, else {DEFAULT_FRACTION:g} x physical memory)")
+    common.add_argument("--debug", action="store_true",
+                        help=f"on a failure print the traceback too (also: {DEBUG_ENV}=1)")
     parser = argparse.ArgumentParser(prog="nc-verify", description=__doc__.splitlines()[0],
-                                     formatter_class=_Formatter,
-                                     epilog="exit status: 0 every claim holds, 1 a claim resolved false or a "
-                                            "counterexample found, 2 usage or input error, 3 undecided")
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="exit status:\n" + "\n".join(
+                                         f"  {code:>3}  {text}" for code, text in EXIT_STATUSES.items())
+                                     + f"\nfailures print one line; --debug or {DEBUG_ENV}=1 adds the traceback")
     parser.add_argument("--version", action="version", version=f"nc-verify {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -407,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     _size_options(p, VERIFY_SIZE)
     p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
                    help=f"Theorem 2 search starts, or 'auto' (None): until saturated, at most {DEFAULT_MAX_STARTS}")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the results as JSON")
     p.set_defaults(func=_cmd_verify)
 
@@ -437,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-decay-period", type=int, default=40, help="epochs between x0.1 step decays (default 40)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="regularised head's penalty weight (default 1e-4)")
     p.add_argument("--record-every", type=int, default=1, help="measure accuracy and NC1-NC3 every this many epochs (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.set_defaults(func=_cmd_deepnet)
 
     p = sub.add_parser("theorem2", parents=[common], formatter_class=_Formatter,
@@ -446,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
                    help="search starts, or 'auto' (None): search until saturated (at most "
                         f"{DEFAULT_MAX_STARTS} starts)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="run the search on a local dask cluster of this many processes (sweep extra); "
                         "same result as serial")
@@ -464,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--search-starts", type=_search_starts, default=None,
                    help="critical-point search starts, or 'auto' (until saturated); None: auto up to tangent "
                         "dimension 300, none above")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.add_argument("--save-dir", type=_out_dir, default="counterexamples",
                    help="where potential counterexamples are saved")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the results as JSON")
@@ -472,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", parents=[common], formatter_class=_Formatter,
                        help="run a grid of probes or checks on dask.distributed")
-    p.add_argument("grid", help="grid file (TOML)")
+    p.add_argument("grid", type=_in_file, help="grid file (TOML)")
     p.add_argument("--out", required=True, type=_out_file, help="results file (JSON lines, appended)")
     p.add_argument("--resume", action="store_true", help="skip cells already in --out")
     where = p.add_mutually_exclusive_group()
@@ -486,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=".", metavar="DIR", type=_out_dir, help="directory for CSV/JSON/PNG files (created)")
     p.add_argument("--trials", type=int, default=None,
                    help="trials (Table 1, Figure 5) or random starts per grid point (Figure 3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.add_argument("--quick", action="store_true", help="small grids and few trials (seconds per artefact)")
     p.add_argument("--lambda", dest="lambda_", type=float, default=None,
                    help="weight decay lambda_W = lambda_H of the regularised runs (default 3e-5)")
@@ -497,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="certified (ball-arithmetic) verdicts at exact points (extra 'certify')")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--family", default=None, help="a family name of critical_point_families, or 'all'")
-    target.add_argument("--point", metavar="FILE.npz", default=None,
+    target.add_argument("--point", metavar="FILE.npz", type=_in_file, default=None,
                         help="an exact point: arrays W, H (or W_num/W_den, H_num/H_den), optional dW, dH")
     _size_options(p, DEFAULT_SIZE)
     p.add_argument("--minimum", action="store_true", help="certify a minimum up to symmetry instead of a saddle")
@@ -527,14 +585,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _debug(args) -> bool:
+    return bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def main(argv=None) -> int:
+    """Run the command line; returns the exit status (:data:`~nc_verify.utils.reports.EXIT_STATUSES`)."""
+    from nc_verify.utils.budget import memory_budget
+
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure(wide=getattr(args, "wide", False))
+    if not _debug(args):
+        # a cluster closed by Ctrl-C or a failure logs warnings from every worker: one line is enough.
+        # dask reads this when it is imported, here and in the worker processes (which inherit it).
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     try:
-        return args.func(args)
-    except (ValueError, TypeError, ImportError) as exc:
-        parser.exit(EXIT_USAGE, f"nc-verify {args.command}: error: {exc}\n")
+        with memory_budget(getattr(args, "max_memory", None)):
+            status = args.func(args)
+        sys.stdout.flush()
+        return status
+    except BaseException as exc:                 # noqa: BLE001 -- every failure gets its status and one line
+        if isinstance(exc, SystemExit):
+            raise
+        status, message = failure_status(exc, inputs=[getattr(args, a, None) for a in _INPUT_ARGS])
+        if status == EXIT_BROKEN_PIPE:
+            # the reader is gone: send what is left to /dev/null so that Python's flush at exit is silent
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            return status                        # the reader stopped reading: nothing more to say
+        try:
+            if _debug(args):
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
+            print(f"nc-verify {args.command}: error: {message}", file=sys.stderr)
+        except OSError:
+            pass
+        return status
 
 
 if __name__ == "__main__":  # pragma: no cover

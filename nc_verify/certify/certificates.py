@@ -29,6 +29,7 @@ from nc_verify.certify.exact import (
 )
 from nc_verify.landscape.spectrum import min_hessian_eigenpair, symmetric_eigh
 from nc_verify.objective.problem import UFMProblem
+from nc_verify.utils.budget import ball_matrix_bytes, check_memory
 from nc_verify.utils.validation import check_instance, check_int
 
 SADDLE_STATUSES = ("certified", "not_negative", "undecided", "not_critical")
@@ -395,6 +396,10 @@ def certify_strict_saddle(problem, W, H=None, direction=None, *, prec: int = 53,
     t0 = time.perf_counter()
     p = check_instance(problem, "problem", UFMProblem)
     precisions = _precisions(prec, max_prec)
+    if p.tangent_dimension <= AUTO_DENSE_LIMIT:     # the automatic direction takes the ball Hessian
+        check_memory(ball_matrix_bytes(p.tangent_dimension, precisions[-1]),
+                     f"a saddle certificate at tangent dimension {p.tangent_dimension} (ball matrices up to "
+                     f"{precisions[-1]} bits)")
     point = _resolve_point(p, W, H)
     chosen = _resolve_direction(point, direction)
     tau = _exact_tau(p)
@@ -489,6 +494,9 @@ def certify_minimum(problem, W, H=None, *, prec: int = 53, max_prec: int = 1024)
     t0 = time.perf_counter()
     p = check_instance(problem, "problem", UFMProblem)
     precisions = _precisions(prec, max_prec)
+    check_memory(ball_matrix_bytes(p.tangent_dimension, precisions[-1]),
+                 f"a minimum certificate at tangent dimension {p.tangent_dimension} (ball matrices up to "
+                 f"{precisions[-1]} bits)")
     point = _resolve_point(p, W, H)
     tau = _exact_tau(p)
     proof = prove_critical_all_tau(point) if point.is_rational else None

@@ -48,7 +48,7 @@ from nc_verify.landscape.points import (
     load_point,
     save_point,
 )
-from nc_verify.landscape.search import DEFAULT_MAX_STARTS, find_critical_points
+from nc_verify.landscape.search import DEFAULT_BATCH, DEFAULT_MAX_STARTS, find_critical_points
 from nc_verify.landscape.solvers import solve
 from nc_verify.landscape.spectrum import DENSE_LIMIT
 from nc_verify.objective.closed_forms import theorem1_bound, theorem2_assumptions_hold
@@ -64,6 +64,7 @@ from nc_verify.utils.reports import (
     Report,
     Row,
 )
+from nc_verify.utils.budget import BudgetError, check_memory, dense_spectrum_bytes, search_bytes
 from nc_verify.utils.serialization import json_default
 from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import (
@@ -71,6 +72,7 @@ from nc_verify.utils.validation import (
     check_finite_float,
     check_int,
     check_positive_float,
+    check_seed,
 )
 
 #: Classification kinds (:data:`nc_verify.landscape.classify.KINDS`) as probe verdicts.
@@ -351,9 +353,13 @@ def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_sta
     n_starts = check_int(n_starts, "n_starts", 1)
     max_iterations = check_int(max_iterations, "max_iterations", 1)
     descent_tol = check_positive_float(descent_tol, "descent_tol")
-    if problem.tangent_dimension > DENSE_LIMIT:
-        raise ValueError(f"probe classifies with dense Hessians: tangent dimension {problem.tangent_dimension} "
-                         f"exceeds {DENSE_LIMIT}; choose smaller (d, K, n)")
+    check_seed(seed)
+    T = problem.tangent_dimension
+    if T > DENSE_LIMIT:
+        raise BudgetError(f"probe classifies with dense Hessians: tangent dimension {T} "
+                          f"exceeds {DENSE_LIMIT} (dense eigh beyond a second per point); choose smaller (d, K, n)")
+    check_memory(search_bytes(T, DEFAULT_BATCH) if T <= POLISH_LIMIT else dense_spectrum_bytes(T),
+                 f"probe at tangent dimension {T}")
     underflow = (isinstance(problem, UFMProblem) and problem.loss.spec == "cross_entropy"
                  and bound_underflows(problem.K, problem.tau))
     if underflow:

@@ -115,7 +115,7 @@ class Theorem1Report(Report):
             Row("Thm 1: optimisers reach the bound",
                 PASS if not unreached else (UNDECIDED if all(unreached) else FAIL),
                 f"max gap {np.max(opt_gaps):.3e} (tol {REACH_RTOL:g} x bound); "
-                + ", ".join(f"{r['optimizer'][:2]} {r['iterations']} it" for r in self.optimised[:2])
+                + _runs_text(self.optimised)
                 + next((f"; {r['optimizer']}: {r['stopping_reason']}" for b, r in zip(broke, self.optimised) if b), ""),
                 value=float(np.max(opt_gaps)), tolerance=reach_tol, margin=ratio(float(np.max(opt_gaps)), reach_tol)),
             Row("Thm 1: optimised points satisfy NC1-NC3",
@@ -157,6 +157,16 @@ def _off_nc_points(problem: UFMProblem, rng):
     # NC3 broken: features form an ETF but class k's classifier is class k+1's mean.
     out["NC3 broken"] = (np.roll(W, 1, axis=1), H)
     return out
+
+
+def _runs_text(runs) -> str:
+    """Every optimiser run in one phrase: per optimiser the number of runs and their iterations."""
+    by = {}
+    for r in runs:
+        by.setdefault(r["optimizer"], []).append(int(r["iterations"]))
+    return "; ".join(f"{name} {len(its)} run{'s' if len(its) > 1 else ''}, "
+                     + (f"{min(its)}-{max(its)}" if min(its) < max(its) else f"{its[0]}") + " it"
+                     for name, its in by.items())
 
 
 def verify_theorem1(d, K, n, tau, *, trials=3, random_points=200, seed=0, bound=None) -> Theorem1Report:

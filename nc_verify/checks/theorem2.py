@@ -31,6 +31,7 @@ from nc_verify.landscape.points import (
 )
 from nc_verify.landscape.rounding import cost_resolution
 from nc_verify.landscape.search import (
+    DEFAULT_BATCH,
     DEFAULT_MAX_STARTS,
     SATURATION_FRACTION,
     find_critical_points,
@@ -51,8 +52,9 @@ from nc_verify.utils.reports import (
     Report,
     Row,
 )
+from nc_verify.utils.budget import check_memory, search_bytes
 from nc_verify.utils.threads import blas_threads_for
-from nc_verify.utils.validation import check_int, check_positive_float
+from nc_verify.utils.validation import check_int, check_positive_float, check_seed
 
 
 def saturation_reason(saturated: bool, last_new_point_at: int, n_starts: int, unseen_probability: float) -> str:
@@ -201,6 +203,26 @@ class Theorem2Report(Report):
         return rows
 
 
+def check_theorem2_budget(problem, workers=None, scheduler=None, seed=0) -> int:
+    """Check the arguments every Theorem 2 run shares and refuse a size over the memory budget, before any work.
+
+    The peak is the batched search's (:func:`~nc_verify.utils.budget.search_bytes`, batches
+    of :data:`~nc_verify.landscape.search.DEFAULT_BATCH` starts at the full tangent
+    dimension, in each of ``workers`` processes; one per worker of a ``scheduler``); the
+    families' dense spectra are smaller.  Returns the estimate in bytes.
+    """
+    check_seed(seed)
+    if workers is not None and scheduler is not None:
+        raise ValueError("pass workers (a local cluster) or scheduler (a running one), not both")
+    if workers is not None:
+        workers = check_int(workers, "workers", 1)
+    T = problem.tangent_dimension
+    return check_memory(search_bytes(T, DEFAULT_BATCH, workers or 1),
+                        f"the Theorem 2 search at (d, K, n) = ({problem.d}, {problem.K}, {problem.n}) "
+                        f"(tangent dimension {T}, batches of {DEFAULT_BATCH} dense Hessians"
+                        + (f", {workers} worker processes" if workers else "") + ")")
+
+
 def _found(problem, rep: CriticalPointReport) -> FoundPoint:
     return FoundPoint(point=rep.point, cost=rep.cost, gradient_norm=rep.gradient_norm,
                       invariants=point_invariants(rep.point, rep.spectrum),
@@ -232,7 +254,14 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         Run the search on a dask ``LocalCluster`` of this many processes (the ``sweep``
         extra); the result is the serial one.
     scheduler : str, optional
-        Address of a running dask scheduler for the search.
+        Address of a running dask scheduler for the search (not with ``workers``).
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, ``workers`` with ``scheduler``, or a size whose estimated memory
+        exceeds the budget (:func:`check_theorem2_budget`, :mod:`nc_verify.utils.budget`),
+        all before any work.
 
     Returns
     -------
@@ -258,6 +287,7 @@ def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts, seed, fami
     if n_starts is not None:
         n_starts = check_int(n_starts, "n_starts", 1)
     tau = check_positive_float(tau, "tau")
+    check_theorem2_budget(problem, workers, scheduler, seed)
     limit = theorem2_tau_limit(d, K)
     assumptions = theorem2_assumptions_hold(d, K, tau)
     if bound_underflows(K, tau):

@@ -12,9 +12,11 @@ from nc_verify.checks.derivatives import DerivativeReport, check_derivatives
 from nc_verify.checks.theorem1 import Theorem1Report, verify_theorem1
 from nc_verify.checks.theorem2 import (
     Theorem2Report,
+    check_theorem2_budget,
     verify_theorem2,
 )
 from nc_verify.objective.problem import UFMProblem
+from nc_verify.utils.progress import Progress
 from nc_verify.utils.reports import FAIL, PASS, UNDECIDED, Report
 from nc_verify.utils.threads import blas_threads_for
 
@@ -60,14 +62,24 @@ def verify_all(d=VERIFY_SIZE[0], K=VERIFY_SIZE[1], n=VERIFY_SIZE[2], tau=VERIFY_
     progress : bool or None
         Progress on stderr (True: also when stderr is not a terminal).
 
+    Raises
+    ------
+    ValueError
+        Bad arguments (``seed`` included) or a size over the memory budget
+        (:func:`~nc_verify.checks.theorem2.check_theorem2_budget`), before any work.
+
     Returns
     -------
     VerifyReport
     """
     problem = UFMProblem(d, K, n, tau)
+    check_theorem2_budget(problem, seed=seed)
     with blas_threads_for(problem):
-        deriv = check_derivatives(problem, rng=seed)
-        thm1 = verify_theorem1(d, K, n, tau, seed=seed)
+        with Progress(2, "verify: derivative checks, Theorem 1", enabled=progress) as bar:
+            deriv = check_derivatives(problem, rng=seed)
+            bar.update(postfix="derivative checks done")
+            thm1 = verify_theorem1(d, K, n, tau, seed=seed)
+            bar.update(postfix="Theorem 1 done")
         thm2 = verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, progress=progress)
     return VerifyReport(deriv, thm1, thm2)
 

@@ -204,6 +204,19 @@ class CriticalPointSearch:
         }
 
 
+def saturation_projection(last_new: int, max_starts: int) -> int:
+    """Starts at which an adaptive search would stop if no new point came any more (an estimate).
+
+    The saturation rule's earliest stop: at least :data:`MIN_SATURATION_STARTS`, and the
+    last new point (at start ``last_new``) within the first ``1 - SATURATION_FRACTION``
+    of the starts, i.e. ``ceil(last_new / (1 - SATURATION_FRACTION))``; at most
+    ``max_starts``.  A new point (or a point hit only once) moves it later: the progress
+    bar labels it an estimate.
+    """
+    need = int(np.ceil(last_new / (1.0 - SATURATION_FRACTION)))
+    return min(int(max_starts), max(MIN_SATURATION_STARTS, need))
+
+
 def is_saturated(discovery, points) -> bool:
     """The saturation rule of :class:`CriticalPointSearch` (discovery curve and points so far)."""
     m = len(discovery)
@@ -452,8 +465,10 @@ def _client(workers, scheduler):
         import distributed
     except ImportError as exc:
         raise ImportError(_DISTRIBUTED_HINT) from exc
+    from nc_verify.utils.cluster import connect, workers_ignore_interrupt
+
     if scheduler is not None:
-        return distributed.Client(scheduler), None
+        return connect(scheduler), None
     import dask
 
     # dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns off glibc's adaptive
@@ -463,7 +478,7 @@ def _client(workers, scheduler):
     # set in the environment is inherited as usual.  The workers' sampling profiler (a
     # stack sample every 10 ms) is off: it cost the workers about a tenth more CPU time.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                          "distributed.worker.profile.enabled": False}):
+                          "distributed.worker.profile.enabled": False}), workers_ignore_interrupt():
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None)
     return distributed.Client(cluster), cluster
@@ -591,7 +606,9 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
 
     label = "critical points (until saturated)" if adaptive else "critical points"
     try:
-        with Progress(n_starts, label, enabled=progress) as bar:
+        # adaptive: the total shown is the saturation rule's projected end, an estimate
+        with Progress(saturation_projection(0, n_starts) if adaptive else n_starts, label, enabled=progress,
+                      estimated=adaptive) as bar:
             done = False
             while not done:
                 refill()
@@ -615,8 +632,9 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                             if new:
                                 last_new = len(discovery) + 1
                     discovery.append(len(index.points))
-                    bar.update(postfix=f"{len(index.points)} distinct")
                     m = len(discovery)
+                    bar.update(postfix=f"{len(index.points)} distinct",
+                               total=saturation_projection(last_new, n_starts) if adaptive else None)
                     # the cheap part of is_saturated first: it runs after every start
                     if m >= n_starts or (adaptive and m >= MIN_SATURATION_STARTS
                                          and last_new <= (1.0 - SATURATION_FRACTION) * m

@@ -26,6 +26,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from nc_verify.objective.oblique import project_columns
 from nc_verify.objective.protocol import apply_hessian, as_point, check_problem, norm
+from nc_verify.utils.budget import check_memory, hessian_matrix_bytes
 from nc_verify.utils.validation import (
     as_rng,
     check_choice,
@@ -168,9 +169,18 @@ def hessian_matrix(problem, *point, basis: TangentBasis | None = None, chunk: in
     Returns
     -------
     ndarray, shape (T, T), ``T = (d - 1) sum(m_i)`` (``(d - 1)(K + N)`` for problem (4)).
+
+    Raises
+    ------
+    ValueError
+        ``T`` so large that the matrix and its temporaries (``3 * 8 T^2`` bytes,
+        :func:`~nc_verify.utils.budget.hessian_matrix_bytes`) exceed the memory budget:
+        refused before any work.
     """
     p = check_problem(problem)
     check_choice(method, "method", ("auto", "blocks", "products"))
+    check_memory(hessian_matrix_bytes(p.tangent_dimension),
+                 f"a dense Hessian matrix at tangent dimension {p.tangent_dimension}")
     point = as_point(p, *point)
     op = p.hessian_operator(*point)
     B = householder_basis(*point) if basis is None else basis

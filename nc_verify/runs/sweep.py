@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nc_verify.utils.progress import Progress
-from nc_verify.utils.serialization import json_default
+from nc_verify.utils.cluster import connect, workers_ignore_interrupt
+from nc_verify.utils.serialization import dumps, strict
 from nc_verify.utils.validation import check_int, check_positive_float
 
 TASKS = ("probe", "derivatives", "theorem1", "theorem2")
@@ -210,6 +211,28 @@ def load_grid(path) -> Grid:
 
 
 # --------------------------------------------------------------------- cells
+def check_cell_budget(cell: Cell, processes: int = 1) -> None:
+    """Refuse a cell whose estimated memory, times ``processes`` running at once, exceeds the budget.
+
+    Theorem 2 cells: the batched search (:func:`~nc_verify.utils.budget.search_bytes`);
+    probe cells: one dense spectrum (:func:`~nc_verify.utils.budget.dense_spectrum_bytes`)
+    and, up to :data:`~nc_verify.checks.probes.POLISH_LIMIT`, the search; derivative and
+    Theorem 1 cells form no dense Hessian.  Raises :class:`~nc_verify.utils.budget.BudgetError`.
+    """
+    from nc_verify.checks.probes import POLISH_LIMIT
+    from nc_verify.landscape.search import DEFAULT_BATCH
+    from nc_verify.utils.budget import check_memory, dense_spectrum_bytes, search_bytes
+
+    T = (cell.d - 1) * cell.K * (1 + cell.n)
+    if cell.task == "theorem2" or (cell.task == "probe" and T <= POLISH_LIMIT):
+        need = search_bytes(T, DEFAULT_BATCH, processes)
+    elif cell.task == "probe":
+        need = processes * dense_spectrum_bytes(T)
+    else:
+        return
+    check_memory(need, f"sweep cell {cell.id} ({cell.task}, tangent dimension {T}, {processes} at once)")
+
+
 def run_cell(cell: Cell) -> dict:
     """Run one cell; returns its JSON record: the inputs, ``state`` and ``verdict`` (the report's own,
     :mod:`nc_verify.utils.reports`), ``figures`` and ``elapsed_s``."""
@@ -237,7 +260,7 @@ def run_cell(cell: Cell) -> dict:
 
         rep = verify_theorem2(cell.d, cell.K, cell.n, cell.tau, seed=cell.seed, **opts)
         figures = rep.as_dict()
-    figures = json.loads(json.dumps(figures, default=json_default))
+    figures = strict(figures)              # strict JSON: non-finite numbers as null with a note
     return {"cell": cell.id, **cell.inputs, "state": rep.state.value, "verdict": rep.verdict, "figures": figures,
             "elapsed_s": time.perf_counter() - t0}
 
@@ -245,7 +268,7 @@ def run_cell(cell: Cell) -> dict:
 # ------------------------------------------------------------------ results
 def append_record(path, record: dict) -> None:
     """Append one JSON line with a single ``os.write`` on an ``O_APPEND`` descriptor."""
-    line = (json.dumps(record, sort_keys=True, default=json_default) + "\n").encode()
+    line = (dumps(record, sort_keys=True) + "\n").encode()
     fd = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         written = os.write(fd, line)
@@ -339,6 +362,8 @@ def run_sweep(grid, out, *, resume: bool = False, workers: int = 1, scheduler=No
                          "pass resume=True (--resume) to continue it, or choose another file")
     cells = grid.cells()
     todo = [c for c in cells if c.id not in done]
+    for c in todo:                              # the memory budget of every cell, before any runs
+        check_cell_budget(c, workers if scheduler is None and workers > 0 else 1)
     records = dict(done)
     t0 = time.perf_counter()
     with Progress(len(todo), "sweep", enabled=progress) as bar:
@@ -351,10 +376,11 @@ def run_sweep(grid, out, *, resume: bool = False, workers: int = 1, scheduler=No
         elif todo:
             distributed = _import_distributed()
             if scheduler is not None:
-                client, cluster = distributed.Client(scheduler), None
+                client, cluster = connect(scheduler), None
             else:
-                cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                   host="127.0.0.1", dashboard_address=None)
+                with workers_ignore_interrupt():
+                    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                       host="127.0.0.1", dashboard_address=None)
                 client = distributed.Client(cluster)
             try:
                 futures = client.map(run_cell, todo, pure=False)

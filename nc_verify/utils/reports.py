@@ -16,9 +16,22 @@ The rule (:func:`combine`), the same for every report and every command:
 2. otherwise any row undecided, or no row at all -> undecided;
 3. otherwise (every row pass) -> pass.
 
-Exit status of the command line (:func:`exit_status`): 0 pass, 1 FAIL (a claim
-resolved false, or a counterexample found), 2 usage or input error (argparse and
-``ValueError``/``TypeError`` raised before computing), 3 undecided.
+Exit status of the command line, a closed contract (:data:`EXIT_STATUSES`):
+
+* 0 -- pass: every claim holds (or no counterexample was found);
+* 1 -- FAIL: a claim resolved false, or a counterexample found -- and nothing else;
+* 2 -- usage or input error: argparse, a ``ValueError``/``TypeError`` (bad sizes, a
+  size over the memory budget, :mod:`nc_verify.utils.budget`), an input file that
+  cannot be read or is malformed, an output path that cannot be opened (checked
+  before any work);
+* 3 -- undecided;
+* 4 -- the program itself failed (:data:`EXIT_INTERNAL`): a crash, a ``MemoryError``,
+  an unreachable dask scheduler, an ``OSError`` while writing output;
+* 130 -- interrupted (Ctrl-C, ``KeyboardInterrupt``; 128 + SIGINT);
+* 141 -- stdout closed by the reader (``BrokenPipeError``, e.g. ``| head``; 128 + SIGPIPE).
+
+:func:`failure_status` maps an exception to its status and one-line message; only
+0, 1 and 3 carry a verdict.
 
 A report class is a dataclass that also derives from :class:`Report`.  It defines
 ``rows()``; the base provides ``state``, ``verdict`` (the state in the report's own
@@ -55,6 +68,22 @@ ARRAY = {"array": True}
 #: Exit status per state (:func:`exit_status`); :data:`EXIT_USAGE` for usage and input errors.
 EXIT_STATUS = {PASS: 0, FAIL: 1, UNDECIDED: 3}
 EXIT_USAGE = 2
+#: The program itself failed: a crash, out of memory, an unreachable cluster, output not written.
+EXIT_INTERNAL = 4
+#: Interrupted (Ctrl-C): 128 + SIGINT, the shells' convention.
+EXIT_INTERRUPT = 130
+#: The reader closed stdout (``BrokenPipeError``): 128 + SIGPIPE, the shells' convention.
+EXIT_BROKEN_PIPE = 141
+#: Every exit status of the command line and its meaning (the module docstring).
+EXIT_STATUSES = {
+    0: "pass: every claim holds",
+    1: "FAIL: a claim resolved false or a counterexample found",
+    EXIT_USAGE: "usage or input error (bad argument, unreadable or malformed input file, size over budget)",
+    3: "undecided",
+    EXIT_INTERNAL: "the program itself failed (crash, out of memory, unreachable scheduler, output not written)",
+    EXIT_INTERRUPT: "interrupted (Ctrl-C)",
+    EXIT_BROKEN_PIPE: "stdout closed by the reader (broken pipe)",
+}
 
 #: Verdict words of a theorem check and of a probe (outside a theorem's assumptions a
 #: result is evidence about a conjecture: never "holds").
@@ -125,6 +154,45 @@ def combine(states) -> State:
 def exit_status(state) -> int:
     """Exit status of a command whose result is ``state``: 0 pass, 1 FAIL, 3 undecided."""
     return EXIT_STATUS[State(state)]
+
+
+def failure_status(exc: BaseException, inputs=()) -> tuple:
+    """Exit status and one-line message for an exception that ended a command.
+
+    Parameters
+    ----------
+    exc : BaseException
+    inputs : iterable of str
+        The command's input file paths: an ``OSError`` naming one of them is an input
+        error (2); any other ``OSError`` (writing output, a connection) is an internal
+        failure (:data:`EXIT_INTERNAL`).
+
+    Returns
+    -------
+    status : int
+        2 for ``ValueError``/``TypeError``/``ImportError`` and unreadable inputs,
+        :data:`EXIT_INTERRUPT` for ``KeyboardInterrupt``, :data:`EXIT_BROKEN_PIPE` for
+        ``BrokenPipeError``, :data:`EXIT_INTERNAL` for everything else.
+    message : str
+        One line (no traceback).
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPT, "interrupted"
+    if isinstance(exc, BrokenPipeError):
+        return EXIT_BROKEN_PIPE, "output closed by the reader (broken pipe)"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, (ValueError, TypeError, ImportError)):
+        return EXIT_USAGE, text
+    if isinstance(exc, OSError):
+        names = {str(exc.filename), str(getattr(exc, "filename2", None))}
+        if any(str(p) in names for p in inputs if p is not None):
+            return EXIT_USAGE, f"cannot read input file {exc.filename!r}: {exc.strerror or text}"
+        return EXIT_INTERNAL, f"internal failure ({type(exc).__name__}): {text}"
+    if isinstance(exc, MemoryError):
+        return EXIT_INTERNAL, ("internal failure: out of memory (MemoryError"
+                               + (f": {text}" if text != "MemoryError" else "") + "); the size is beyond this "
+                               "machine (see the memory budget, NC_VERIFY_MAX_MEMORY_GIB)")
+    return EXIT_INTERNAL, f"internal failure ({type(exc).__name__}): {text}"
 
 
 def _plain(x, arrays: bool = False):

@@ -84,16 +84,23 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+def check_seed(seed, name: str = "seed"):
+    """``seed`` itself after checking it is a numpy Generator, None or an integer ``>= 0`` (numpy's rule)."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be a numpy Generator, an integer >= 0 or None, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"{name} must be an integer >= 0 (numpy's seeds are non-negative), got {seed}")
+    return int(seed)
+
+
 def as_rng(rng=None, seed=None) -> np.random.Generator:
-    """Return a ``numpy.random.Generator`` from ``rng`` (Generator, int or None) or ``seed``."""
+    """Return a ``numpy.random.Generator`` from ``rng`` (Generator, int >= 0 or None) or ``seed``."""
     if rng is not None and seed is not None:
         raise ValueError("pass either rng or seed, not both")
-    src = rng if rng is not None else seed
-    if isinstance(src, np.random.Generator):
-        return src
-    if src is None or (isinstance(src, numbers.Integral) and not isinstance(src, bool)):
-        return np.random.default_rng(src)
-    raise TypeError(f"rng/seed must be a numpy Generator, an int or None, got {type(src).__name__}")
+    src = check_seed(rng if rng is not None else seed, "rng/seed")
+    return src if isinstance(src, np.random.Generator) else np.random.default_rng(src)
 
 
 def check_instance(value, name: str, cls):
