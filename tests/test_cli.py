@@ -1,6 +1,7 @@
 """The command-line interface: verdict table, JSON output, exit codes, clean errors."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -148,3 +149,267 @@ def test_theorem2_workers_and_scheduler_options(monkeypatch, capsys):
                  "--scheduler", "tcp://127.0.0.1:1"]) == 2
     err = capsys.readouterr().err
     assert "not both" in err and "families" not in err
+
+
+# ------------------------------------------------------- the exit-status contract
+def _nc_verify(*args, **kwargs):
+    """Popen of the command line in a fresh interpreter (stdout and stderr pipes, never a terminal)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("NC_VERIFY_DEBUG", None)
+    return subprocess.Popen([sys.executable, "-m", "nc_verify", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+
+
+def test_piped_tables_print_every_number_whole(tmp_path):
+    """Piped, rich cut the tables to 80 columns with an ellipsis ('strict_sa…', '-1.3341e…')."""
+    out = tmp_path / "t2.json"
+    proc = _nc_verify("theorem2", "--d", "4", "--K", "3", "--n", "2", "--tau", "1.5", "--starts", "30",
+                      "--json", str(out))
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode in (0, 3), stderr
+    assert "\u2026" not in stdout and max(map(len, stdout.splitlines())) > 80
+    points = json.loads(out.read_text())["critical_points"]
+    assert points
+    for r in points:
+        assert f"{r['lambda_min']:+.4e}" in stdout and r["kind"] in stdout and f"{r['cost']:.10g}" in stdout
+    assert all(line == line.rstrip() for line in stdout.splitlines())    # no padding at the ends
+
+
+def test_closed_pipe_exits_141_without_traceback():
+    """`nc-verify ... | head -1`: rich turned the broken pipe into status 1 ('a claim resolved false')."""
+    proc = _nc_verify("theorem2", "--d", "4", "--K", "3", "--n", "1", "--starts", "30")
+    first = proc.stdout.readline()
+    assert first.startswith("nc-verify theorem2:")
+    proc.stdout.close()                           # the reader goes away; the table comes later
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr and "BrokenPipe" not in stderr
+
+
+def _interrupt_when(proc, marker, group=False, limit=120):
+    """Send SIGINT once ``marker`` appears on stderr; the rest of stderr."""
+    import signal
+    import time
+
+    t0, seen = time.perf_counter(), []
+    for line in proc.stderr:
+        seen.append(line)
+        if marker in line:
+            break
+        assert time.perf_counter() - t0 < limit
+    (os.killpg if group else os.kill)(proc.pid, signal.SIGINT)
+    rest = proc.stderr.read()
+    return "".join(seen) + rest
+
+
+def test_interrupt_exits_130_with_one_line():
+    """Ctrl-C gave a raw KeyboardInterrupt traceback (status -2: killed by SIGINT)."""
+    proc = _nc_verify("theorem2", "--d", "5", "--K", "3", "--n", "2", "--starts", "100000")
+    err = _interrupt_when(proc, "families:")
+    assert proc.wait(timeout=60) == 130
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "nc-verify theorem2: error: interrupted"
+
+
+def test_interrupt_with_a_local_cluster_gives_one_message():
+    """With --workers 2 a terminal's Ctrl-C (to the whole process group) gave five tracebacks."""
+    pytest.importorskip("distributed")
+    proc = _nc_verify("theorem2", "--d", "5", "--K", "3", "--n", "2", "--starts", "100000", "--workers", "2",
+                      start_new_session=True)
+    err = _interrupt_when(proc, "critical points", group=True, limit=180)
+    assert proc.wait(timeout=90) == 130
+    assert "Traceback" not in err and "WARNING" not in err and "KeyboardInterrupt" not in err
+    assert err.count("error: interrupted") == 1
+
+
+def test_debug_shows_the_traceback(monkeypatch, capsys):
+    import nc_verify.checks.verify as V
+
+    def crash(*a, **k):
+        raise RuntimeError("deliberate")
+
+    monkeypatch.setattr(V, "verify_all", crash)
+    monkeypatch.delenv("NC_VERIFY_DEBUG", raising=False)
+    assert main(["verify"]) == 4
+    err = capsys.readouterr().err
+    assert err == "nc-verify verify: error: internal failure (RuntimeError): deliberate\n"
+    assert main(["verify", "--debug"]) == 4
+    assert "Traceback" in capsys.readouterr().err
+    monkeypatch.setenv("NC_VERIFY_DEBUG", "1")
+    assert main(["verify"]) == 4
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_memory_error_is_an_internal_failure(monkeypatch, capsys):
+    """An out-of-memory crash ended with numpy's traceback and status 1 ('a claim resolved false')."""
+    import nc_verify.checks.theorem2 as T2
+
+    def oom(*a, **k):
+        raise MemoryError("Unable to allocate 734. GiB for an array with shape (313950, 313950)")
+
+    monkeypatch.setattr(T2, "verify_theorem2", oom)
+    assert main(["theorem2"]) == 4
+    err = capsys.readouterr().err
+    assert "out of memory" in err and "734. GiB" in err and "Traceback" not in err
+
+
+def test_budget_refusal_is_an_input_error_with_the_figures(capsys):
+    assert main(["theorem2", "--d", "200", "--K", "50", "--n", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "tangent dimension 109450" in err and "GiB" in err and "--max-memory" in err
+    # (5, 4, 3): the search needs 1/64 GiB; at exactly that budget it is allowed, just below refused
+    assert main(["theorem2", "--d", "5", "--K", "4", "--n", "3", "--max-memory", str(1 / 64 - 1e-9)]) == 2
+    assert "over the budget" in capsys.readouterr().err
+    from nc_verify.utils.budget import max_memory_gib
+
+    seen = []
+    import nc_verify.checks.theorem2 as T2
+
+    real = T2.check_theorem2_budget
+
+    def spy(*a, **k):
+        seen.append((max_memory_gib(), real(*a, **k)))
+        raise KeyboardInterrupt                   # stop before the work
+    T2.check_theorem2_budget, saved = spy, real
+    try:
+        assert main(["theorem2", "--d", "5", "--K", "4", "--n", "3", "--max-memory", "0.015625"]) == 130
+    finally:
+        T2.check_theorem2_budget = saved
+    assert seen == [(0.015625, 2**24)]
+    with pytest.raises(SystemExit) as exc:
+        main(["theorem2", "--max-memory", "0"])
+    assert exc.value.code == 2
+
+
+def test_output_not_written_is_an_internal_failure(monkeypatch, tmp_path, capsys):
+    """The --json path is proved writable first; if it goes away during the run, status 4 (not 1), one line."""
+    import shutil
+
+    import nc_verify.checks.verify as V
+    from nc_verify.utils.reports import Report, Row
+
+    folder = tmp_path / "out"
+    target = folder / "r.json"
+
+    class Fake(Report):
+        theorem2 = type("T2", (), {"elapsed": 0.0, "mode": "check", "verdict": "holds"})()
+
+        def rows(self):
+            return [Row("claim", "pass", "because")]
+
+        def as_dict(self, arrays=False):
+            return {"x": 1}
+
+    def run(*a, **k):
+        shutil.rmtree(folder)
+        folder.write_text("now a file")
+        return Fake()
+
+    monkeypatch.setattr(V, "verify_all", run)
+    assert main(["verify", "--json", str(target)]) == 4
+    err = capsys.readouterr().err
+    assert "internal failure" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_unwritable_output_under_proc_is_refused_before_the_work(capsys):
+    """As root os.access passes /proc and /sys; the file was found unwritable only after the whole run."""
+    for args in (["theorem2", "--json", "/proc/nc_verify.json"], ["probe", "--d", "3", "--K", "3", "--n", "1",
+                                                                  "--tau", "1", "--json", "/proc/x.json"]):
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and "cannot be written" in err and "families" not in err
+
+
+def test_sweep_out_is_checked_without_truncation_or_stray_files(tmp_path, capsys):
+    grid = tmp_path / "grid.toml"
+    grid.write_text('task = "theorem1"\nd = [3]\nK = [2]\nn = [1]\ntau = [1.0]\n')
+    results = tmp_path / "results.jsonl"
+    results.write_text('{"partial": true}\n')
+    with pytest.raises(SystemExit):              # a bad heatmap path: refused before the work
+        main(["sweep", str(grid), "--out", str(results), "--heatmap", "/proc/h.png"])
+    assert results.read_text() == '{"partial": true}\n'
+    fresh = tmp_path / "new.jsonl"
+    with pytest.raises(SystemExit):
+        main(["sweep", str(grid), "--out", str(fresh), "--heatmap", "/proc/h.png"])
+    assert not fresh.exists()
+
+
+def test_unreadable_or_malformed_inputs_are_input_errors(tmp_path, monkeypatch, capsys):
+    import errno
+
+    with pytest.raises(SystemExit) as exc:       # missing grid file: argparse, before anything
+        main(["sweep", str(tmp_path / "none.toml"), "--out", str(tmp_path / "o.jsonl")])
+    assert exc.value.code == 2 and "cannot read input file" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("task = [unclosed\n")
+    assert main(["sweep", str(bad), "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["certify", "--point", str(tmp_path / "none.npz")])
+    assert exc.value.code == 2
+    capsys.readouterr()
+    # prove --check: the library raises for a file it cannot read (OSError) or parse (ValueError)
+    import nc_verify.certify.prover as PR
+
+    proof = tmp_path / "proof.json"
+
+    def unreadable(path):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+
+    monkeypatch.setattr(PR, "check_landscape_proof", unreadable)
+    assert main(["prove", "--check", str(proof)]) == 2
+    assert "cannot read input file" in capsys.readouterr().err
+
+    def malformed(path):
+        raise ValueError(f"{path}: not a proof file (truncated JSON)")
+
+    monkeypatch.setattr(PR, "check_landscape_proof", malformed)
+    assert main(["prove", "--check", str(proof)]) == 2
+    assert "truncated JSON" in capsys.readouterr().err
+
+
+def test_unreachable_scheduler_fails_fast(monkeypatch, capsys):
+    """An unreachable --scheduler took dask's 30 s, then an OSError traceback and status 1."""
+    pytest.importorskip("distributed")
+    import time
+
+    import nc_verify.utils.cluster as C
+
+    assert C.SCHEDULER_TIMEOUT_S == 10
+    monkeypatch.setattr(C, "SCHEDULER_TIMEOUT_S", 2)      # the same path, faster
+    t0 = time.perf_counter()
+    assert main(["theorem2", "--d", "4", "--K", "3", "--n", "1", "--scheduler", "tcp://127.0.0.1:1",
+                 "--starts", "10"]) == 4
+    assert time.perf_counter() - t0 < 20
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("nc-verify theorem2: error: internal failure") and "127.0.0.1:1" in err[-1]
+
+
+def test_negative_seed_is_refused_up_front(capsys):
+    """--seed -1 gave numpy's unnamed 'expected non-negative integer' after the families stage."""
+    with pytest.raises(SystemExit) as exc:
+        main(["theorem2", "--seed", "-1"])
+    assert exc.value.code == 2 and "--seed" in capsys.readouterr().err
+    from nc_verify.checks.probes import probe
+    from nc_verify.checks.theorem2 import verify_theorem2
+    from nc_verify.checks.verify import verify_all
+
+    for call in (lambda: verify_theorem2(4, 3, 1, 1.0, seed=-1, progress=True),
+                 lambda: verify_all(4, 3, 1, 1.0, seed=-1, progress=True),
+                 lambda: probe(3, 3, 1, 1.0, seed=-1, save_dir=None, progress=True)):
+        with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+            call()
+    assert capsys.readouterr().err == ""          # refused before the first stage
+
+
+def test_json_output_is_strict(tmp_path):
+    """A theorem2 --json file held bare NaN tokens (69 in one file), which strict parsers reject."""
+    out = tmp_path / "t2.json"
+    assert main(["theorem2", "--d", "4", "--K", "3", "--n", "1", "--tau", "1e4", "--json", str(out)]) == 3
+
+    def refuse(token):
+        raise ValueError(f"bare {token}")
+
+    data = json.loads(out.read_text(), parse_constant=refuse)
+    assert data["unseen_probability"] is None and data["unseen_probability_note"].startswith("nan")

@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import os
 
 
 class State(str, enum.Enum):
@@ -184,8 +185,9 @@ def failure_status(exc: BaseException, inputs=()) -> tuple:
     if isinstance(exc, (ValueError, TypeError, ImportError)):
         return EXIT_USAGE, text
     if isinstance(exc, OSError):
-        names = {str(exc.filename), str(getattr(exc, "filename2", None))}
-        if any(str(p) in names for p in inputs if p is not None):
+        names = {os.path.abspath(os.fspath(f)) for f in (exc.filename, getattr(exc, "filename2", None))
+                 if isinstance(f, (str, bytes, os.PathLike))}
+        if any(os.path.abspath(os.fspath(p)) in names for p in inputs if p is not None):
             return EXIT_USAGE, f"cannot read input file {exc.filename!r}: {exc.strerror or text}"
         return EXIT_INTERNAL, f"internal failure ({type(exc).__name__}): {text}"
     if isinstance(exc, MemoryError):

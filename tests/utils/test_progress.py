@@ -23,3 +23,46 @@ def test_silent_by_default_off_a_terminal():
     with P.Progress(3, "x", stream=out) as bar:
         bar.update(3)
     assert out.getvalue() == ""
+
+
+def test_estimated_total_is_labelled_and_follows_the_projection(monkeypatch):
+    clock = iter([0.0, 6.0, 12.0, 30.0])
+    monkeypatch.setattr(P.time, "perf_counter", lambda: next(clock))
+    out = io.StringIO()
+    with P.Progress(3000, "search", enabled=True, stream=out, estimated=True) as bar:   # t = 0
+        bar.update(600, total=3000)           # t = 6: 600 of a projected 3000
+        bar.update(600, total=6000)           # t = 12: a new point moved the projected end
+    lines = out.getvalue().splitlines()       # t = 30: ended at 1200, the end is known
+    assert lines == ["search: 600/~3000 (~20%), 6 s elapsed, est. eta 24 s",
+                     "search: 1200/~6000 (~20%), 12 s elapsed, est. eta 48 s",
+                     "search: 1200/1200 (100%), 30 s elapsed, eta 0 s"]
+
+
+def test_heartbeat_line_while_a_step_takes_long(monkeypatch):
+    """A long first stage (one family classified for minutes) still writes a line every LOG_INTERVAL."""
+    import time
+
+    monkeypatch.setattr(P, "LOG_INTERVAL", 0.2)
+    out = io.StringIO()
+    with P.Progress(5, "families", enabled=True, stream=out):
+        time.sleep(0.7)                       # no update at all
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 3 and lines[0].startswith("families: 0/5 (0%)")
+
+
+def test_saturation_projection_is_the_stopping_rule():
+    """The ETA of an adaptive search counts toward the saturation rule's stop, not the 60 000-start cap."""
+    from nc_verify.landscape.search import (
+        DEFAULT_MAX_STARTS,
+        MIN_SATURATION_STARTS,
+        SATURATION_FRACTION,
+        saturation_projection,
+    )
+
+    assert (MIN_SATURATION_STARTS, SATURATION_FRACTION) == (3000, 0.5)
+    assert saturation_projection(0, DEFAULT_MAX_STARTS) == 3000
+    assert saturation_projection(1500, DEFAULT_MAX_STARTS) == 3000
+    assert saturation_projection(1501, DEFAULT_MAX_STARTS) == 3002   # last new point in the first half
+    assert saturation_projection(7000, DEFAULT_MAX_STARTS) == 14000
+    assert saturation_projection(40000, DEFAULT_MAX_STARTS) == DEFAULT_MAX_STARTS
+    assert saturation_projection(100, 1000) == 1000

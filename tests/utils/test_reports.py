@@ -91,3 +91,35 @@ def test_as_dict_from_fields_with_state_per_row():
     assert "point" in _Toy([PASS]).as_dict(arrays=True)
     text = json.dumps(_Toy([PASS]).as_dict(arrays=True), default=json_default)
     assert json.loads(text)["point"] == [[1.0, 0.0], [0.0, 1.0]]
+
+
+def test_failure_status_closed_contract(tmp_path):
+    import errno
+
+    from nc_verify.utils.reports import (
+        EXIT_BROKEN_PIPE,
+        EXIT_INTERNAL,
+        EXIT_INTERRUPT,
+        EXIT_STATUSES,
+        EXIT_USAGE,
+        failure_status,
+    )
+
+    assert (EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPT, EXIT_BROKEN_PIPE) == (2, 4, 130, 141)
+    assert sorted(EXIT_STATUSES) == [0, 1, 2, 3, 4, 130, 141]
+    assert failure_status(KeyboardInterrupt()) == (130, "interrupted")
+    assert failure_status(BrokenPipeError())[0] == 141
+    assert failure_status(ValueError("tau must be > 0")) == (2, "tau must be > 0")
+    assert failure_status(TypeError("x"))[0] == 2 and failure_status(ImportError("no flint"))[0] == 2
+    # an OSError naming an input file is an input error; any other (an output, a connection) is internal
+    path = tmp_path / "proof.json"
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+    status, message = failure_status(missing, inputs=[str(path), None])
+    assert status == 2 and "cannot read input file" in message and "No such file" in message
+    assert failure_status(missing, inputs=[str(tmp_path / "other.json")])[0] == EXIT_INTERNAL
+    status, message = failure_status(OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 10 s"))
+    assert status == 4 and "\n" not in message and "Timed out" in message
+    status, message = failure_status(MemoryError())
+    assert status == 4 and "out of memory" in message
+    assert failure_status(RuntimeError("boom\nsecond line"))[1] == "internal failure (RuntimeError): boom second line"
+    assert failure_status(AttributeError("'list' object has no attribute 'get'"))[0] == 4
