@@ -303,6 +303,8 @@ def _cmd_sweep(args) -> int:
         summary_rows,
     )
 
+    png = args.heatmap if args.heatmap is not None else str(args.out) + ".png"
+    writable_file(png)                           # the default heatmap path too, before the work
     grid = load_grid(args.grid)
     _say(f"nc-verify sweep: {args.grid}: task {grid.task}, {len(grid.cells())} cells -> {args.out}")
     summary = run_sweep(grid, args.out, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
@@ -311,7 +313,6 @@ def _cmd_sweep(args) -> int:
     _say(f"\n{summary.ran} cells run, {summary.skipped} already done, {summary.total} in the grid; "
          f"{summary.seconds:.1f} s ({summary.cells_per_minute:.1f} cells/min) on "
          + (f"scheduler {args.scheduler}" if args.scheduler else f"{args.workers} worker(s)"))
-    png = args.heatmap if args.heatmap is not None else str(args.out) + ".png"
     if summary.records:
         _say(f"heatmap: {heatmap(summary.records, png)}")
     state = combine(r["state"] for r in summary.records.values())
@@ -356,7 +357,8 @@ def _cmd_certify(args) -> int:
         W, H, direction, _ = load_point(args.point, exact=True)
         point = exact_point(W, H, source=f"point {args.point}")
         problem = UFMProblem(point.d, point.K, point.n, args.tau)
-    plan = certification_plan(problem, family=args.family, point=point, minimum=args.minimum)
+    with Progress(0, "certify: exact family points", enabled=True):
+        plan = certification_plan(problem, family=args.family, point=point, minimum=args.minimum)
     _say(f"nc-verify certify: d={problem.d} K={problem.K} n={problem.n} tau={args.tau:g} "
          f"prec={args.prec} max_prec={args.max_prec}")
     certs, rows = [], []

@@ -413,3 +413,18 @@ def test_json_output_is_strict(tmp_path):
 
     data = json.loads(out.read_text(), parse_constant=refuse)
     assert data["unseen_probability"] is None and data["unseen_probability_note"].startswith("nan")
+
+
+def test_verify_evidence_lists_every_optimiser_run(tmp_path, capsys):
+    """The Theorem 1 row said "tr 6 it, tr 6 it": two of its six optimiser runs, both trust regions."""
+    out = tmp_path / "v.json"
+    main(["verify", "--d", "4", "--K", "3", "--n", "2", "--tau", "1.5", "--starts", "20", "--json", str(out)])
+    capsys.readouterr()
+    data = json.loads(out.read_text())
+    row = next(r for r in data["rows"] if r["name"] == "Thm 1: optimisers reach the bound")
+    runs = data["theorem1"]["optimised"]
+    for name in ("trust_regions", "steepest_descent"):
+        its = [r["iterations"] for r in runs if r["optimizer"] == name]
+        assert len(its) == 3
+        span = f"{min(its)}-{max(its)}" if min(its) < max(its) else f"{its[0]}"
+        assert f"{name} 3 runs, {span} it" in row["reason"]

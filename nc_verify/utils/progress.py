@@ -28,6 +28,7 @@ class Progress:
     Parameters
     ----------
     total : int
+        Steps; 0: no known end (the lines then say only what was done and for how long).
     label : str
     enabled : bool or None
         None (the library's default): only when stderr is a terminal.  True: also in
@@ -111,15 +112,20 @@ class Progress:
         self._line(now)
 
     def fraction(self) -> float:
-        """Steps done over the (projected) total, at most 1; 1 for an empty total."""
+        """Steps done over the (projected) total, at most 1; 1 for a total of 0 (no known end)."""
         return min(self.count / self.total, 1.0) if self.total else 1.0
 
     def _line(self, now: float) -> None:
         elapsed = now - self._start
+        tail = f"; {self.postfix}" if self.postfix else ""
+        if self.total == 0:                       # no known end: what was done and for how long
+            done = f"{self.count} done, " if self.count else ""
+            self.stream.write(f"{self.label}: {done}{elapsed:.0f} s elapsed{tail}\n")
+            self.stream.flush()
+            return
         frac = self.fraction()
         eta = f"{elapsed / frac - elapsed:.0f} s" if frac > 0 else "?"
         est = "~" if self.estimated else ""
-        tail = f"; {self.postfix}" if self.postfix else ""
         self.stream.write(f"{self.label}: {self.count}/{est}{self.total} ({est}{100 * frac:.0f}%), {elapsed:.0f} s "
                           f"elapsed, {'est. ' if self.estimated else ''}eta {eta}{tail}\n")
         self.stream.flush()

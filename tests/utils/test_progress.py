@@ -66,3 +66,13 @@ def test_saturation_projection_is_the_stopping_rule():
     assert saturation_projection(7000, DEFAULT_MAX_STARTS) == 14000
     assert saturation_projection(40000, DEFAULT_MAX_STARTS) == DEFAULT_MAX_STARTS
     assert saturation_projection(100, 1000) == 1000
+
+
+def test_no_known_end_shows_no_fraction(monkeypatch):
+    """A stage without a total printed "0/0 (100%)" while it was still running."""
+    clock = iter([0.0, 12.0])
+    monkeypatch.setattr(P.time, "perf_counter", lambda: next(clock))
+    out = io.StringIO()
+    with P.Progress(0, "plan", enabled=True, stream=out):
+        pass
+    assert out.getvalue() == "plan: 12 s elapsed\n"

@@ -73,3 +73,18 @@ def test_writable_folder(tmp_path):
     blocker.write_text("")
     with pytest.raises(ValueError, match="cannot be written"):
         writable_folder(blocker / "x")
+
+
+def test_sweep_records_are_strict(tmp_path):
+    """Sweep records held bare NaN tokens (an unsaturated search's unseen_probability, empty maxima)."""
+    from nc_verify.runs.sweep import append_record, read_records
+
+    out = tmp_path / "r.jsonl"
+    append_record(out, {"cell": "c1", "state": "undecided", "figures": {"unseen_probability": math.nan,
+                                                                        "gaps": [0.0, math.inf]}})
+    line = out.read_text()
+    rec = _strict_load(line)
+    assert rec["figures"]["unseen_probability"] is None
+    assert rec["figures"]["unseen_probability_note"] == "nan: not a finite number"
+    assert rec["figures"]["gaps_note"] == "non-finite entries as null: inf at [1]"
+    assert read_records(out)["c1"]["state"] == "undecided"
