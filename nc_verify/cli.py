@@ -599,9 +599,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     _configure(wide=getattr(args, "wide", False))
     if not _debug(args):
-        # a cluster closed by Ctrl-C or a failure logs warnings from every worker: one line is enough.
-        # dask reads this when it is imported, here and in the worker processes (which inherit it).
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        # a cluster closed by Ctrl-C or a failure logs warnings and errors from every worker (a worker
+        # that loses its scheduler while closing logs a traceback): one line is enough, and any failure
+        # that matters reaches this process as an exception.  dask reads this when it is imported,
+        # here and in the worker processes (which inherit it).
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     try:
         with memory_budget(getattr(args, "max_memory", None)):
             status = args.func(args)

@@ -65,7 +65,7 @@ from nc_verify.utils.reports import (
     Row,
 )
 from nc_verify.utils.budget import BudgetError, check_memory, dense_spectrum_bytes, search_bytes
-from nc_verify.utils.serialization import json_default
+from nc_verify.utils.serialization import dumps, json_default
 from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import (
     as_rng,
@@ -256,7 +256,7 @@ def save_counterexample(path, problem, point, metadata: dict) -> str:
     else:
         path = save_point(path, *point, metadata=meta)
     with open(path[:-4] + ".json", "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(meta, indent=2, default=json_default) + "\n")
+        fh.write(dumps(meta, indent=2) + "\n")          # strict JSON (NaN as null with a note)
     return path
 
 
