@@ -255,6 +255,8 @@ def _moved(p, W, H):
 CASES = [("cross_polytope", tau, "cross_entropy") for tau in TAUS] + [
     ("global_etf", 50.0, "cross_entropy"),
     ("cross_polytope", 50.0, "focal:2"),
+    ("cross_polytope", 50.0, "label_smoothing:0.1"),
+    ("cross_polytope", 50.0, "mse"),
 ]
 
 
@@ -546,8 +548,8 @@ def test_row_curvature_with_tied_classes():
 
 
 # ----------------------------------------------------------------- supervised contrastive loss
-def _supcon_reference(p, H):
-    """``G = (P - A) / N`` and ``diag(M (G + G^T))`` of the supervised contrastive loss, textbook, in mpmath."""
+def _supcon_reference(p, H, dM):
+    """``G = (P - A) / N``, ``diag(M (G + G^T))`` and ``hess g[dM]`` of the supervised contrastive loss, textbook, in mpmath."""
     N, n = p.N, p.n
     Hm = _mp(H)
     M = [[p.tau * mpmath.fsum(Hm[a][i] * Hm[a][j] for a in range(p.d)) for j in range(N)] for i in range(N)]
@@ -559,7 +561,14 @@ def _supcon_reference(p, H):
             pos = a != j and p.labels[a] == p.labels[j]
             G[a][j] = (e[a] / Z - (mpmath.mpf(1) / (n - 1) if pos else 0)) / N
     col = [mpmath.fsum(M[a][j] * (G[a][j] + G[j][a]) for a in range(N)) for j in range(N)]
-    return np.array([[float(x) for x in r] for r in G]), np.array([float(x) for x in col])
+    D = _mp(dM)
+    hvp = np.zeros((N, N))
+    for j in range(N):
+        P = [G[a][j] + (mpmath.mpf(1) / (n - 1) if a != j and p.labels[a] == p.labels[j] else 0) / N for a in range(N)]
+        s = mpmath.fsum(N * P[a] * D[a][j] for a in range(N))
+        for a in range(N):
+            hvp[a, j] = float(P[a] * (D[a][j] - s))
+    return np.array([[float(x) for x in r] for r in G]), np.array([float(x) for x in col]), hvp
 
 
 @pytest.mark.parametrize("tau", [20.0, 50.0])
@@ -578,10 +587,14 @@ def test_supcon_gradient_and_curvature_at_collapse(tau, monkeypatch):
     W = np.zeros((3, 4))
     W[0, 0], W[0, 1], W[1, 2], W[1, 3] = 1.0, -1.0, 1.0, -1.0
     H = np.repeat(W, 3, axis=1)
+    dW = np.array([[0.0, 0.0, 0.75, -0.5], [0.5, 0.25, 0.0, 0.0], [0.0, 0.5, 0.0, 0.25]])    # tangent
+    dH = np.repeat(dW, 3, axis=1)
+    dM = tau * (dH.T @ H + H.T @ dH)
     with mpmath.workdps(_digits(tau)):
-        G, col = _supcon_reference(p, H)
+        G, col, hvp = _supcon_reference(p, H, dM)
     s = p._state(H)
     assert _rel(s.grad, G) <= TOL and _rel(s.col_curvature, col) <= TOL, (_rel(s.grad, G), _rel(s.col_curvature, col))
+    assert _rel(s.hvp(dM), hvp) <= TOL
     monkeypatch.setattr(supcon, "_positive_gradient", lambda M, P, A, r, c: P[r, c] - A[r, c])
     bad = SupConProblem(3, 4, 3, tau)._state(H)
     assert not _rel(bad.grad, G) <= TOL and not _rel(bad.col_curvature, col) <= TOL
