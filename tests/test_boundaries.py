@@ -165,3 +165,45 @@ def test_prover_evaluates_at_most_max_boxes():
     below = prove_landscape(2, 1, 1.0, max_boxes=B - 1)
     assert below.status != "proved" and below.counts["evaluated"] == B - 1
     assert below.counts["unresolved"] > 0
+
+
+@pytest.mark.parametrize("K, n, refused", [(2, 4, False), (3, 3, True), (2, 5, True)])
+def test_prover_sizes_up_to_eight_samples(K, n, refused):
+    """The prover takes ``K n <= 8``: 8 samples run (one box, then the budget stops it), 9 and 10 are refused.
+
+    Catches ``>=`` for ``>`` in the size check (8 refused) and a check that lets 9 through.
+    """
+    from nc_verify import prove_landscape
+
+    if refused:
+        with pytest.raises(ValueError, match="K\\*n must be <= 8"):
+            prove_landscape(K, n, 1.0, max_boxes=1)
+    else:
+        assert prove_landscape(K, n, 1.0, max_boxes=1).counts["evaluated"] == 1
+
+
+def test_search_stops_at_its_start_cap():
+    """The adaptive search stops at ``max_starts`` exactly (150, inside a batch of 128 + 22), a fixed one at ``n_starts``.
+
+    Catches a cap tested per batch (256 starts) and ``>`` for ``>=`` (151); the
+    ``DEFAULT_MAX_STARTS`` cap (60000) is the same comparison.  (3, 3, 1), tau = 1.
+    """
+    from nc_verify import find_critical_points
+    from nc_verify.landscape.search import DEFAULT_MAX_STARTS
+
+    assert DEFAULT_MAX_STARTS == 60000
+    p = UFMProblem(3, 3, 1, 1.0)
+    s = find_critical_points(p, n_starts=None, max_starts=150, seed=0, methods=("lm",))
+    assert s.n_starts == 150 and len(s.discovery) == 150
+    assert find_critical_points(p, n_starts=7, seed=0, methods=("lm",)).n_starts == 7
+
+
+def test_cost_finite_up_to_tau_1e4():
+    """The quick start's "finite for tau up to 1e4": the cost at tau = 1e4 is finite and exact at the ETF and a far point."""
+    from nc_verify.objective.families import global_etf
+
+    p = UFMProblem(4, 3, 2, 1e4)
+    W, H = global_etf(p)
+    assert np.isfinite(p.cost(W, H)) and p.cost(W, H) == 0.0          # exp(-1.5e4) underflows: log1p(0)
+    Wa, Ha = W, -H                                                     # anti-aligned: cost tau (1 + 1/(K-1)) + log 2
+    assert p.cost(Wa, Ha) == pytest.approx(1e4 * 1.5 + np.log(2.0), rel=1e-14)
