@@ -209,7 +209,7 @@ def _found(problem, rep: CriticalPointReport) -> FoundPoint:
 
 def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0,
                     families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None,
-                    workers=None, scheduler=None) -> Theorem2Report:
+                    workers=None, scheduler=None, checkpoint=None) -> Theorem2Report:
     """Check Theorem 2 at ``(d, K, n, tau)`` by enumerating and classifying critical points.
 
     Parameters
@@ -233,6 +233,10 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         extra); the result is the serial one.
     scheduler : str, optional
         Address of a running dask scheduler for the search.
+    checkpoint : str or path-like, optional
+        The search's checkpoint file: saved while it runs, resumed from when it exists
+        (:func:`~nc_verify.find_critical_points`); a killed run started again ends with the
+        uninterrupted result.
 
     Returns
     -------
@@ -248,11 +252,12 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     """
     with blas_threads_for(UFMProblem(d, K, n, tau)):
         return _verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, families=families,
-                                max_starts=max_starts, progress=progress, workers=workers, scheduler=scheduler)
+                                max_starts=max_starts, progress=progress, workers=workers, scheduler=scheduler,
+                                checkpoint=checkpoint)
 
 
 def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts, seed, families, max_starts, progress,
-                     workers, scheduler):
+                     workers, scheduler, checkpoint):
     t0 = time.perf_counter()
     problem = UFMProblem(d, K, n, tau)
     if n_starts is not None:
@@ -302,7 +307,7 @@ def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts, seed, fami
                 add(W, H, name)
                 bar.update()
     search = find_critical_points(problem, n_starts=n_starts, seed=seed, max_starts=max_starts, progress=progress,
-                                  workers=workers, scheduler=scheduler)
+                                  workers=workers, scheduler=scheduler, checkpoint=checkpoint)
     with Progress(len(search.points), "classify", enabled=progress) as bar:
         for p in search.points:
             add(p.W, p.H, "found", p.hits, p.sources)
