@@ -2,9 +2,10 @@
 
 A line ``<!-- nc-verify-help: ARGS -->`` in a page is replaced by the text that
 ``nc-verify ARGS --help`` prints, taken from ``nc_verify.cli.main`` of the checkout being
-documented, so the page cannot drift from the parser. The help is formatted at 88 columns,
-the width of the page's text column, and a page with markers must have one for every
-subcommand (the build fails naming the missing ones).
+documented, so the page cannot drift from the parser. The help is formatted to lines of at
+most 80 characters, what a code block of the page's text column shows (about 82 characters
+with the theme's fonts), and a page with markers must have one for every subcommand (the
+build fails naming the missing ones).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-#: Width argparse formats the help to: what the page's code blocks show without scrolling.
-COLUMNS = 88
+#: Longest help line: what the page's code blocks show without wrapping.
+WIDTH = 80
 MARKER = re.compile(r"^<!-- nc-verify-help:(?P<args>[^>]*)-->$", re.MULTILINE)
 
 
@@ -40,7 +41,7 @@ def on_config(config, **kwargs):
     root = str(Path(config.config_file_path).resolve().parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    os.environ["COLUMNS"] = str(COLUMNS)  # argparse wraps help text to the terminal width
+    os.environ["COLUMNS"] = str(WIDTH + 2)  # argparse wraps help to the terminal width less 2
     return config
 
 
