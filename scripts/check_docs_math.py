@@ -4,6 +4,7 @@ Usage::
 
     python scripts/check_docs_math.py SITE_DIR     # a site built with mkdocs build
     python scripts/check_docs_math.py              # builds the site (mkdocs build --strict) first
+    python scripts/check_docs_math.py SITE_DIR --browser chromium   # also typeset every page
 
 The site's formulas are written in LaTeX and typeset in the browser by MathJax, which only
 looks inside the elements that ``pymdownx.arithmatex`` emits (``class="arithmatex"``). A formula
@@ -18,12 +19,17 @@ page and reports, with the page and a snippet,
 - a page with formulas that does not load the bundled MathJax, or loads any script from the
   network.
 
+With ``--browser`` (a headless Chromium), every page with formulas is also opened from
+``file://`` and MathJax run on it: a formula MathJax did not typeset, or typeset as an error
+(unknown macro, bad argument), is reported too.
+
 Exit status 0 when nothing is found, 1 with a list of findings, 2 on a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import subprocess
 import sys
@@ -171,10 +177,36 @@ def check_site(site: Path) -> list[Finding]:
     return findings
 
 
+def typeset_in_browser(site: Path, browser: str, page: str) -> list[Finding]:
+    """Findings for ``page`` opened in the headless ``browser``, after MathJax has run."""
+    url = (site / page).resolve().as_uri()
+    try:
+        dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                              "--virtual-time-budget=15000", "--dump-dom", url],
+                             capture_output=True, text=True, timeout=120).stdout
+    except subprocess.TimeoutExpired:
+        return [Finding(page, "the browser did not finish the page in 120 s", url)]
+    source = (site / page).read_text(encoding="utf-8")
+    expected = len(re.findall(r'class="arithmatex"', source))
+    typeset = len(re.findall(r"<mjx-container\b", dom))
+    findings = []
+    if typeset < expected:
+        findings.append(Finding(page, "formulas MathJax did not typeset", f"{typeset} of {expected}"))
+    for match in re.finditer(r'<g data-mml-node="merror"[^>]*data-mjx-error="([^"]*)"', dom):
+        findings.append(Finding(page, "MathJax error", html.unescape(match.group(1))))
+    # an undefined macro is shown in red, not as an error (MathJax's noundefined package)
+    for match in re.finditer(r'<mtext mathcolor="red">([^<]*)</mtext>', dom):
+        findings.append(Finding(page, "undefined TeX macro", html.unescape(match.group(1))))
+    return findings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("site", nargs="?", type=Path,
                         help="a built site directory (default: build one with mkdocs build --strict)")
+    parser.add_argument("--browser", metavar="CHROMIUM",
+                        help="also open every page with formulas in this headless Chromium and check "
+                             "that MathJax typesets each formula without error")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         site = args.site
@@ -189,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
             findings = check_site(site)
         except ValueError as exc:
             parser.error(str(exc))
+        if args.browser:
+            for path in sorted(site.rglob("*.html")):
+                if 'class="arithmatex"' in path.read_text(encoding="utf-8"):
+                    findings += typeset_in_browser(site, args.browser, str(path.relative_to(site)))
     for finding in findings:
         print(finding)
     pages = len({f.page for f in findings})

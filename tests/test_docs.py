@@ -277,3 +277,30 @@ def test_sphinx_roles_become_links(tmp_path):
     assert "``a long literal``" in method                                  # a literal rejoined
     assert "[`pkg.area()`][pkg.core.area]" in pkg["core.area"].docstring.value
     assert ":func:" not in top + method and ":class:" not in cls.docstring.value
+
+
+def test_docs_math_check_typesets_in_a_browser(tmp_path):
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no headless Chromium on PATH (Debian: apt-get install chromium)")
+    hook = _load(DOCS / "_hooks" / "mathjax_local.py", "_nc_verify_mathjax_local")
+    try:
+        bundle = hook.bundle_path()
+    except Exception as exc:  # the docs extra is not installed
+        pytest.skip(str(exc))
+    (tmp_path / "javascripts" / "mathjax").mkdir(parents=True)
+    shutil.copy(DOCS / "javascripts" / "mathjax.js", tmp_path / "javascripts" / "mathjax.js")
+    shutil.copy(bundle, tmp_path / check_docs_math.MATHJAX_BUNDLE)
+    scripts = ('<script src="javascripts/mathjax.js"></script>'
+               f'<script src="{check_docs_math.MATHJAX_BUNDLE}"></script>')
+    good = r'<span class="arithmatex">\(\tau < 2(d-2)\)</span>'
+    (tmp_path / "ok.html").write_text(page(good, scripts), encoding="utf-8")
+    (tmp_path / "bad.html").write_text(page(
+        good + r'<span class="arithmatex">\(\foo x\)</span><span class="arithmatex">\(\frac{1}\)</span>',
+        scripts), encoding="utf-8")
+    assert check_docs_math.typeset_in_browser(tmp_path, browser, "ok.html") == []
+    found = check_docs_math.typeset_in_browser(tmp_path, browser, "bad.html")
+    assert sorted((f.what, f.snippet) for f in found) == [
+        ("MathJax error", r"Missing argument for \frac"), ("undefined TeX macro", r"\foo")]

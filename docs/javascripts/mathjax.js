@@ -6,11 +6,15 @@ window.MathJax = {
   options: {ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex"}
 };
 // Material for MkDocs swaps page content without reloading when instant navigation is on:
-// typeset each new page (the first one is typeset by MathJax's own start-up).
+// typeset each new page. The first page is typeset by MathJax's own start-up.
 if (typeof document$ !== "undefined") {
+  let first = true;
   document$.subscribe(() => {
+    if (first) {
+      first = false;
+      return;
+    }
     if (window.MathJax && MathJax.typesetPromise) {
-      MathJax.startup.output.clearCache();
       MathJax.typesetClear();
       MathJax.texReset();
       MathJax.typesetPromise();
