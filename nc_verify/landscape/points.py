@@ -276,7 +276,10 @@ def save_point(path, W, H, *, direction=None, metadata=None) -> str:
     import os
 
     from nc_verify.utils.serialization import json_default
+    from nc_verify.utils.validation import check_real_array
 
+    for name, x in (("W", W), ("H", H)) + ((("dW", direction[0]), ("dH", direction[1])) if direction else ()):
+        check_real_array(x, name)
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
