@@ -231,3 +231,14 @@ def test_worst_member_reports_completeness():
     assert info["complete"] and info["method"] == "search"
     _, info = worst_member(p, *_u1_v1(p, 0.3), max_evaluations=3)
     assert not info["complete"]
+
+
+@pytest.mark.parametrize("tau, regime", [(1e4, "large-tau"), (5e-324, "small-tau"), (1e-320, "small-tau")])
+def test_underflowed_hessian_reason_and_margin(tau, regime):
+    """An underflowed Hessian: margin 0 (it was inf) and the regime's own cause (at tau = 5e-324
+    the reason said exp(-tau) underflows, where exp(-tau) = 1)."""
+    p = UFMProblem(4, 3, 1, tau)
+    r = classify_critical_point(p, *F.global_etf(p))
+    assert r.kind == "undecided" and r.hessian_norm == 0.0
+    assert r.margin == 0.0 and np.isfinite(r.margin)
+    assert regime in r.reason and ("exp(-tau)" in r.reason) == (regime == "large-tau")
