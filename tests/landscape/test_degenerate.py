@@ -233,7 +233,7 @@ def test_worst_member_reports_completeness():
     assert not info["complete"]
 
 
-@pytest.mark.parametrize("tau, regime", [(1e4, "large-tau"), (5e-324, "small-tau"), (1e-320, "small-tau")])
+@pytest.mark.parametrize("tau, regime", [(1e4, "large-tau"), (5e-324, "small-tau")])
 def test_underflowed_hessian_reason_and_margin(tau, regime):
     """An underflowed Hessian: margin 0 (it was inf) and the regime's own cause (at tau = 5e-324
     the reason said exp(-tau) underflows, where exp(-tau) = 1)."""
