@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nc_verify.checks.theorem1 import bound_underflows
-from nc_verify.checks.theorem2 import NOTHING_EXAMINED, examined, saturation_reason
+from nc_verify.checks.theorem2 import NOTHING_EXAMINED, examined, merged_reasons, saturation_reason
 from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.newton import gradient_tolerance, newton_polish
 from nc_verify.landscape.points import (
@@ -182,7 +182,7 @@ class ProbeReport(Report):
                 or (f"none among {n} distinct points" if n else NOTHING_EXAMINED)),
             Row("probe: every other critical point a strict saddle",
                 examined(FAIL if degenerate else (UNDECIDED if open_ else PASS), n),
-                "; ".join(f"{p.kind}: {p.reason}" for p in (degenerate + open_)[:3])
+                merged_reasons([("", p.kind, p.reason) for p in degenerate + open_], limit=3)
                 or (NOTHING_EXAMINED if not n else f"{len(self.saddles)} strict saddles" + ("" if w is None else
                     f", worst lambda_min {w.lambda_min:.3e} (margin {w.margin:.3g}x resolution)")),
                 value=None if w is None else w.lambda_min, margin=None if w is None else w.margin),

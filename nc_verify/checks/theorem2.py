@@ -77,6 +77,28 @@ def examined(state, count: int):
 NOTHING_EXAMINED = "no critical point was examined (nothing to judge)"
 
 
+def merged_reasons(items, limit: int = 4) -> str:
+    """``"; "``-joined evidence of ``(name, kind, reason)`` items, each distinct ``(kind, reason)`` once.
+
+    Points with the same kind and reason are one clause, ``"3 points (a, b, c) undecided: reason"``
+    (names shown when given); at most ``limit`` clauses, then how many were left out.
+    """
+    groups = {}
+    for name, kind, reason in items:
+        groups.setdefault((kind, reason), []).append(name)
+    parts = []
+    for (kind, reason), names in list(groups.items())[:limit]:
+        shown = [x for x in names if x]
+        if len(names) == 1:
+            parts.append(f"{shown[0]}: {kind} ({reason})" if shown else f"{kind}: {reason}")
+        else:
+            who = f" ({', '.join(shown[:3])}{', ...' if len(shown) > 3 else ''})" if shown else ""
+            parts.append(f"{len(names)} points{who} {kind}: {reason}")
+    if len(groups) > limit:
+        parts.append(f"{len(groups) - limit} more kinds of evidence")
+    return "; ".join(parts)
+
+
 @dataclass
 class Theorem2Report(Report):
     """Outcome of :func:`verify_theorem2`.
@@ -198,7 +220,8 @@ class Theorem2Report(Report):
             examined(FAIL if degenerate else (UNDECIDED if open_ else PASS), n_points),
             ("" if n_points else NOTHING_EXAMINED + "; ") + f"{len(self.critical_points)} distinct points, {len(saddles)} strict saddles (largest "
             f"lambda_min {worst:.3g}, smallest margin {min(margins, default=float('nan')):.3g}x resolution)"
-            + "".join(f"; {c.name}: {c.report.kind} ({c.report.reason})" for c in (degenerate + open_)[:4]),
+            + (("; " + merged_reasons([(c.name, c.report.kind, c.report.reason) for c in degenerate + open_]))
+               if degenerate + open_ else ""),
             value=worst, margin=min(margins, default=None),
         ))
         if self.descent_gaps.size:

@@ -190,6 +190,9 @@ def _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, se
         if at_bound:
             return "undecided", "negative curvature resolved at a cost equal to the global minimum (inconsistent)"
         return "strict_saddle", "lambda_min < 0 by more than the resolution"
+    if at_bound and S <= resolution:
+        return "undecided", (f"cost equals the bound only to within rounding and the whole Hessian (norm {S:.3g}) "
+                             f"lies within its resolution {resolution:.3g}: a minimiser cannot be told from a saddle")
     if at_bound:
         return "global_minimizer", "cost equals Theorem 1's bound to within its resolution"
     if n_zero is None:

@@ -43,6 +43,7 @@ directions are flat), so a member without a resolved negative eigenvalue is a wo
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -195,7 +196,8 @@ def worst_member(problem, *point, max_evaluations: int = 120, sweeps: int = 2):
         (``m``), ``evaluations``, ``moved`` (whether the worst member differs from the start),
         ``complete`` (the last pass over every flat direction improved nothing, within the
         budget; :func:`classify_point` also counts a member without a resolved negative
-        eigenvalue as settled) and ``method`` ("search").
+        eigenvalue as settled), ``method`` ("search") and ``warnings`` (messages of numerical
+        warnings raised inside the line searches, caught and reported here).
     """
     max_evaluations = check_int(max_evaluations, "max_evaluations", 1)
     x0 = as_point(check_problem(problem), *point)
@@ -205,6 +207,9 @@ def worst_member(problem, *point, max_evaluations: int = 120, sweeps: int = 2):
     best = (x0, lam0)
     used = 0
     complete = E.shape[1] == 0
+    # -lambda_min of any member is at most ||Hess||-sized; a move off the critical set scores above all
+    penalty = 2.0 * (loc.hessian_norm + abs(lam0)) + 1.0
+    notes = set()
     for _ in range(sweeps):
         improved, exhausted = False, False
         for i in range(E.shape[1]):
@@ -223,17 +228,20 @@ def worst_member(problem, *point, max_evaluations: int = 120, sweeps: int = 2):
                 used += 1
                 m = _member(problem, retract(xc, v, s), cost0)
                 if m is None:
-                    return np.inf
+                    return penalty          # off the critical set: worse than any member, finite for Brent
                 seen[s] = m
                 return -m[1]
 
             grid = np.linspace(-MEMBER_STEP, MEMBER_STEP, 9)
             vals = [value(s) for s in grid]
             j = int(np.argmin(vals))
-            if np.isfinite(vals[j]) and used < max_evaluations:
+            if vals[j] < penalty and used < max_evaluations:
                 lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
-                minimize_scalar(value, bounds=(lo, hi), method="bounded",
-                                options={"xatol": 1e-10, "maxiter": max(1, max_evaluations - used)})
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    minimize_scalar(value, bounds=(lo, hi), method="bounded",
+                                    options={"xatol": 1e-10, "maxiter": max(1, max_evaluations - used)})
+                notes.update(f"{w.category.__name__}: {w.message}" for w in caught)
             cand = max(seen.values(), key=lambda m: m[1], default=None)
             if cand is not None and cand[1] > best[1]:
                 best, improved = cand, True
@@ -245,7 +253,7 @@ def worst_member(problem, *point, max_evaluations: int = 120, sweeps: int = 2):
             break
     return best[0], {"method": "search", "lambda_min_start": lam0, "lambda_min": best[1],
                      "flat_directions": int(E.shape[1]), "evaluations": used, "moved": best[1] > lam0,
-                     "complete": complete}
+                     "complete": complete, "warnings": sorted(notes)}
 
 
 def _valley_point(problem, point, loc, direction, t, keep, corrections: int = 2):
@@ -419,6 +427,8 @@ def classify_point(problem, *point, reference=None, rng=None, method: str = "aut
     if rep.kind == "strict_saddle":
         found = (f"at the continuum's worst member found (lambda_min {rep.lambda_min:.3g}; "
                  f"representative {info['lambda_min_start']:.3g}; {info['evaluations']} evaluations)")
+        if info.get("warnings"):
+            found += f" (line search warned: {'; '.join(info['warnings'])})"
         if not info["complete"]:
             return replace(rep, kind="undecided", escape_direction=None, reason=(
                 f"lambda_min < 0 {found}, but the search for the worst member did not settle within its budget: "

@@ -184,3 +184,14 @@ def test_examined_rule():
 
     assert T2.examined(PASS, 0) == UNDECIDED and T2.examined(PASS, 1) == PASS
     assert T2.examined(FAIL, 0) == FAIL and T2.examined(UNDECIDED, 3) == UNDECIDED
+
+
+def test_merged_reasons_group_only_equal_evidence():
+    """The same reason three times in one cell is one clause; different reasons stay apart."""
+    items = [("", "undecided", "r1"), ("", "undecided", "r1"), ("", "undecided", "r1"),
+             ("", "undecided", "r2"), ("", "degenerate_saddle", "r1")]
+    text = T2.merged_reasons(items)
+    assert text == "3 points undecided: r1; undecided: r2; degenerate_saddle: r1"
+    named = T2.merged_reasons([("a", "undecided", "r"), ("b", "undecided", "r"), ("c", "strict_saddle", "r")])
+    assert named == "2 points (a, b) undecided: r; c: strict_saddle (r)"
+    assert T2.merged_reasons(items, limit=1).endswith("2 more kinds of evidence")
