@@ -326,6 +326,8 @@ def _u1_members(problem, rep, reference, rng, method):
     if u1_axis(problem, rep.point) is None:
         return None
     info = {"family": "W = u 1^T", "lambda_min_representative": rep.lambda_min}
+    if rep.kind == "undecided" and abs(rep.lambda_min) > rep.resolution:
+        return [replace(rep, continuum=info)], info     # undecided for its cost, not its curvature: kept
     ce = getattr(getattr(problem, "loss", None), "spec", None) == "cross_entropy"
     if problem.d >= 3 and ce:
         B = u1_continuum_bound(problem.K, problem.n, problem.tau)
@@ -416,7 +418,10 @@ def classify_point(problem, *point, reference=None, rng=None, method: str = "aut
         for kind in ("degenerate_saddle", "undecided"):
             hit = [r for r in reports if r.kind == kind]
             if hit:
-                return hit[0]
+                member = hit[0].continuum.get("member")
+                return hit[0] if member is None else replace(hit[0], reason=hit[0].reason + (
+                    f" (at {member}, a worst member of the continuum W = u 1^T; the point given had lambda_min "
+                    f"{rep.lambda_min:.3g})"))
         return reports[0]
     worst, info = worst_member(problem, *rep.point)
     if info["moved"]:

@@ -51,7 +51,7 @@ def test_worst_member_is_v_orthogonal_to_u():
 
 def test_degenerate_saddle_at_fourth_order():
     p = UFMProblem(2, 2, 1, 1.0)
-    rep = classify_point(p, *_u1_v1(p, 0.3))
+    rep = classify_point(p, *_u1_v1(p, 0.3), rng=0)     # seeded: the random flat combinations it tries
     assert rep.kind == "degenerate_saddle" and rep.state == "FAIL"      # Theorem 2's claim fails there
     assert np.allclose(rep.spectrum, [0, 0, 0, 0.5], atol=1e-12)
     ho = rep.higher_order
@@ -217,12 +217,12 @@ def test_unsettled_search_is_undecided(monkeypatch):
     monkeypatch.setattr(D, "worst_member", lambda problem, *pt: (pt, {
         "method": "search", "lambda_min_start": -0.45, "lambda_min": -0.45, "flat_directions": 1,
         "evaluations": 120, "moved": False, "complete": False}))
-    rep = D.classify_point(p, *x)
+    rep = D.classify_point(p, *x, rng=0)
     assert rep.kind == "undecided" and "did not settle" in rep.reason
     monkeypatch.setattr(D, "worst_member", lambda problem, *pt: (pt, {
         "method": "search", "lambda_min_start": -0.45, "lambda_min": -0.45, "flat_directions": 1,
         "evaluations": 20, "moved": False, "complete": True}))
-    assert D.classify_point(p, *x).kind == "strict_saddle"
+    assert D.classify_point(p, *x, rng=0).kind == "strict_saddle"
 
 
 def test_worst_member_reports_completeness():
@@ -242,3 +242,29 @@ def test_underflowed_hessian_reason_and_margin(tau, regime):
     assert r.kind == "undecided" and r.hessian_norm == 0.0
     assert r.margin == 0.0 and np.isfinite(r.margin)
     assert regime in r.reason and ("exp(-tau)" in r.reason) == (regime == "large-tau")
+
+
+def test_one_degenerate_worst_member_decides(monkeypatch):
+    """(2, 3, 2) has two worst members (class sums 2 and 0).  One resolved decrease makes the continuum a
+    degenerate saddle (a rule needing every member to decrease would say undecided); no decrease at
+    either leaves it undecided, never a strict saddle."""
+    import nc_verify.landscape.degenerate as D
+
+    p = UFMProblem(2, 3, 2, 1.0)
+    x = _u1_member(p, np.random.default_rng(1))
+    real = D.higher_order_test
+
+    def only_mixed_signs(problem, *point, rng=None):
+        out = real(problem, *point, rng=rng)
+        if np.all(point[1][1] > 0):                  # u1_signed[0]: pretend nothing was resolved
+            out = {**out, "decrease": False}
+        return out
+
+    monkeypatch.setattr(D, "higher_order_test", only_mixed_signs)
+    rep = D.classify_point(p, *x, rng=0)
+    assert rep.kind == "degenerate_saddle" and rep.continuum["member"] == "u1_signed[1]"
+    assert rep.continuum["member_kinds"] == {"u1_signed[0]": "undecided", "u1_signed[1]": "degenerate_saddle"}
+    monkeypatch.setattr(D, "higher_order_test", lambda problem, *point, rng=None: {
+        **real(problem, *point, rng=rng), "decrease": False})
+    rep = D.classify_point(p, *x, rng=0)
+    assert rep.kind == "undecided" and "no decrease resolved" in rep.reason
