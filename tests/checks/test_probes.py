@@ -139,3 +139,17 @@ def test_probe_reports_the_degenerate_continuum_member(d, K, n):
     assert deg.report.continuum["method"] == "parametrisation"
     assert deg.report.continuum["lambda_min_representative"] < -0.01
     assert r.verdict == "potential counterexample" and r.exit_status == 1
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_saturated_probe_output_is_clean():
+    """probe (3, 3, 1, tau = 1e4) listed five identical undecided rows at cost 0, leaked scipy's
+    RuntimeWarning from the worst-member line search and repeated one reason in a cell."""
+    r = probe(3, 3, 1, 1e4, n_starts=10, seed=0, save_dir=None)
+    zero = [p for p in r.points if p.cost == 0.0]
+    assert len(zero) == 1 and zero[0].hits >= 2 and zero[0].kind == "undecided"
+    assert "large-tau regime" in zero[0].reason and zero[0].margin == 0.0
+    for row in r.rows():
+        clauses = row.reason.split("; ")
+        assert len(clauses) == len(set(clauses)), row.reason
+    assert r.verdict == "undecided"
