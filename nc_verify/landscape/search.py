@@ -402,8 +402,8 @@ def _run_task(p, task: _Task, entropy: int, family_points, pool, root_finders):
 def _converged(p, x, gnorm, eigenvalues, scale=None):
     """The point record of ``x`` if ``||grad f||`` is at rounding level there, else None.
 
-    ``scale``: the point's :meth:`gradient_scale` when the caller has it (the batched
-    models do; zero padding leaves its norms unchanged), so the loss is not evaluated again.
+    ``scale``: the point's :meth:`~nc_verify.objective.problem.UFMProblem.gradient_scale` when
+    the caller has it (the batched models do; zero padding leaves its norms unchanged), so the loss is not evaluated again.
     """
     hessian_norm = float(np.max(np.abs(eigenvalues)))
     tol = (gradient_tolerance(p, *x, hessian_norm=hessian_norm) if scale is None
