@@ -403,7 +403,8 @@ def _converged(p, x, gnorm, eigenvalues, scale=None):
     """The point record of ``x`` if ``||grad f||`` is at rounding level there, else None.
 
     ``scale``: the point's :meth:`~nc_verify.objective.problem.UFMProblem.gradient_scale` when
-    the caller has it (the batched models do; zero padding leaves its norms unchanged), so the loss is not evaluated again.
+    the caller has it (the batched models do; zero padding leaves its norms unchanged), so the
+    loss is not evaluated again.
     """
     hessian_norm = float(np.max(np.abs(eigenvalues)))
     tol = (gradient_tolerance(p, *x, hessian_norm=hessian_norm) if scale is None
