@@ -75,7 +75,7 @@ def reduce_to_span(W, H, *, rtol: float | None = None):
     """Coordinates of ``(W, H)`` in an orthonormal basis of ``span[W, H]``: shapes (r, K), (r, N), and the basis (d, r).
 
     ``r`` counts the singular values of ``[W, H]`` above ``rtol * s_max`` (default
-    ``sqrt(eps)``, as :func:`~nc_verify.landscape.spectrum.symmetry_orbit_dimension`).
+    ``sqrt(eps)``, as :func:`~nc_verify.objective.oblique.symmetry_orbit_dimension`).
     The columns keep unit norm up to the discarded singular values.
     """
     W = np.asarray(W, dtype=np.float64)
