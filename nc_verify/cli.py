@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 from nc_verify.utils.reports import (
     EXIT_BROKEN_PIPE,
@@ -454,10 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(default: ${ENV_VAR}, else {DEFAULT_FRACTION:g} x physical memory)")
     common.add_argument("--debug", action="store_true",
                         help=f"on a failure print the traceback too (also: {DEBUG_ENV}=1)")
-    parser = argparse.ArgumentParser(prog="nc-verify", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="nc-verify", description=textwrap.fill(__doc__.splitlines()[0], 78),
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="exit status:\n" + "\n".join(
-                                         f"  {code:>3}  {text}" for code, text in EXIT_STATUSES.items())
+                                         textwrap.fill(text, 78, initial_indent=f"  {code:>3}  ",
+                                                       subsequent_indent=" " * 7)
+                                         for code, text in EXIT_STATUSES.items())
                                      + f"\nfailures print one line; --debug or {DEBUG_ENV}=1 adds the traceback")
     parser.add_argument("--version", action="version", version=f"nc-verify {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
