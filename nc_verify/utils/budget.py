@@ -120,15 +120,26 @@ def max_memory_gib() -> float:
 
 @contextlib.contextmanager
 def memory_budget(gib):
-    """Within the block the budget is ``gib`` GiB (None: unchanged)."""
+    """Within the block the budget is ``gib`` GiB (None: unchanged).
+
+    The block also sets :data:`ENV_VAR`, so processes started inside it (the workers of a
+    local dask cluster running sweep cells or search batches) inherit the same budget.
+    """
     if gib is None:
         yield
         return
-    _stack.append(check_gib(gib, "max_memory_gib"))
+    gib = check_gib(gib, "max_memory_gib")
+    _stack.append(gib)
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = repr(gib)
     try:
         yield
     finally:
         _stack.pop()
+        if previous is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = previous
 
 
 def check_memory(estimate: int, what: str) -> int:

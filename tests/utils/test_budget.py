@@ -1,5 +1,6 @@
 """The memory budget: the estimates by value, measured against the real peaks, and the boundary."""
 
+import os
 import time
 import tracemalloc
 
@@ -77,9 +78,10 @@ def test_budget_sources_in_order(monkeypatch):
     assert B.max_memory_gib() == 3.5
     with B.memory_budget(2):
         assert B.max_memory_gib() == 2.0
+        assert os.environ[B.ENV_VAR] == "2.0"     # inherited by processes started in the block
         with B.memory_budget(None):               # None leaves it unchanged
             assert B.max_memory_gib() == 2.0
-    assert B.max_memory_gib() == 3.5
+    assert B.max_memory_gib() == 3.5 and os.environ[B.ENV_VAR] == "3.5"
     monkeypatch.delenv(B.ENV_VAR)
     phys = B.physical_memory_bytes()
     if phys:
