@@ -41,8 +41,8 @@ lam = [classify_critical_point(problem, *member(phi), refine=False).lambda_min
 (W, H), worst = worst_member(problem, *member(0.3))
 worst_phi = np.arccos(np.clip(abs(W[:, 0] @ H[:, 0]), 0.0, 1.0))
 print(f"worst_member from phi = 0.3: lambda_min "
-      f"{worst['lambda_min_start']:.3e} -> {worst['lambda_min']:.3e} "
-      f"at phi = {worst_phi:.4f}")
+      f"{worst['lambda_min_start']:.3e} -> {worst['lambda_min']:.3e}")
+print(f"  at phi = {worst_phi:.4f} (pi/2 = {np.pi / 2:.4f})")
 
 x = member(np.pi / 2)
 test = higher_order_test(problem, *x, rng=0)
