@@ -239,7 +239,8 @@ class Figure3Result:
         return {str(s): states.count(str(s)) for s in (PASS, UNDECIDED, FAIL)}
 
     def as_dict(self) -> dict:
-        return {"records": self.records, "settings": self.settings, "largest_gap": self.largest_gap()}
+        return {"records": self.records, "settings": self.settings, "largest_gap": self.largest_gap(),
+                "counts": self.counts()}
 
 
 def etf_curvature(K: int, n: int, tau: float):
