@@ -164,14 +164,15 @@ class TestOptions:
         assert (tmp_path / "new" / "figure5.png").stat().st_size > 0
 
 
+@pytest.fixture(scope="module")
+def small():
+    # K = 10 at tau = 1 and 100, d = 11, n = 1: a size the quick run does not use, in seconds
+    return ex.figure3(d=11, n=1, K_grid=(3,), tau_grid=(1.0, 100.0), K_for_tau=10, starts=1,
+                      optimizers=("steepest_descent",))
+
+
 class TestFigure3Resolution:
     """Figure 3's verdict per run: reached, undecided (the stopping gradient cannot resolve f - bound), FAIL."""
-
-    @pytest.fixture(scope="class")
-    def small(self):
-        # K = 10 at tau = 1 and 100, d = 11, n = 1: a size the quick run does not use, in seconds
-        return ex.figure3(d=11, n=1, K_grid=(3,), tau_grid=(1.0, 100.0), K_for_tau=10, starts=1,
-                          optimizers=("steepest_descent",))
 
     def test_large_tau_undecided_small_tau_reached(self, small, tmp_path):
         by_tau = {r["tau"]: r for r in small.records if r["panel"] == "tau"}
