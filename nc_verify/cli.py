@@ -202,7 +202,7 @@ def _cmd_theorem2(args) -> int:
     _say(f"nc-verify theorem2: d={args.d} K={args.K} n={args.n} tau={args.tau:g} starts={starts} seed={args.seed}; "
          + _regime_text(args.d, args.K, args.tau).replace("Theorem 2 rows: ", ""))
     rep = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=args.starts, seed=args.seed, progress=True,
-                          workers=args.workers, scheduler=args.scheduler)
+                          workers=args.workers, scheduler=args.scheduler, checkpoint=args.checkpoint)
     rows = []
     for c in sorted(rep.critical_points, key=lambda c: c.report.cost):
         r = c.report
@@ -452,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "same result as serial")
     p.add_argument("--scheduler", metavar="ADDR", default=None,
                    help="run the search on a running dask scheduler, e.g. tcp://host:8786 (sweep extra)")
+    p.add_argument("--checkpoint", metavar="FILE", type=_out_file, default=None,
+                   help="save the search's state there while it runs; run the same command again to resume "
+                        "(the result is the uninterrupted run's)")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the report as JSON")
     p.set_defaults(func=_cmd_theorem2)
 

@@ -15,7 +15,7 @@ import nc_verify
 
 ROOT = pathlib.Path(nc_verify.__file__).parent
 LAYERS = {"utils": 0, "objective": 1, "landscape": 2, "checks": 3, "runs": 4, "certify": 4,
-          "deepnet": 4, "testing": 5, "cli": 6, "__main__": 7, "__init__": 7}
+          "deepnet": 4, "atlas": 4, "testing": 5, "cli": 6, "__main__": 7, "__init__": 7}
 
 
 def _module_name(path: pathlib.Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,153 @@ def test_quick_start_runs(page, tmp_path, capsys):
     runpy.run_path(str(script), run_name="__main__")
     if page == "README.md":  # it prints its results
         assert capsys.readouterr().out.count("\n") >= 5
+
+
+# -- the built site's formulas (scripts/check_docs_math.py) and the docs build hooks ------------
+
+def _load(path: Path, name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+check_docs_math = _load(ROOT / "scripts" / "check_docs_math.py", "_nc_verify_check_docs_math")
+BUNDLE = f'<script src="../{check_docs_math.MATHJAX_BUNDLE}"></script>'
+
+
+def page(body: str, scripts: str = BUNDLE) -> str:
+    return f"<html><body><article>{body}</article>{scripts}</body></html>"
+
+
+RENDERED = (r'<p>For <span class="arithmatex">\(d \ge K\)</span>,</p>'
+            r'<div class="arithmatex">\[ f(W, H) \;\ge\; \log\Bigl(1 + (K-1)e^{-K\tau/(K-1)}\Bigr) \]</div>'
+            r'<pre><code>tau = 2.0  # \tau in code is code: $\frac{a}{b}$</code></pre>')
+
+
+def test_docs_math_check_passes_rendered_formulas():
+    assert check_docs_math.check_html("ok.html", page(RENDERED)) == []
+
+
+@pytest.mark.parametrize("raw", [
+    r"For [ f(W, H) \;\ge\; \log K ]",               # \[ that Markdown turned into [ (the Theorem 1 bug)
+    r"the bound $$\log K$$ holds",                   # display dollars left in a paragraph
+    r"with $\tau < 2(d-2)$ here",                    # inline dollars nobody converted
+    r"\(\lambda_{\min}\) outside an arithmatex span",
+    r"the gradient is G_{kj} = p_{kj} - y_{kj}",     # a TeX subscript group
+])
+def test_docs_math_check_flags_raw_tex(raw):
+    findings = check_docs_math.check_html("bad.html", page(f"<p>ok</p><p>{raw}</p>"))
+    assert len(findings) == 1 and findings[0].page == "bad.html"
+    assert "raw TeX outside math" in findings[0].what
+
+
+@pytest.mark.parametrize("body, what", [
+    (r'<span class="arithmatex">\lambda_{\min}</span>', "not delimited"),
+    (r'<div class="arithmatex">\( x \)</div>', "not delimited"),          # a display needs \[ \]
+    (r'<span class="arithmatex">\(\frac{1}{2\)</span>', "unbalanced braces"),
+    (r'<div class="arithmatex">\[\begin{aligned} a &= b \end{align}\]</div>', "do not pair"),
+])
+def test_docs_math_check_flags_broken_math_elements(body, what):
+    findings = check_docs_math.check_html("bad.html", page(body))
+    assert [what in f.what for f in findings] == [True]
+
+
+def test_docs_math_check_requires_the_bundled_mathjax(tmp_path):
+    body = r'<span class="arithmatex">\(x\)</span>'
+    cdn = '<script src="https://unpkg.com/mathjax@3/es5/tex-mml-chtml.js"></script>'
+    assert [f.what for f in check_docs_math.check_html("p.html", page(body, scripts=""))] == [
+        "page has formulas but does not load the bundled MathJax"]
+    assert "script loaded from the network" in [f.what for f in check_docs_math.check_html(
+        "p.html", page(body, scripts=BUNDLE + cdn))]
+    # a whole site: the planted raw formula is reported with its page, and so is a missing bundle
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "index.html").write_text(page(RENDERED), encoding="utf-8")
+    (tmp_path / "b.html").write_text(page(r"<p>raw \frac{1}{2} here</p>"), encoding="utf-8")
+    findings = check_docs_math.check_site(tmp_path)
+    assert sorted(f.page for f in findings) == sorted([check_docs_math.MATHJAX_BUNDLE, "b.html"])
+    bundle = tmp_path / check_docs_math.MATHJAX_BUNDLE
+    bundle.parent.mkdir(parents=True)
+    bundle.write_text("", encoding="utf-8")
+    assert [f.page for f in check_docs_math.check_site(tmp_path)] == ["b.html"]
+    assert check_docs_math.main([str(tmp_path)]) == 1
+    (tmp_path / "b.html").unlink()
+    assert check_docs_math.main([str(tmp_path)]) == 0
+
+
+def test_cli_page_documents_every_subcommand_within_the_column(monkeypatch):
+    hook = _load(DOCS / "_hooks" / "cli_help.py", "_nc_verify_cli_help")
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    shown = {" ".join(m.group("args").split()) for m in hook.MARKER.finditer(text)}
+    assert set(hook._subcommands()) | {""} == shown
+    assert {"prove", "verify", "certify"} <= shown
+    monkeypatch.setenv("COLUMNS", str(hook.WIDTH + 2))  # what the hook sets for the build
+    widths = {args: max(map(len, hook._help_text(args.split()).splitlines())) for args in shown}
+    assert max(widths.values()) <= hook.WIDTH, widths
+    assert max(widths.values()) > hook.WIDTH - 10  # argparse did use the width it was given
+
+
+SPHINX_PACKAGE = {
+    "pkg/__init__.py": '"""Top.\n\nSee :func:`~pkg.core.area`, :class:`Shape`, :mod:`.core`, '
+                       ':func:`numpy.dot` and :data:`~pkg.core._private`."""\n'
+                       "from pkg.core import Shape, area\n",
+    "pkg/core.py": '"""Core."""\n\n_private = 1\n\n\n'
+                   'class Shape:\n    """A shape; see :meth:`scaled` and :func:`area`."""\n\n'
+                   '    def scaled(self):\n        """Scaled, see :attr:`size`; ``a long\n        literal``."""\n\n'
+                   "    size = 1\n\n\n"
+                   'def area(s):\n    """Area of :class:`Shape` (:func:`pkg.area`)."""\n',
+}
+
+
+def test_sphinx_roles_become_links(tmp_path):
+    griffe = pytest.importorskip("griffe")  # installed with the docs extra
+    for name, source in SPHINX_PACKAGE.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(source, encoding="utf-8")
+    roles = _load(DOCS / "_hooks" / "sphinx_roles.py", "sphinx_roles")
+    pkg = griffe.load("pkg", search_paths=[str(tmp_path)], extensions=griffe.load_extensions(roles.SphinxRoles))
+    top = pkg.docstring.value
+    assert "[`area()`][pkg.core.area]" in top                # ~ keeps the last component
+    assert "[`Shape`][pkg.core.Shape]" in top                # an imported name: its definition
+    assert "[`core`][pkg.core]" in top                       # a relative module
+    assert "`numpy.dot()`" in top and "[`numpy.dot()`]" not in top   # outside the package: code
+    # resolved but without a docstring (not rendered): an optional link, plain code when absent
+    assert '<autoref identifier="pkg.core._private" optional><code>_private</code></autoref>' in top
+    cls = pkg["core.Shape"]
+    assert "[`scaled()`][pkg.core.Shape.scaled]" in cls.docstring.value   # the class's own member
+    assert "[`area()`][pkg.core.area]" in cls.docstring.value              # then the module
+    method = cls.members["scaled"].docstring.value
+    assert '<autoref identifier="pkg.core.Shape.size" optional>' in method
+    assert "``a long literal``" in method                                  # a literal rejoined
+    assert "[`pkg.area()`][pkg.core.area]" in pkg["core.area"].docstring.value
+    assert ":func:" not in top + method and ":class:" not in cls.docstring.value
+
+
+def test_docs_math_check_typesets_in_a_browser(tmp_path):
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no headless Chromium on PATH (Debian: apt-get install chromium)")
+    hook = _load(DOCS / "_hooks" / "mathjax_local.py", "_nc_verify_mathjax_local")
+    try:
+        bundle = hook.bundle_path()
+    except Exception as exc:  # the docs extra is not installed
+        pytest.skip(str(exc))
+    (tmp_path / "javascripts" / "mathjax").mkdir(parents=True)
+    shutil.copy(DOCS / "javascripts" / "mathjax.js", tmp_path / "javascripts" / "mathjax.js")
+    shutil.copy(bundle, tmp_path / check_docs_math.MATHJAX_BUNDLE)
+    scripts = ('<script src="javascripts/mathjax.js"></script>'
+               f'<script src="{check_docs_math.MATHJAX_BUNDLE}"></script>')
+    good = r'<span class="arithmatex">\(\tau < 2(d-2)\)</span>'
+    (tmp_path / "ok.html").write_text(page(good, scripts), encoding="utf-8")
+    (tmp_path / "bad.html").write_text(page(
+        good + r'<span class="arithmatex">\(\foo x\)</span><span class="arithmatex">\(\frac{1}\)</span>',
+        scripts), encoding="utf-8")
+    assert check_docs_math.typeset_in_browser(tmp_path, browser, "ok.html") == []
+    found = check_docs_math.typeset_in_browser(tmp_path, browser, "bad.html")
+    assert sorted((f.what, f.snippet) for f in found) == [
+        ("MathJax error", r"Missing argument for \frac"), ("undefined TeX macro", r"\foo")]

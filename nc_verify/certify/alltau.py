@@ -195,6 +195,21 @@ class AllTauCertificate:
         return asdict(self)
 
 
+def negative_for_every_tau(P):
+    """Whether ``P(x) < 0`` is proved for every ``x > 1`` (every ``tau > 0``): the decision of :func:`all_tau_polynomial`.
+
+    ``P`` (``fmpq_poly``) is shifted to ``P(1 + t)``; the sign is proved when ``P != 0`` and
+    *every* coefficient of ``P(1 + t)`` is ``<= 0`` (then ``P(1 + t) < 0`` for ``t > 0``).
+    Returns ``(proved, P(1 + t), reason)``.
+    """
+    shifted = P(flint().fmpq_poly([1, 1]))
+    coeffs = [Fraction(int(c.p), int(c.q)) for c in shifted.coeffs()]
+    proved = (not P.is_zero()) and all(c <= 0 for c in coeffs)
+    reason = ("all coefficients of P(1 + t) are <= 0 and P != 0: Q < 0 for every tau > 0" if proved else
+              "P is zero" if P.is_zero() else "P(1 + t) has a positive coefficient: no sign for every tau")
+    return proved, shifted, reason
+
+
 def all_tau_polynomial(point: ExactPoint, direction: ExactDirection) -> AllTauCertificate:
     """The polynomial ``P`` with ``Q = tau P(x) / (N L(x))`` along a ``D = 0`` direction, and its sign.
 
@@ -229,10 +244,6 @@ def all_tau_polynomial(point: ExactPoint, direction: ExactDirection) -> AllTauCe
             c = mult * (2 * B[k][j] - (a[k] + b[j]) * sm.A[k][j])
             if c:
                 P += _q(c) * sm.scaled_grad[j][k]
-    shifted = P(fl.fmpq_poly([1, 1]))
-    coeffs = [Fraction(int(c.p), int(c.q)) for c in shifted.coeffs()]
-    proved = (not P.is_zero()) and all(c <= 0 for c in coeffs)
-    reason = ("all coefficients of P(1 + t) are <= 0 and P != 0: Q < 0 for every tau > 0" if proved else
-              "P is zero" if P.is_zero() else "P(1 + t) has a positive coefficient: no sign for every tau")
+    proved, shifted, reason = negative_for_every_tau(P)
     return AllTauCertificate(proved, reason, sm.q, str(P), str(shifted), [str(z) for z in sm.Z],
                              [str(c) for c in P.coeffs()], [[str(c) for c in z.coeffs()] for z in sm.Z])

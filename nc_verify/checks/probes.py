@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nc_verify.checks.theorem1 import bound_underflows
-from nc_verify.checks.theorem2 import saturation_reason
+from nc_verify.checks.theorem2 import NOTHING_EXAMINED, examined, merged_reasons, saturation_reason
 from nc_verify.landscape.degenerate import classify_point
 from nc_verify.landscape.newton import gradient_tolerance, newton_polish
 from nc_verify.landscape.points import (
@@ -127,7 +127,8 @@ class ProbeReport(Report):
     Rows, in a probe's words (:data:`~nc_verify.utils.reports.PROBE_WORDS`): no
     spurious local minimiser (FAIL: a potential counterexample, saved); every other
     critical point a strict saddle (FAIL: a degenerate saddle; undecided: a point the
-    arithmetic cannot classify); a critical point at the best value (undecided without
+    arithmetic cannot classify); both undecided, never pass, when no point was examined
+    (:func:`~nc_verify.checks.theorem2.examined`); a critical point at the best value (undecided without
     one: the descents did not converge to rounding level); search saturated
     (undecided when not, or without a saddle search).
     """
@@ -174,14 +175,15 @@ class ProbeReport(Report):
         degenerate = [p for p in self.points if p.kind == "degenerate_saddle"]
         open_ = [p for p in self.points if p.kind in ("undecided", "not_critical", "local_minimizer")]
         w = self.worst_saddle
+        n = len(self.points)
         rows = [
-            Row("probe: no spurious local minimiser", FAIL if spurious else PASS,
+            Row("probe: no spurious local minimiser", examined(FAIL if spurious else PASS, n),
                 "; ".join(f"cost {p.cost:.12g} above the best value by {p.gap:.3g}" for p in spurious[:3])
-                or f"none among {len(self.points)} distinct points"),
+                or (f"none among {n} distinct points" if n else NOTHING_EXAMINED)),
             Row("probe: every other critical point a strict saddle",
-                FAIL if degenerate else (UNDECIDED if open_ else PASS),
-                "; ".join(f"{p.kind}: {p.reason}" for p in (degenerate + open_)[:3])
-                or (f"{len(self.saddles)} strict saddles" + ("" if w is None else
+                examined(FAIL if degenerate else (UNDECIDED if open_ else PASS), n),
+                merged_reasons([("", p.kind, p.reason) for p in degenerate + open_], limit=3)
+                or (NOTHING_EXAMINED if not n else f"{len(self.saddles)} strict saddles" + ("" if w is None else
                     f", worst lambda_min {w.lambda_min:.3e} (margin {w.margin:.3g}x resolution)")),
                 value=None if w is None else w.lambda_min, margin=None if w is None else w.margin),
             Row("probe: a critical point at the best value",

@@ -64,6 +64,41 @@ def saturation_reason(saturated: bool, last_new_point_at: int, n_starts: int, un
             f"search until saturated with n_starts=None (--starts auto)")
 
 
+def examined(state, count: int):
+    """A claim about the critical points found earns "pass" only about points examined.
+
+    ``state`` unless it is :data:`~nc_verify.utils.reports.PASS` and ``count`` (the points
+    the claim quantifies over) is zero: then :data:`~nc_verify.utils.reports.UNDECIDED`
+    (no evidence, no verdict).  The one rule for the rows of Theorem 2 checks and probes.
+    """
+    return UNDECIDED if state == PASS and count == 0 else state
+
+
+NOTHING_EXAMINED = "no critical point was examined (nothing to judge)"
+
+
+def merged_reasons(items, limit: int = 4) -> str:
+    """``"; "``-joined evidence of ``(name, kind, reason)`` items, each distinct ``(kind, reason)`` once.
+
+    Points with the same kind and reason are one clause, ``"3 points (a, b, c) undecided: reason"``
+    (names shown when given); at most ``limit`` clauses, then how many were left out.
+    """
+    groups = {}
+    for name, kind, reason in items:
+        groups.setdefault((kind, reason), []).append(name)
+    parts = []
+    for (kind, reason), names in list(groups.items())[:limit]:
+        shown = [x for x in names if x]
+        if len(names) == 1:
+            parts.append(f"{shown[0]}: {kind} ({reason})" if shown else f"{kind}: {reason}")
+        else:
+            who = f" ({', '.join(shown[:3])}{', ...' if len(shown) > 3 else ''})" if shown else ""
+            parts.append(f"{len(names)} points{who} {kind}: {reason}")
+    if len(groups) > limit:
+        parts.append(f"{len(groups) - limit} more kinds of evidence")
+    return "; ".join(parts)
+
+
 @dataclass
 class Theorem2Report(Report):
     """Outcome of :func:`verify_theorem2`.
@@ -111,6 +146,7 @@ class Theorem2Report(Report):
     * minima non-degenerate up to rotation -- pass when every minimiser found has as many zero Hessian eigenvalues as its rotation orbit; undecided otherwise (or without one);
     * no spurious local minimiser -- FAIL when one is found (or, with ``d < K - 1``, local minimisers of different costs);
     * every other critical point a strict saddle -- FAIL when a ``degenerate_saddle`` is found; undecided when a point is ``undecided`` or ``not_critical``;
+    * both are undecided, never pass, when no critical point was examined (:func:`examined`);
     * descent reaches the bound -- undecided when a run stopped above it (a stalled run is no counterexample: where it stopped at a critical point, that point is classified);
     * search saturated -- undecided when not (:func:`saturation_reason`).
 
@@ -167,10 +203,11 @@ class Theorem2Report(Report):
         costs = [c.report.cost for c in local]
         spread = max(costs) - min(costs) if costs else 0.0
         split = spread > self.descent_tol
+        n_points = len(self.critical_points)
         rows.append(Row(
-            f"{tag}: no spurious local minimiser", FAIL if spurious or split else PASS,
+            f"{tag}: no spurious local minimiser", examined(FAIL if spurious or split else PASS, n_points),
             (", ".join(f"{c.name}: cost {c.report.cost:.12g}, lambda_min {c.report.lambda_min:.3g}" for c in spurious[:3])
-             or "none found")
+             or (f"none among {n_points} distinct points" if n_points else NOTHING_EXAMINED))
             + (f"; {len(local)} local minimisers, costs {min(costs):.12g} .. {max(costs):.12g}" if local else ""),
             value=spread if local else None, tolerance=self.descent_tol if local else None,
         ))
@@ -180,10 +217,11 @@ class Theorem2Report(Report):
         worst = max((c.report.lambda_min for c in saddles), default=float("nan"))
         rows.append(Row(
             f"{tag}: every other critical point a strict saddle",
-            FAIL if degenerate else (UNDECIDED if open_ else PASS),
-            f"{len(self.critical_points)} distinct points, {len(saddles)} strict saddles (largest "
+            examined(FAIL if degenerate else (UNDECIDED if open_ else PASS), n_points),
+            ("" if n_points else NOTHING_EXAMINED + "; ") + f"{len(self.critical_points)} distinct points, {len(saddles)} strict saddles (largest "
             f"lambda_min {worst:.3g}, smallest margin {min(margins, default=float('nan')):.3g}x resolution)"
-            + "".join(f"; {c.name}: {c.report.kind} ({c.report.reason})" for c in (degenerate + open_)[:4]),
+            + (("; " + merged_reasons([(c.name, c.report.kind, c.report.reason) for c in degenerate + open_]))
+               if degenerate + open_ else ""),
             value=worst, margin=min(margins, default=None),
         ))
         if self.descent_gaps.size:
@@ -209,7 +247,7 @@ def _found(problem, rep: CriticalPointReport) -> FoundPoint:
 
 def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0,
                     families: bool = True, max_starts: int = DEFAULT_MAX_STARTS, progress=None,
-                    workers=None, scheduler=None) -> Theorem2Report:
+                    workers=None, scheduler=None, checkpoint=None) -> Theorem2Report:
     """Check Theorem 2 at ``(d, K, n, tau)`` by enumerating and classifying critical points.
 
     Parameters
@@ -233,6 +271,10 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
         extra); the result is the serial one.
     scheduler : str, optional
         Address of a running dask scheduler for the search.
+    checkpoint : str or path-like, optional
+        The search's checkpoint file: saved while it runs, resumed from when it exists
+        (:func:`~nc_verify.find_critical_points`); a killed run started again ends with the
+        uninterrupted result.
 
     Returns
     -------
@@ -248,11 +290,12 @@ def verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts=None, seed=0
     """
     with blas_threads_for(UFMProblem(d, K, n, tau)):
         return _verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, families=families,
-                                max_starts=max_starts, progress=progress, workers=workers, scheduler=scheduler)
+                                max_starts=max_starts, progress=progress, workers=workers, scheduler=scheduler,
+                                checkpoint=checkpoint)
 
 
 def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts, seed, families, max_starts, progress,
-                     workers, scheduler):
+                     workers, scheduler, checkpoint):
     t0 = time.perf_counter()
     problem = UFMProblem(d, K, n, tau)
     if n_starts is not None:
@@ -302,7 +345,7 @@ def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts, seed, fami
                 add(W, H, name)
                 bar.update()
     search = find_critical_points(problem, n_starts=n_starts, seed=seed, max_starts=max_starts, progress=progress,
-                                  workers=workers, scheduler=scheduler)
+                                  workers=workers, scheduler=scheduler, checkpoint=checkpoint)
     with Progress(len(search.points), "classify", enabled=progress) as bar:
         for p in search.points:
             add(p.W, p.H, "found", p.hits, p.sources)

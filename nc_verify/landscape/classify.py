@@ -102,7 +102,8 @@ class CriticalPointReport(PointBlocks, Report):
     resolution : float
         See the module docstring.
     margin : float
-        ``|lambda_min| / resolution`` (> 1: the sign of ``lambda_min`` is resolved).
+        ``|lambda_min| / resolution`` (> 1: the sign of ``lambda_min`` is resolved); 0 when
+        the Hessian underflows to zero (``resolution`` 0: nothing is resolved).
     n_negative : int or None
         Eigenvalues ``< -resolution`` (None when only ``lambda_min`` was computed).
     n_zero : int or None
@@ -164,17 +165,34 @@ class CriticalPointReport(PointBlocks, Report):
                     value=self.lambda_min, tolerance=self.resolution, margin=self.margin)]
 
 
-def _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, second_smallest, S):
+def underflow_reason(tau: float) -> str:
+    """Why a Hessian computes to exactly zero at ``tau``: the regime's own cause, in one sentence.
+
+    Small ``tau`` (< 1): every curvature term carries a factor ``tau`` or ``tau^2`` and
+    falls below the smallest double (``exp(-tau)`` is 1 there); large ``tau``: the softmax
+    saturates, the curvature terms carry ``exp(-tau ...)`` factors that underflow.
+    """
+    if tau < 1.0:
+        return (f"the Hessian underflows to zero in float64: at tau = {tau:.3g} (small-tau regime) every "
+                "curvature term is of order tau or tau^2, below the smallest double")
+    return (f"the Hessian underflows to zero in float64: at tau = {tau:.3g} (large-tau regime) the softmax "
+            "saturates and the curvature terms, of order exp(-tau), fall below the smallest double")
+
+
+def _kind(lam, resolution, gap, gap_resolution, has_reference, n_zero, orbit, second_smallest, S, tau):
     """Verdict from the second-order data; ``gap = f - reference`` (NaN without a reference)."""
     at_bound = has_reference and abs(gap) <= gap_resolution
     if S == 0.0:
-        return "undecided", "the Hessian underflows to zero in float64 (exp(-tau) below the smallest double)"
+        return "undecided", underflow_reason(tau)
     if has_reference and gap < -gap_resolution:
         return "undecided", "cost resolved below the reference value, which therefore is not the minimum"
     if lam < -resolution:
         if at_bound:
             return "undecided", "negative curvature resolved at a cost equal to the global minimum (inconsistent)"
         return "strict_saddle", "lambda_min < 0 by more than the resolution"
+    if at_bound and S <= resolution:
+        return "undecided", (f"cost equals the bound only to within rounding and the whole Hessian (norm {S:.3g}) "
+                             f"lies within its resolution {resolution:.3g}: a minimiser cannot be told from a saddle")
     if at_bound:
         return "global_minimizer", "cost equals Theorem 1's bound to within its resolution"
     if n_zero is None:
@@ -281,11 +299,12 @@ def classify_critical_point(problem, *point, refine: bool = True, method: str = 
     if g > gtol:
         kind, reason = "not_critical", f"||grad f|| = {g:.3g} exceeds its rounding level {gtol:.3g}"
     else:
-        kind, reason = _kind(lam, resolution, gap, gap_res, has_reference, n_zero, orbit, second_smallest, S)
+        kind, reason = _kind(lam, resolution, gap, gap_res, has_reference, n_zero, orbit, second_smallest, S,
+                             problem.tau)
     return CriticalPointReport(
         kind=kind, reason=reason, cost=cost, bound=bound, gap=gap, gap_resolution=gap_res,
         gradient_norm=g, gradient_tol=gtol, initial_gradient_norm=g0, refined=refined,
-        lambda_min=lam, resolution=resolution, margin=abs(lam) / resolution if resolution > 0 else np.inf,
+        lambda_min=lam, resolution=resolution, margin=abs(lam) / resolution if resolution > 0 else 0.0,
         n_negative=n_negative, n_zero=n_zero, zero_gap=zero_gap, orbit_dimension=orbit,
         hessian_norm=S, method=method, nc=problem.metrics(*x) if hasattr(problem, "metrics") else {},
         escape_direction=sp["direction"] if kind == "strict_saddle" else None, point=x, spectrum=spectrum,

@@ -8,7 +8,10 @@ invariants: the cost, the sorted spectra of the blocks' Gram matrices (``W^T W``
 eigenvalues than its rotation-orbit dimension lies on a continuum of critical
 points (e.g. ``W = u 1^T``, ``H = v 1^T`` with the angle of ``u, v`` free): such
 points are compared by the invariants that stay constant along a continuum
-(cost and the Gram spectrum of the first block, ``W^T W``) and reported once.  The number of zero Hessian
+(cost and the Gram spectrum of the first block, ``W^T W``) and reported once.  Points whose
+Hessian computes to exactly zero (the softmax saturated at large ``tau``: cost, gradient
+and curvature all underflow) at the same cost are one point too: nothing computed tells
+them apart.  The number of zero Hessian
 eigenvalues is not one of them: it differs between strata of one continuum (e.g.
 ``W = u 1^T``, cost ``log K``, any ``H`` whose class means differ only along ``u``:
 10 and 13 zero eigenvalues at two of its points at ``(6, 4, 1)``).
@@ -133,6 +136,11 @@ def same_point(p: FoundPoint, q: FoundPoint) -> bool:
     """
     if abs(p.cost - q.cost) > INVARIANT_RTOL * (abs(p.cost) + abs(q.cost) + 1e-300):
         return False
+    hp, hq = p.invariants.get("hessian"), q.invariants.get("hessian")
+    if hp is not None and hq is not None and not np.any(hp) and not np.any(hq):
+        # both Hessians underflow to exactly zero (saturated softmax, large tau): at the same cost
+        # the arithmetic holds nothing that tells the points apart, so they are reported once
+        return True
     if p.continuum or q.continuum:
         # not n_zero: it changes from stratum to stratum of one continuum (at W = u 1^T,
         # cost log K, points with 10 and 13 zero eigenvalues at (6, 4, 1) lie on one connected set)
@@ -276,7 +284,10 @@ def save_point(path, W, H, *, direction=None, metadata=None) -> str:
     import os
 
     from nc_verify.utils.serialization import json_default
+    from nc_verify.utils.validation import check_real_array
 
+    for name, x in (("W", W), ("H", H)) + ((("dW", direction[0]), ("dH", direction[1])) if direction else ()):
+        check_real_array(x, name)
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"

@@ -16,6 +16,8 @@ from nc_verify.objective.protocol import n_columns
 
 EPS = np.finfo(np.float64).eps
 TINY = np.finfo(np.float64).tiny
+#: The subnormal spacing 2^-1074: the absolute error of a quantity computed below ``TINY``.
+SUBNORMAL = float(np.nextafter(0.0, 1.0))
 
 
 def relative_rounding(problem) -> float:
@@ -41,8 +43,20 @@ def gradient_rounding(problem, gradient_scale: float, hessian_norm: float) -> fl
 
 
 def eigenvalue_floor(problem, hessian_norm: float) -> float:
-    """``(T + 2 d tau) eps ||Hess||``: eigensolver backward error plus the softmax terms' rounding."""
-    return (problem.tangent_dimension + 2 * problem.d * problem.tau) * EPS * hessian_norm
+    """``(T + 2 d tau) eps ||Hess|| + T m (tau + 1)^2 2^-1074``: eigensolver backward error plus
+    the softmax terms' rounding, relative and (below the smallest normal double) absolute.
+
+    The second term matters only where the curvature is subnormal (large ``tau``, where
+    the probabilities ``exp(-tau ...)`` fall below ``TINY``): a subnormal probability carries
+    an absolute error up to the spacing ``2^-1074``, not a relative ``eps``; each Hessian entry
+    sums ``m`` such terms with coefficients up to about ``(tau + 1)^2`` (two logit
+    derivatives and the sphere's curvature), and an eigenvalue moves by up to ``T`` entries'
+    errors.  At ``(6, 4, 1)``, ``tau = 735`` the cross-polytope's ``lambda_min = -2.3e-317``
+    (seven significant bits) was called resolved against a floor of 0.
+    """
+    T = problem.tangent_dimension
+    return ((T + 2 * problem.d * problem.tau) * EPS * hessian_norm
+            + T * n_columns(problem) * (problem.tau + 1.0) ** 2 * SUBNORMAL)
 
 
 def eigenvalue_resolution(problem, hessian_norm: float, gradient_norm: float, sigma: float) -> float:

@@ -72,11 +72,22 @@ random starts) is reported alongside.
 
 Distinct points are kept modulo the symmetries of the problem, hashed by cost
 (:class:`~nc_verify.landscape.points.PointIndex`).
+
+Checkpoints: with ``checkpoint=PATH`` the merge state (distinct points, discovery curve,
+descent costs, counters, the round snapshots and the number of batches merged) is written
+to ``PATH`` after a merged batch at most every ``checkpoint_interval`` seconds, and when
+the search ends, atomically (a temporary file renamed over the old one).  A search started
+again with the same ``PATH`` and options skips the batches already merged: as every batch
+is fixed by ``(entropy, round, batch)`` and the snapshots are restored, a search killed at
+any moment resumes from its last checkpoint and ends with the result of the uninterrupted
+run.  A finished search's checkpoint returns its result at once.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
+import pickle
 import time
 from dataclasses import dataclass
 
@@ -122,6 +133,10 @@ LM_ITERATIONS = 30
 WINDOW_PER_WORKER = 4
 #: Descent runs per batch (each is a trust-region run of its own, far dearer than a root-finder start).
 DESCENT_BATCH = 4
+#: Default seconds between checkpoint writes (``checkpoint=``); a write costs a pickle of the points.
+CHECKPOINT_INTERVAL = 10.0
+#: Format version of the checkpoint files.
+CHECKPOINT_VERSION = 1
 _DISTRIBUTED_HINT = 'a distributed search needs dask.distributed: pip install "nc-verify[sweep]"'
 
 
@@ -469,10 +484,43 @@ def _client(workers, scheduler):
     return distributed.Client(cluster), cluster
 
 
+def _read_checkpoint(path, fingerprint: dict):
+    """The state saved at ``path`` (None if there is no file), checked against the search's options."""
+    try:
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as exc:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} cannot be read: {exc}") from None
+    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} is not a search checkpoint of format version "
+                         f"{CHECKPOINT_VERSION}")
+    saved = state["fingerprint"]
+    differ = [k for k in fingerprint if k != "entropy" and saved.get(k) != fingerprint[k]]
+    if fingerprint["entropy"] is not None and saved["entropy"] != fingerprint["entropy"]:
+        differ.append("seed")
+    if differ:
+        raise ValueError(f"checkpoint {os.fspath(path)!r} belongs to another search (different "
+                         + ", ".join(differ) + "); remove it or give another path")
+    return state
+
+
+def _write_checkpoint(path, state: dict) -> None:
+    """Write ``state`` to ``path`` atomically (a killed write leaves the previous checkpoint)."""
+    tmp = f"{os.fspath(path)}.tmp"
+    with open(tmp, "wb") as fh:
+        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def find_critical_points(problem, *, n_starts=None, seed=None,
                          methods=("lm", "descent"), descent_fraction: float = 0.02,
                          max_starts: int = DEFAULT_MAX_STARTS, progress=None,
-                         batch_size: int = DEFAULT_BATCH, workers=None, scheduler=None) -> CriticalPointSearch:
+                         batch_size: int = DEFAULT_BATCH, workers=None, scheduler=None,
+                         checkpoint=None, checkpoint_interval: float = CHECKPOINT_INTERVAL) -> CriticalPointSearch:
     """Search for the critical points of a problem from many starts.
 
     Parameters
@@ -512,6 +560,12 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
         ignored.  Start its workers without dask's default ``MALLOC_TRIM_THRESHOLD_``
         (config ``distributed.nanny.pre-spawn-environ``): it costs the search about a third
         more CPU time.
+    checkpoint : str or path-like, optional
+        Save the search's state there (module docstring) and resume from it when it
+        exists: the result is the uninterrupted run's.  With ``seed=None`` a resumed
+        search takes the checkpoint's seed; other options must match the checkpoint's.
+    checkpoint_interval : float
+        Seconds between checkpoint writes (at batch boundaries; 0: after every batch).
 
     Returns
     -------
@@ -540,16 +594,35 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string such as 'tcp://host:8786', "
                         f"got {type(scheduler).__name__}")
+    if isinstance(checkpoint_interval, (bool, np.bool_)) or not isinstance(checkpoint_interval, numbers.Real) \
+            or not checkpoint_interval >= 0:
+        raise ValueError(f"checkpoint_interval must be a number of seconds >= 0, got {checkpoint_interval!r}")
     entropy = int(as_rng(seed).integers(2**63))
+    state = None
+    if checkpoint is not None:
+        checkpoint = os.fspath(checkpoint)
+        fingerprint = {"problem": repr(p), "n_starts": None if adaptive else n_starts, "max_starts": max_starts,
+                       "batch_size": batch_size, "methods": methods, "descent_fraction": float(descent_fraction),
+                       "entropy": None if seed is None else entropy}
+        state = _read_checkpoint(checkpoint, fingerprint)
+        if state is not None:
+            entropy = state["fingerprint"]["entropy"]
+        fingerprint["entropy"] = entropy
+        if state is not None and state["finished"]:
+            return _search_result(state, 0.0)
     known = getattr(p, "known_critical_points", None)
     family_points = [blocks(x) for x in known().values()] if known is not None else []
     root_finders = tuple(m for m in methods if m != "descent")
     fraction = 1.0 if not root_finders else (descent_fraction if "descent" in methods else 0.0)
 
     client, cluster = _client(workers, scheduler) if workers is not None or scheduler is not None else (None, None)
-    index = PointIndex()
-    discovery, descent_costs = [], []
-    n_converged = n_enumerated = last_new = 0
+    index = PointIndex(state["points"] if state is not None else ())
+    discovery = state["discovery"] if state is not None else []
+    descent_costs = state["descent_costs"] if state is not None else []
+    n_converged, n_enumerated, last_new = state["counters"] if state is not None else (0, 0, 0)
+    merged = state["merged"] if state is not None else 0         # batches merged (before a resume, too)
+    spent = state["elapsed"] if state is not None else 0.0
+    written = time.perf_counter()
     # The batches in merge order: round 0's others, round 0's explore batches, round 1's
     # others, ...  A round's explore batches perturb the points known after the round before
     # (a snapshot taken when that round is merged); the other batches depend on nothing found.
@@ -557,8 +630,9 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     # batches per worker are kept running or queued (an explore part waits for its snapshot),
     # at most twice as many not yet merged; a stop wastes at most those.
     window = 1 if client is None else WINDOW_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
-    snapshots = {-1: []}                         # round -> points known after it (round 0 explores the families)
-    part = {"next": (0, False), "tasks": [], "args": None, "closes": None}
+    snapshots = state["snapshots"] if state is not None else {-1: []}   # round -> points known after it
+    #                                                                   (round 0 explores the families)
+    part = {"next": (0, False), "tasks": [], "args": None, "closes": None, "skip": merged}
     inflight = []
 
     def shared(value):
@@ -585,13 +659,19 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                 part["next"] = (j + 1, False) if explore or not explores else (j, True)
                 continue
             task = part["tasks"].pop(0)
+            closes = part["closes"] if not part["tasks"] else None
+            if part["skip"]:                     # merged before a resume
+                part["skip"] -= 1
+                continue
             args = part["args"]
             future = None if client is None else client.submit(_run_task, p_shared, task, *args, pure=False)
-            inflight.append((task, future, args, part["closes"] if not part["tasks"] else None))
+            inflight.append((task, future, args, closes))
 
     label = "critical points (until saturated)" if adaptive else "critical points"
     try:
         with Progress(n_starts, label, enabled=progress) as bar:
+            if discovery:                        # resumed from a checkpoint
+                bar.update(len(discovery), postfix=f"{len(index.points)} distinct (resumed)")
             done = False
             while not done:
                 refill()
@@ -625,6 +705,15 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                         break
                 if closes is not None:
                     snapshots[closes] = [q.point for q in index.points]
+                merged += 1
+                now = time.perf_counter()
+                if checkpoint is not None and (done or now - written >= checkpoint_interval):
+                    _write_checkpoint(checkpoint, {
+                        "version": CHECKPOINT_VERSION, "fingerprint": fingerprint, "finished": done,
+                        "merged": merged, "points": index.points, "discovery": discovery,
+                        "descent_costs": descent_costs, "counters": (n_converged, n_enumerated, last_new),
+                        "snapshots": snapshots, "elapsed": spent + now - t0})
+                    written = time.perf_counter()
             if client is not None:
                 client.cancel([f for _, f, _, _ in inflight])
     finally:
@@ -635,5 +724,15 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     return CriticalPointSearch(
         points=index.points, n_starts=len(discovery), n_converged=n_converged,
         discovery=np.asarray(discovery, dtype=int), descent_costs=np.asarray(descent_costs),
-        elapsed=time.perf_counter() - t0, n_enumerated=n_enumerated,
+        elapsed=spent + time.perf_counter() - t0, n_enumerated=n_enumerated,
+    )
+
+
+def _search_result(state: dict, extra: float) -> CriticalPointSearch:
+    """The result recorded in a finished search's checkpoint."""
+    n_converged, n_enumerated, _ = state["counters"]
+    return CriticalPointSearch(
+        points=state["points"], n_starts=len(state["discovery"]), n_converged=n_converged,
+        discovery=np.asarray(state["discovery"], dtype=int), descent_costs=np.asarray(state["descent_costs"]),
+        elapsed=state["elapsed"] + extra, n_enumerated=n_enumerated,
     )

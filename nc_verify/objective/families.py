@@ -18,6 +18,9 @@ Families (see the package documentation, "Theorem 2"):
 * ``collinear`` -- every ``w_k`` and ``h_{k,i}`` is ``+u`` or ``-u``.
 * ``u1_v1`` -- ``W = u 1^T``, ``H = v 1^T`` (a continuum in the angle of ``u, v``).
 * ``u1_means_along_u`` -- ``W = u 1^T`` with class means that differ only along ``u``.
+* ``u1_signed`` -- ``W = u 1^T``, ``h_{k,i} = s_i v`` with ``v`` orthogonal to ``u`` and one
+  sign vector ``s`` for every class (equal class sums): at ``d = 2`` the members of the
+  ``W = u 1^T`` continuum with the largest ``lambda_min`` (zero; docs "Continua").
 * ``anti_aligned_etf`` -- ``W`` a simplex ETF, ``h_{k,i} = -w_k``.
 * ``cross_polytope`` -- ``K`` even, ``W = Hbar = {+e_m, -e_m}``.
 * ``regular_kgon`` -- ``W = Hbar`` a regular ``K``-gon in a 2-plane.
@@ -152,6 +155,25 @@ def u1_means_along_u(problem):
     for k in range(p.K):
         H[:, k * p.n:(k + 1) * p.n] = np.sqrt(1.0 - c[k] ** 2) * z
         H[0, k * p.n:(k + 1) * p.n] = c[k]
+    return W, H
+
+
+def u1_signed(problem, negatives: int):
+    """``W = u 1^T``, ``h_{k,i} = s_i v`` with ``v`` orthogonal to ``u`` and ``s`` (``negatives`` minus signs)
+    shared by every class.
+
+    Every class has the same feature multiset, so the class means are equal and the
+    point lies on the ``W = u 1^T`` continuum (critical, ``f = log K``).  At ``d = 2``
+    these points (``negatives = 0 .. n // 2``; more are mirror images ``v -> -v``) are
+    exactly its members without a negative Hessian eigenvalue (docs "Continua").
+    """
+    p = _check_problem(problem)
+    negatives = check_int(negatives, "negatives", 0)
+    _require(negatives <= p.n, f"negatives must be <= n={p.n}, got {negatives}")
+    W = np.zeros((p.d, p.K))
+    W[0] = 1.0
+    H = np.zeros((p.d, p.N))
+    H[1] = np.tile(_sign_vector(p.n, negatives), p.K)
     return W, H
 
 

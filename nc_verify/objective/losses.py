@@ -429,8 +429,9 @@ _ALIASES = {"ce": "cross_entropy"}
 def get_loss(spec) -> Loss:
     """A loss from a spec string ``"name"`` or ``"name:value"`` (or a loss object, returned as is).
 
-    Names: ``cross_entropy`` (alias ``ce``), ``label_smoothing:ALPHA`` (default 0.1),
-    ``focal:GAMMA`` (default 2), ``mse``.
+    Names: ``cross_entropy`` (alias ``ce``), ``label_smoothing:ALPHA``, ``focal:GAMMA``,
+    ``mse``.  A loss with a parameter needs it written out: a bare ``"label_smoothing"``
+    or ``"focal"`` raises ``ValueError`` naming the expected spelling (no silent default).
     """
     if isinstance(spec, Loss):
         return spec
@@ -442,6 +443,9 @@ def get_loss(spec) -> Loss:
         valid = ", ".join(repr(k) for k in LOSSES)
         raise ValueError(f"unknown loss {spec!r}; valid: {valid} (parameter after ':')")
     cls, param = LOSSES[name]
+    if not value and param is not None:
+        raise ValueError(f"loss {spec!r} needs its {param}: write {name}:{param.upper()} "
+                         f"(e.g. '{name}:{ {'alpha': 0.1, 'gamma': 2}.get(param, 1)}')")
     if not value:
         return cls()
     if param is None:

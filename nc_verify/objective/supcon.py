@@ -67,6 +67,24 @@ class SupConState:
         return p * (dM - s) / p.shape[1]
 
 
+def _positive_gradient(M, P, A, rows, cols):
+    """``P_pj - 1/(n - 1)`` at the positives without cancellation, shape (n - 1, N) like ``rows``.
+
+    ``(n - 1) P_pj - 1 = sum_{p'} (P_pj - P_p'j) - sum_{a negative} P_aj`` (the column's
+    probabilities sum to 1), with ``P_pj - P_p'j = P_p'j expm1(M_pj - M_p'j)`` where the
+    logits are close (at collapse the positives' probabilities all approach ``1/(n - 1)``
+    and the subtraction would keep only ``eps`` of the ``exp(-tau)``-size difference).
+    """
+    Mp, Pp = M[rows, cols], P[rows, cols]                       # (n - 1, N)
+    delta = Mp[:, None, :] - Mp[None, :, :]                     # [t, u, j] = M_tj - M_uj
+    with np.errstate(over="ignore"):
+        diff = np.where(delta <= 1.0, Pp[None, :, :] * np.expm1(np.minimum(delta, 1.0)),
+                        Pp[:, None, :] - Pp[None, :, :])
+    negatives = P * (A == 0)
+    negatives[np.arange(M.shape[1]), np.arange(M.shape[1])] = 0.0
+    return (diff.sum(axis=1) - negatives.sum(axis=0)[None, :]) / rows.shape[0]
+
+
 class SupConProblem:
     """Supervised contrastive loss over ``H in OB(d, N)`` (see the module docstring).
 
@@ -99,6 +117,10 @@ class SupConProblem:
         same = self.labels[:, None] == self.labels[None, :]
         np.fill_diagonal(same, False)
         self._positives = same / (self.n - 1.0)                  # A, (N, N)
+        # rows of column j's positives, (n - 1, N): the other members of j's class, in order
+        members = np.arange(self.N).reshape(self.K, self.n)[self.labels]        # (N, n)
+        self._pos_rows = members[~(members == np.arange(self.N)[:, None])].reshape(self.N, self.n - 1).T
+        self._pos_cols = np.broadcast_to(np.arange(self.N), self._pos_rows.shape)
         self._manifold = None
         self._cache = None
 
@@ -176,6 +198,7 @@ class SupConProblem:
         # exact zeros for positives at the dominant logit, no cancellation in log Z
         value = float(np.mean(np.sum(A * (Mc - M), axis=0) + np.log1p(S)))
         G = (P - A) / N
+        G[self._pos_rows, self._pos_cols] = _positive_gradient(M, P, A, self._pos_rows, self._pos_cols) / N
         Gs = G + G.T
         col = np.sum(M * Gs, axis=0)
         state = SupConState(value, G, Gs, col, P)

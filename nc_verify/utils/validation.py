@@ -47,8 +47,28 @@ def check_finite_float(value, name: str) -> float:
     return value
 
 
+def check_real_array(x, name: str) -> np.ndarray:
+    """``x`` as a numpy array after checking its entries are real numbers (integer or floating dtype).
+
+    Complex arrays (whose imaginary part a cast to float64 would silently drop), booleans,
+    strings and object arrays (mixed or arbitrary Python objects) raise a ``TypeError``
+    naming ``name`` and the dtype found.
+    """
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real array: {exc}") from None
+    if arr.dtype.kind not in "iuf":
+        what = {"c": "complex", "b": "boolean", "O": "object (arbitrary Python values)"}.get(
+            arr.dtype.kind, f"non-numeric ({arr.dtype})")
+        raise TypeError(f"{name} must be a real array (integer or floating entries), got an array of dtype "
+                        f"{arr.dtype}: {what}")
+    return arr
+
+
 def check_matrix(x, name: str, shape: tuple[int, int]) -> np.ndarray:
-    """Return ``x`` as a finite float64 array of the given shape."""
+    """Return ``x`` as a finite float64 array of the given shape (real entries: :func:`check_real_array`)."""
+    x = check_real_array(x, name)
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -112,3 +112,44 @@ def test_supcon_probe_runs_the_saddle_search():
     kinds = {q.kind for q in rep.points}
     assert "strict_saddle" in kinds
     assert any("lm" in q.sources or set(q.sources) - {"descent"} for q in rep.points)
+
+
+def test_probe_with_nothing_examined_is_undecided():
+    """A probe whose descents and search found no point critical to rounding level passes nothing
+    (it printed "no spurious local minimiser: pass - none among 0 distinct points")."""
+    from nc_verify.checks.probes import ProbeReport
+
+    r = ProbeReport(d=2, K=100, n=5, tau=1.0, loss="cross_entropy", seed=0, n_starts=1, search_starts=0,
+                    best_value=4.6, reference=4.6, theorem1_bound=None, theorem2_regime=False,
+                    descent_costs=[4.6], points=[])
+    states = {row.name: row.state for row in r.rows()}
+    assert states["probe: no spurious local minimiser"] == "undecided"
+    assert states["probe: every other critical point a strict saddle"] == "undecided"
+    assert "pass" not in states.values() and r.exit_status == 3
+
+
+@pytest.mark.parametrize("d, K, n", [(2, 3, 2), (2, 5, 2)])
+def test_probe_reports_the_degenerate_continuum_member(d, K, n):
+    """(2, 3, 2): the continuum W = u 1^T was reported a strict saddle through a member with
+    lambda_min -0.11 and the probe said "no counterexample found"; its worst member
+    (h = v, lambda_min 0) falls at fourth order: a degenerate saddle, exit status 1."""
+    r = probe(d, K, n, 1.0, n_starts=2, search_starts=0, seed=0, save_dir=None)
+    (deg,) = [p for p in r.points if p.kind == "degenerate_saddle"]
+    assert abs(deg.cost - np.log(K)) <= 1e-14 and abs(deg.lambda_min) <= deg.resolution
+    assert deg.report.continuum["method"] == "parametrisation"
+    assert deg.report.continuum["lambda_min_representative"] < -0.01
+    assert r.verdict == "potential counterexample" and r.exit_status == 1
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_saturated_probe_output_is_clean():
+    """probe (3, 3, 1, tau = 1e4) listed five identical undecided rows at cost 0, leaked scipy's
+    RuntimeWarning from the worst-member line search and repeated one reason in a cell."""
+    r = probe(3, 3, 1, 1e4, n_starts=10, seed=0, save_dir=None)
+    zero = [p for p in r.points if p.cost == 0.0]
+    assert len(zero) == 1 and zero[0].hits >= 2 and zero[0].kind == "undecided"
+    assert "large-tau regime" in zero[0].reason and zero[0].margin == 0.0
+    for row in r.rows():
+        clauses = row.reason.split("; ")
+        assert len(clauses) == len(set(clauses)), row.reason
+    assert r.verdict == "undecided"

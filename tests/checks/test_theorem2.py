@@ -165,3 +165,33 @@ def test_probe_reference_is_validated():
 
     with pytest.raises(TypeError, match="reference"):
         probe(4, 3, 1, 1.0, reference="low", save_dir=None)
+
+
+def test_nothing_examined_is_never_pass(monkeypatch):
+    """families=False and a search that found nothing: the claims about critical points have no
+    evidence, so their rows are undecided (they were "pass - none found" before)."""
+    monkeypatch.setattr(T2, "find_critical_points", _search_with_descent_costs([]))
+    rep = verify_theorem2(5, 3, 1, 1.0, n_starts=1, families=False)
+    assert rep.critical_points == []
+    rows = {r.name.split(": ", 1)[1]: r for r in rep.rows()}
+    for claim in ("no spurious local minimiser", "every other critical point a strict saddle"):
+        assert rows[claim].state == UNDECIDED and "no critical point was examined" in rows[claim].reason
+    assert rep.state == UNDECIDED and rep.exit_status == 3
+
+
+def test_examined_rule():
+    from nc_verify.utils.reports import FAIL
+
+    assert T2.examined(PASS, 0) == UNDECIDED and T2.examined(PASS, 1) == PASS
+    assert T2.examined(FAIL, 0) == FAIL and T2.examined(UNDECIDED, 3) == UNDECIDED
+
+
+def test_merged_reasons_group_only_equal_evidence():
+    """The same reason three times in one cell is one clause; different reasons stay apart."""
+    items = [("", "undecided", "r1"), ("", "undecided", "r1"), ("", "undecided", "r1"),
+             ("", "undecided", "r2"), ("", "degenerate_saddle", "r1")]
+    text = T2.merged_reasons(items)
+    assert text == "3 points undecided: r1; undecided: r2; degenerate_saddle: r1"
+    named = T2.merged_reasons([("a", "undecided", "r"), ("b", "undecided", "r"), ("c", "strict_saddle", "r")])
+    assert named == "2 points (a, b) undecided: r; c: strict_saddle (r)"
+    assert T2.merged_reasons(items, limit=1).endswith("2 more kinds of evidence")

@@ -57,3 +57,37 @@ class TestClassify:
             classify_critical_point(p, W, H, method="svd")
         with pytest.raises(ValueError, match="shape"):
             classify_critical_point(p, W, H[:, :1])
+
+
+# ------------------------------------------------------------- subnormal curvature (large tau)
+@pytest.mark.parametrize("tau, kind", [(720.0, "strict_saddle"), (735.0, "undecided")])
+def test_subnormal_curvature_needs_the_absolute_floor(tau, kind):
+    """Cross-polytope (6, 4, 1): lambda_min = -(tau/2) e^-tau (FACTS).  At tau = 735 it is
+    -2.3e-317, a subnormal with about seven significant bits; the relative floor alone
+    (T + 2 d tau) eps ||Hess|| underflows to ~1e-327 and called it resolved.  The absolute
+    term T m (tau + 1)^2 2^-1074 (8.6e-316 here) leaves it undecided; at tau = 720
+    (lambda_min -7.3e-311) it still resolves the saddle."""
+    from nc_verify.landscape.rounding import EPS, SUBNORMAL, eigenvalue_floor
+    from nc_verify.objective import families as F
+
+    p = UFMProblem(6, 4, 1, tau)
+    r = classify_critical_point(p, *F.cross_polytope(p))
+    exact = -(tau / 2) * np.exp(-tau / 2) * np.exp(-tau / 2)     # (tau/2) e^-tau to 1e-300 relative here
+    assert r.kind == kind and r.lambda_min < 0
+    assert abs(r.lambda_min - exact) <= 1e-3 * abs(exact) + 2 * r.resolution
+    relative_only = (p.tangent_dimension + 2 * p.d * tau) * EPS * r.hessian_norm
+    assert relative_only < abs(r.lambda_min)                     # the old floor called both resolved
+    assert eigenvalue_floor(p, r.hessian_norm) == pytest.approx(
+        relative_only + p.tangent_dimension * (p.K + p.N) * (tau + 1) ** 2 * SUBNORMAL, rel=1e-12)
+
+
+def test_cost_at_bound_with_unresolved_hessian_is_undecided():
+    """(6, 4, 1), tau = 740: the cross-polytope's cost is within rounding of the (underflowed) bound and
+    its whole Hessian (norm 2.3e-316) is below the resolution: not a global minimiser, undecided."""
+    from nc_verify.objective import families as F
+
+    p = UFMProblem(6, 4, 1, 740.0)
+    r = classify_critical_point(p, *F.cross_polytope(p))
+    assert r.kind == "undecided" and r.hessian_norm <= r.resolution and "minimiser cannot be told" in r.reason
+    q = UFMProblem(6, 4, 1, 500.0)               # resolved there: the minimum is still recognised
+    assert classify_critical_point(q, *F.global_etf(q)).kind == "global_minimizer"

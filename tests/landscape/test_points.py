@@ -146,3 +146,35 @@ def test_metadata_is_json(tmp_path):
     path = save_point(tmp_path / "m", np.eye(2), np.eye(2), metadata={"a": np.float64(1.5)})
     with np.load(path) as data:
         assert json.loads(str(data["metadata"])) == {"a": 1.5}
+
+
+def test_underflowed_points_are_reported_once():
+    """tau = 1e4, (3, 3, 1): descents end at different saturated configurations whose cost, gradient and
+    Hessian all compute to 0; five of them were listed as five identical undecided rows."""
+    from nc_verify import UFMProblem
+    from nc_verify.landscape.points import add_distinct, describe_point
+
+    from nc_verify.objective import families as F
+
+    p = UFMProblem(3, 3, 1, 1e4)
+    pts = []
+    for angle in (0.0, 0.05, 0.1):                       # rotated-apart near-ETF points, all saturated
+        W, H = F.global_etf(p)
+        c, s = np.cos(angle), np.sin(angle)
+        R = np.eye(3)
+        R[:2, :2] = [[c, -s], [s, c]]
+        W2, H2 = W.copy(), H.copy()
+        W2[:, 0], H2[:, 0] = R @ W2[:, 0], R @ H2[:, 0]         # class 0 turned: W^T W changes
+        q = describe_point(p, W2, H2)
+        assert q.cost == 0.0 and not np.any(q.invariants["hessian"])
+        pts.append(q)
+    assert not np.allclose(pts[0].invariants["gram_0"], pts[2].invariants["gram_0"], atol=1e-4)
+    kept = []
+    for q in pts:
+        add_distinct(kept, q, "descent")
+    assert len(kept) == 1 and kept[0].hits == 3
+    # a point with a non-zero Hessian at the same cost stays distinct
+    W, H = F.global_etf(UFMProblem(3, 3, 1, 1.0))
+    other = describe_point(UFMProblem(3, 3, 1, 1.0), W, H)
+    other.cost = 0.0
+    assert add_distinct(kept, other) and len(kept) == 2

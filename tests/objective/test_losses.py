@@ -133,6 +133,8 @@ class TestBoundAndErrors:
         ("hinge", "unknown loss 'hinge'"), ("mse:2", "takes no parameter"),
         ("focal:x", "gamma must be a number"), ("focal:-1", "gamma must be finite and >= 0"),
         ("label_smoothing:1", r"alpha must be in \[0, 1\)"),
+        # a bare name meant alpha = 0.1 / gamma = 2 silently: the parameter must be written out
+        ("label_smoothing", "needs its alpha: write label_smoothing:ALPHA"), ("focal", "needs its gamma"),
     ])
     def test_bad_specs(self, spec, match):
         with pytest.raises(ValueError, match=match):

@@ -4,7 +4,9 @@ The wheel is built from a copy of the package's files (the checkout is not touch
 with ``--no-deps --no-index`` into a new venv that sees this environment's dependencies
 (numpy, pymanopt, pytest, hypothesis, ...) through a ``.pth`` line naming their
 site-packages folder: a folder named in a ``.pth`` file is put on ``sys.path`` but its own
-``.pth`` files are not run, so an editable install of nc-verify there stays inactive. The
+``.pth`` files are not run, so an editable install of nc-verify there stays inactive, and a
+non-editable one comes after the venv's own site-packages on ``sys.path`` (the wheel is
+installed before the ``.pth`` line is written, so pip cannot take it for installed already). The
 user's file runs from a temporary folder outside the repository, with pytest's plugin
 autoloading on, so the ``pytest11`` entry point is what brings in the ``rng`` fixture,
 ``--nc-verify-profile`` and the claims line.
@@ -71,9 +73,14 @@ def test_wheel_in_fresh_venv(tmp_path):
     py = venv / "bin" / "python"
     purelib = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                         env=env).stdout.strip())
+    # The wheel goes in before the dependencies become visible: where this environment holds
+    # nc-verify installed non-editable (an unpacked sdist's suite), pip would otherwise find it
+    # through the .pth line, report "already satisfied" and install nothing, and the user's
+    # test would import this environment's copy.
+    _run(pip + ["--python", str(py), "install", "-q", "--no-deps", "--no-index", str(wheel)], env=env)
+    assert (purelib / "nc_verify" / "__init__.py").is_file(), sorted(p.name for p in purelib.iterdir())
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (purelib / "_host_dependencies.pth").write_text("\n".join(sorted(deps)) + "\n")
-    _run(pip + ["--python", str(py), "install", "-q", "--no-deps", "--no-index", str(wheel)], env=env)
 
     user = tmp_path / "user"
     user.mkdir()
