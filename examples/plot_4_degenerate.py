@@ -14,6 +14,10 @@ lowers the cost by $|f - f(x)| \propto t^4$: the dots lie on a line of slope 4 i
 above the cost's rounding level (dotted). A resolved decrease of fourth order: the point is not a
 local minimum although no eigenvalue is negative, a *degenerate saddle* (`classify_point`
 says `degenerate_saddle`). Theorem 2 is stated for $d > K$; at $d = 2$ such points exist.
+
+What to look for: the left curve touches zero only at $\phi = \pi/2$, where `worst_member`
+lands (the star) from $\phi = 0.3$; on the right the dots follow the slope-4 line, not the
+slope-2 one, well above the dotted rounding level.
 """
 
 import matplotlib.pyplot as plt
