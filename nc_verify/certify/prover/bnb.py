@@ -220,7 +220,7 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
             acc = Bm[:, i, i]
             for k in range(m):
                 if k != i:
-                    acc = acc - point(Bm[:, i, k].mag())
+                    acc = acc - bk.abs_upper(Bm[:, i, k])
             good &= acc.lo > 0.0
         for e_, b in enumerate(idx):
             if good[e_]:
