@@ -294,3 +294,52 @@ def test_infinite_but_not_nan_products_keep_their_sign():
     assert r.lo < 1.0 and r.lo > 0.99 and r.hi == INF and I.NUMPY.is_pos(r)
     f = _fi(1.0, 2.0) * _fi(1.0, INF)
     assert FB.is_pos(f) and f.hi == arb.pos_inf()
+
+
+# ------------------------------------------------------------- decisions on enclosures straddling 0
+# Every sign decision must refuse on an enclosure that contains 0 -- straddling it by the
+# smallest amount or touching it at an end (the decisions are strict: "> 0", "< 0").
+TINY = 5e-324
+STRADDLE = [(-TINY, 1.0), (-1.0, TINY), (0.0, 1.0), (-1.0, 0.0), (0.0, 0.0), (-1.0, 1.0)]
+
+
+@pytest.mark.parametrize("lo,hi", STRADDLE)
+def test_sign_tests_refuse_on_enclosures_containing_zero(lo, hi):
+    from nc_verify.certify.prover.bnb import _pos_or_neg
+    x = I.interval(lo, hi)
+    assert not I.NUMPY.is_pos(x) and not I.NUMPY.is_neg(x) and not _pos_or_neg(x)
+    f = FB.interval(lo, hi)
+    assert not FB.is_pos(f) and not FB.is_neg(f)
+
+
+def test_sign_tests_decide_just_off_zero():
+    """The same tests decide once 0 is excluded by one subnormal (they are not simply always false)."""
+    from nc_verify.certify.prover.bnb import _pos_or_neg
+    assert I.NUMPY.is_pos(I.interval(TINY, 1.0)) and I.NUMPY.is_neg(I.interval(-1.0, -TINY))
+    assert bool(_pos_or_neg(I.interval(TINY, 1.0))) and bool(_pos_or_neg(I.interval(-1.0, -TINY)))
+    assert FB.is_pos(FB.interval(TINY, 1.0)) and FB.is_neg(FB.interval(-1.0, -TINY))
+
+
+@pytest.mark.parametrize("lo,hi", STRADDLE)
+def test_reciprocal_of_an_enclosure_containing_zero_is_the_whole_line(lo, hi):
+    r = I.recip(I.interval(lo, hi))
+    assert r.lo == -np.inf and r.hi == np.inf
+    f = FB.recip(FB.interval(lo, hi))
+    assert f.lo == arb.neg_inf() and f.hi == arb.pos_inf()
+
+
+@pytest.mark.parametrize("lo,hi", [(-TINY, 1.0), (-1.0, TINY), (-1.0, 2.0), (-2.0, 1.0)])
+def test_square_of_a_straddling_enclosure_starts_at_zero(lo, hi):
+    """x^2 over an interval containing 0 has minimum 0 (not min(lo^2, hi^2) > 0)."""
+    r = I.sqr(I.interval(lo, hi))
+    f = FB.sqr(FB.interval(lo, hi))
+    assert r.lo == 0.0 and f.lo == 0
+    assert r.hi >= max(lo * lo, hi * hi) and f.hi >= max(lo * lo, hi * hi)
+
+
+def test_log1p_refuses_at_minus_one_exactly():
+    """The domain test is strict: an interval touching -1 gets the whole line."""
+    r = I.log1p(I.interval(-1.0, 0.5))
+    assert r.lo == -np.inf and r.hi == np.inf
+    r = I.log1p(I.interval(np.nextafter(-1.0, 0.0), 0.5))
+    assert np.isfinite(r.lo)
