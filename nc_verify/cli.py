@@ -344,8 +344,15 @@ def _cmd_prove(args) -> int:
     from nc_verify.utils.progress import Progress
 
     if args.check is not None:
-        _say(f"nc-verify prove --check {args.check}")
-        result = check_landscape_proof(args.check)       # ProofFileError (a ValueError) for a non-proof: exit 2
+        _say("nc-verify prove --check " + " ".join(args.check))
+        if len(args.check) == 1:
+            result = check_landscape_proof(args.check[0])    # ProofFileError (a ValueError) for a non-proof: exit 2
+        else:                                                # temperature pieces, re-checked and assembled
+            from nc_verify.certify.prover import check_tau_pieces
+
+            result = check_tau_pieces(args.check)
+            for path, piece in zip(args.check, result.pieces):
+                _say(f"  {path}: {piece.message}")
         _say(str(result))
         state = FAIL if not result.valid else (PASS if result.status == "proved" else UNDECIDED)
         _say(f"verdict: {state}")
@@ -549,8 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-boxes", type=int, default=DEFAULT_MAX_BOXES, help="box budget")
     p.add_argument("--workers", type=int, default=None, help="worker processes for the box batches")
     p.add_argument("--out", metavar="FILE.json", type=_out_file, default=None, help="write the proof as JSON")
-    p.add_argument("--check", metavar="FILE.json", default=None,
-                   help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify')")
+    p.add_argument("--check", metavar="FILE.json", nargs="+", default=None,
+                   help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify'); "
+                        "several files: temperature pieces of one problem, re-checked and assembled")
     p.add_argument("--no-check", action="store_true",
                    help="skip the flint re-check that follows a proof by default (the verdict is then "
                         "'undecided: unchecked', exit 3)")
