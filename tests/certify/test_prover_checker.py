@@ -386,3 +386,26 @@ def test_checker_accepts_a_proof_in_memory(base):
     assert check_landscape_proof(p).status == "proved"
     with pytest.raises(TypeError, match="proof"):
         check_landscape_proof(3)
+
+
+def test_naive_gradient_needs_one_component_and_checks_the_one_named(base):
+    """'Some component excludes 0' is the rule (a critical point needs every component 0): a leaf
+    whose named component excludes 0 passes although another component's enclosure contains 0
+    (an 'all components' rule would refuse it), and naming that other component fails."""
+    bk, enc = FlintBackend(), P.E.prover_loss("cross_entropy")
+    for leaf in base["leaves"]:
+        if leaf["test"] != "gradient" or leaf["data"]["mode"] != "naive":
+            continue
+        lo, hi = box(leaf["path"])
+        xs = [bk.interval(a, b) for a, b in zip(lo, hi)]
+        g = P.E.gradient(CH, P.E.quantities(bk, CH, xs, bk.point(TAU), enc), enc)
+        straddle = [k for k, gk in enumerate(g) if not (bk.is_pos(gk) or bk.is_neg(gk))]
+        if straddle:
+            break
+    else:
+        pytest.fail("no naive gradient leaf with a straddling component")
+    ok, _ = P.check_leaf(bk, CH, enc, leaf, list(lo), list(hi), True)
+    assert ok and leaf["data"]["i"] not in straddle
+    forged = dict(leaf, data={"mode": "naive", "i": straddle[0]})
+    ok, why = P.check_leaf(bk, CH, enc, forged, list(lo), list(hi), True)
+    assert not ok and f"component {straddle[0]}" in why
