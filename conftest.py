@@ -1,8 +1,9 @@
 """Repository test configuration: one BLAS thread, and nc-verify's pytest plugin with its deterministic profile.
 
-The plugin (:mod:`nc_verify.testing.plugin`: ``rng`` fixture, ``--nc-verify-profile``,
-claims summary) is registered by the package's ``pytest11`` entry point when nc-verify is
-installed; it is loaded from here when the installed metadata predates it. Hypothesis
+The plugin (:mod:`_nc_verify_pytestplugin`: ``rng`` fixture, ``--nc-verify-profile``,
+claims summary) is registered by the package's ``pytest11`` entry point ``nc_verify`` when
+nc-verify is installed; it is loaded from here when plugin autoloading is off or nc-verify is
+not installed. Hypothesis
 runs the deterministic profile unless ``--nc-verify-profile`` or
 ``NC_VERIFY_HYPOTHESIS=thorough`` says otherwise.
 """
@@ -17,5 +18,5 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("NC_VERIFY_HYPOTHESIS", "deterministic")
 
 if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") or not any(
-        ep.value == "nc_verify.testing.plugin" for ep in entry_points(group="pytest11")):
-    pytest_plugins = ["nc_verify.testing.plugin"]
+        ep.name == "nc_verify" for ep in entry_points(group="pytest11")):
+    pytest_plugins = ["_nc_verify_pytestplugin"]

@@ -7,7 +7,10 @@ Usage::
 Writes a JSON record and a Markdown table next to it (same name, ``.md``).  ``--quick`` runs
 only the (2, 1) cases.  ``--speedup N`` instead times one case serially and with ``workers=N``
 (checking that the leaves are identical) and writes ``speedup.json`` next to ``--out``, with the
-load average at the start (on a shared machine the ratio is only as good as the idle cores).  Every proved case is re-verified with ``check_landscape_proof`` from
+load average at the start (on a shared machine the ratio is only as good as the idle cores).
+``--tau-pieces K N`` proves (K, n) (``TAU_PIECES``: (2, 1) over [0.05, 100], (2, 2) over
+[0.05, 10]) in pieces (``prove_tau_pieces``), re-checks and assembles them (``check_tau_pieces``),
+probes pieces at larger tau, and writes ``tau_pieces_K_N.json``/``.md`` next to ``--out``.  Every proved case is re-verified with ``check_landscape_proof`` from
 the saved file (not-proved runs only when they have <= 50 000 leaves).  Times are wall-clock seconds on the machine that ran it (one process).
 """
 
@@ -83,13 +86,76 @@ def speedup(workers, out, case=(2, 3, 1.0)):
     return rec
 
 
+TAU_PIECES = {  # (K, n): breakpoints (decimals, read exactly)
+    (2, 1): ["0.05", "0.5", "1.9", "5", "10", "20", "30", "40", "50", "60", "70", "80", "90", "100"],
+    (2, 2): ["0.05", "0.5", "1.9", "5", "10"],
+}
+TAU_PROBES = {(2, 1): [("100", "110"), ("200", "210"), ("340", "350")]}   # beyond the range: how the cost grows
+
+
+def tau_pieces(K, n, out, max_boxes):
+    """Prove (K, n), every d >= 3, over the range of ``TAU_PIECES`` in pieces, re-check and assemble
+    them; then probe the pieces of ``TAU_PROBES`` (numpy layer only) within the same box budget."""
+    from nc_verify.certify.prover import check_tau_pieces, prove_tau_pieces
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        proofs = prove_tau_pieces(K, n, TAU_PIECES[(K, n)], out_dir=tmp, max_boxes=max_boxes,
+                                  progress=lambda i, p: print(f"piece {i}: {p.tau_exact} {p.status} "
+                                                              f"{p.counts} {p.seconds:.1f} s", flush=True))
+        files = sorted(os.path.join(tmp, f) for f in os.listdir(tmp))
+        t = time.perf_counter()
+        assembled = check_tau_pieces(files)
+        check_s = time.perf_counter() - t
+        for f, p, c in zip(files, proofs, assembled.pieces):
+            rows.append({"tau": p.tau_exact, "status": p.status, "counts": p.counts, "prove_s": round(p.seconds, 2),
+                         "check": c.status, "check_s": round(c.seconds, 2),
+                         "file_MB": round(os.path.getsize(f) / 2**20, 2)})
+    probes = []
+    for lo, hi in TAU_PROBES.get((K, n), []):
+        p = prove_landscape(K, n, (lo, hi), max_boxes=max_boxes)
+        probes.append({"tau": p.tau_exact, "status": p.status, "counts": p.counts, "prove_s": round(p.seconds, 2)})
+        print(json.dumps(probes[-1]), flush=True)
+    rec = {"case": f"({K},{n}) every d>=3, cross_entropy", "assembled": assembled.message,
+           "assembled_status": assembled.status, "assemble_check_s": round(check_s, 2), "max_boxes": max_boxes,
+           "pieces": rows, "probes": probes, "load_average_1min_at_start": load, "cpu_count": os.cpu_count(),
+           "machine": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M")}
+    print(assembled.message)
+    with open(out + ".json", "w") as fh:
+        json.dump(rec, fh, indent=1)
+    bp = TAU_PIECES[(K, n)]
+    md = [f"# ({K}, {n}), every d >= 3, every tau in [{bp[0]}, {bp[-1]}], in pieces", "",
+          f"{assembled.message} (assembly and re-check {check_s:.0f} s; 1-minute load average "
+          f"{load} on {os.cpu_count()} cores at the start; box budget {max_boxes} per piece).", "",
+          "| tau | status | evaluated | gradient | saddle in-plane | saddle normal | ETF convex | unresolved | "
+          "prove s | check | check s | file MB |", "|" + "---|" * 12]
+    for r in rows + [dict(q, check="-", check_s="-", file_MB="-") for q in probes]:
+        c = r["counts"]
+        md.append(f"| [{', '.join(r['tau'])}] | {r['status']} | {c['evaluated']} | {c['gradient']} | "
+                  f"{c['saddle_inplane']} | {c['saddle_normal']} | {c['etf_convex']} | {c['unresolved']} | "
+                  f"{r['prove_s']} | {r['check']} | {r['check_s']} | {r['file_MB']} |")
+    if probes:
+        md += ["", "The last rows are probes beyond the range (not part of the assembled proof)."]
+    with open(out + ".md", "w") as fh:
+        fh.write("\n".join(md) + "\n")
+    return rec
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="docs/prover_runs/results.json")
     ap.add_argument("--speedup", type=int, default=0, metavar="N",
                     help="time (2,3) tau=1 serially and with workers=N instead of the case table")
+    ap.add_argument("--tau-pieces", type=int, nargs=2, metavar=("K", "N"), default=None,
+                    help=f"prove (K, n) in {sorted(TAU_PIECES)} over its tau range in checked pieces and assemble them")
     args = ap.parse_args(argv)
+    if args.tau_pieces:
+        K, n = args.tau_pieces
+        if (K, n) not in TAU_PIECES:
+            ap.error(f"--tau-pieces: no breakpoints for ({K}, {n}); known: {sorted(TAU_PIECES)}")
+        return tau_pieces(K, n, os.path.join(os.path.dirname(args.out) or ".", f"tau_pieces_{K}_{n}"), 10**6)
     if args.speedup:
         return speedup(args.speedup, os.path.join(os.path.dirname(args.out) or ".", "speedup.json"))
     rows = []

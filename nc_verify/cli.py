@@ -392,12 +392,19 @@ def _cmd_certify(args) -> int:
 
 
 def _cmd_prove(args) -> int:
-    from nc_verify.certify.prover import check_landscape_proof, prove_landscape, summary_lines
+    from nc_verify.certify.prover import check_landscape_proof, check_prove_arguments, prove_landscape, summary_lines
     from nc_verify.utils.progress import Progress
 
     if args.check is not None:
-        _say(f"nc-verify prove --check {args.check}")
-        result = check_landscape_proof(args.check)
+        _say("nc-verify prove --check " + " ".join(args.check))
+        if len(args.check) == 1:
+            result = check_landscape_proof(args.check[0])    # ProofFileError (a ValueError) for a non-proof: exit 2
+        else:                                                # temperature pieces, re-checked and assembled
+            from nc_verify.certify.prover import check_tau_pieces
+
+            result = check_tau_pieces(args.check)
+            for path, piece in zip(args.check, result.pieces):
+                _say(f"  {path}: {piece.message}")
         _say(str(result))
         state = FAIL if not result.valid else (PASS if result.status == "proved" else UNDECIDED)
         _say(f"verdict: {state}")
@@ -407,21 +414,48 @@ def _cmd_prove(args) -> int:
     if (args.tau is None) == (args.tau_range is None):
         raise ValueError("give exactly one of --tau and --tau-range")
     tau = args.tau if args.tau_range is None else tuple(args.tau_range)
+    kw = dict(d=args.d, loss=args.loss, max_boxes=args.max_boxes, workers=args.workers)
+    check_prove_arguments(args.K, args.n, tau, **kw)     # every argument, before any work or output
+    unchecked = "--no-check" if args.no_check else None
+    if unchecked is None:
+        try:
+            import flint  # noqa: F401
+        except ImportError:
+            unchecked = "python-flint missing"
+    if args.out is not None:
+        _probe_writable(args.out)
     where = "every d > K" if args.d is None else f"d = {args.d}"
     _say(f"nc-verify prove: K={args.K} n={args.n} tau={tau} ({where}) loss={args.loss} max_boxes={args.max_boxes}")
     with Progress(0, "prove: boxes", enabled=True) as bar:
-        proof = prove_landscape(args.K, args.n, tau, d=args.d, loss=args.loss, max_boxes=args.max_boxes,
-                                workers=args.workers,
+        proof = prove_landscape(args.K, args.n, tau, **kw,
                                 progress=lambda left, rate: bar.update(
                                     0, postfix=f"{left} boxes left, {rate:.0f} boxes/s"))
-    for line in summary_lines(proof):
-        _say(line)
     if args.out is not None:
         proof.save(args.out)
+    check = None if unchecked else check_landscape_proof(args.out if args.out is not None else proof)
+    for line in summary_lines(proof, check, unchecked):
+        _say(line)
+    if args.out is not None:
         _say(f"proof written to {args.out} (re-check: nc-verify prove --check {args.out})")
-    state = PASS if proof.status == "proved" else UNDECIDED
-    _say(f"verdict: {state}")
+    if check is None:
+        state = UNDECIDED              # the numpy layer alone is no proof (it assumes libm's error bound)
+    else:
+        state = FAIL if not check.valid else (PASS if check.status == "proved" else UNDECIDED)
+    _say(f"verdict: {state}" + (f" (unchecked: {unchecked})" if check is None else ""))
     return exit_status(state)
+
+
+def _probe_writable(path) -> None:
+    """Open ``path`` for appending before a long run (removing it again if this created it): an
+    unwritable output fails now, as an input error, not after the work."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+    if not existed:
+        os.remove(path)
 
 
 # --------------------------------------------------------------------- parser
@@ -579,16 +613,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="prove Theorem 2's landscape at small sizes by interval branch and bound")
     p.add_argument("--K", type=int, default=None, help="number of classes K (required unless --check)")
     p.add_argument("--n", type=int, default=None, help="samples per class n (required unless --check)")
-    p.add_argument("--tau", type=float, default=None, help="temperature tau (or give --tau-range)")
-    p.add_argument("--tau-range", type=float, nargs=2, metavar=("LO", "HI"), default=None,
-                   help="prove for every tau in [LO, HI] (tau becomes a box coordinate)")
+    p.add_argument("--tau", default=None,
+                   help="temperature tau, a decimal read exactly (1.9 is 19/10, enclosed outward; or give --tau-range)")
+    p.add_argument("--tau-range", nargs=2, metavar=("LO", "HI"), default=None,
+                   help="prove for every tau in [LO, HI] (decimals read exactly; tau becomes a box coordinate)")
     p.add_argument("--d", type=int, default=None, help="feature dimension; default: every d > K at once")
     p.add_argument("--loss", default="cross_entropy", help="loss spec (cross_entropy, label_smoothing:A, focal:G)")
     p.add_argument("--max-boxes", type=int, default=DEFAULT_MAX_BOXES, help="box budget")
     p.add_argument("--workers", type=int, default=None, help="worker processes for the box batches")
     p.add_argument("--out", metavar="FILE.json", type=_out_file, default=None, help="write the proof as JSON")
-    p.add_argument("--check", metavar="FILE.json", default=None,
-                   help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify')")
+    p.add_argument("--check", metavar="FILE.json", nargs="+", default=None,
+                   help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify'); "
+                        "several files: temperature pieces of one problem, re-checked and assembled")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the flint re-check that follows a proof by default (the verdict is then "
+                        "'undecided: unchecked', exit 3)")
     p.set_defaults(func=_cmd_prove)
     return parser
 

@@ -26,12 +26,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nc_verify.checks.theorem1 import REACH_RTOL
+from nc_verify.landscape.classify import spectrum_summary
+from nc_verify.landscape.rounding import cost_resolution, gap_resolution
 from nc_verify.landscape.solvers import solve
+from nc_verify.landscape.spectrum import DENSE_LIMIT, hessian_matrix, symmetric_eigh
 from nc_verify.objective.closed_forms import theorem1_bound
+from nc_verify.objective.frames import etf_point
 from nc_verify.objective.metrics import nc_metrics
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.objective.regularized import RegularizedUFM, minimize_regularized
 from nc_verify.utils.progress import Progress
+from nc_verify.utils.reports import FAIL, PASS, UNDECIDED
 from nc_verify.utils.validation import check_choice, check_int, check_positive_float
 
 ARTEFACTS = ("table1", "figure1", "figure3", "figure5")
@@ -212,7 +218,11 @@ class Figure3Result:
         One per (panel, grid point, optimiser, start), keys = CSV columns: ``panel``
         ("K" = left, tau fixed; "tau" = right, K fixed), ``d``, ``K``, ``n``, ``tau``,
         ``optimizer``, ``start``, ``cost`` (final f), ``bound`` (Theorem 1),
-        ``gap`` (cost - bound), ``gradient_norm`` (final Riemannian), ``iterations``.
+        ``gap`` (cost - bound), ``gradient_norm`` (final Riemannian), ``iterations``,
+        ``state`` and ``resolution`` (:func:`reach_state`: "pass" where the run reached the
+        bound, "undecided" where its gap lies within what its stopping gradient resolves,
+        "FAIL" where it is resolved beyond that; ``resolution`` is that limit, NaN where
+        Theorem 1 does not apply, ``d < K``).
     settings : dict
     """
 
@@ -223,8 +233,66 @@ class Figure3Result:
         """Largest ``|cost - bound|`` over the runs with ``d >= K`` (where Theorem 1 applies)."""
         return max(abs(r["gap"]) for r in self.records if r["d"] >= r["K"])
 
+    def counts(self) -> dict:
+        """Runs with ``d >= K`` by :func:`reach_state`: ``{"pass": ..., "undecided": ..., "FAIL": ...}``."""
+        states = [r["state"] for r in self.records if r["d"] >= r["K"]]
+        return {str(s): states.count(str(s)) for s in (PASS, UNDECIDED, FAIL)}
+
     def as_dict(self) -> dict:
-        return {"records": self.records, "settings": self.settings, "largest_gap": self.largest_gap()}
+        return {"records": self.records, "settings": self.settings, "largest_gap": self.largest_gap(),
+                "counts": self.counts()}
+
+
+def etf_curvature(K: int, n: int, tau: float):
+    """Smallest non-zero Hessian eigenvalue ``mu`` at the simplex ETF minimiser (off its rotation orbit).
+
+    Computed from the dense spectrum at ``d = K``: the ETF's non-zero spectrum is the same
+    for every ``d >= K`` (extra dimensions add only normal directions, whose quadratic form
+    does not depend on ``d``; checked in ``tests/runs/test_experiments.py``). Returns None
+    where that Hessian is too large for a dense spectrum (tangent dimension above
+    :data:`~nc_verify.landscape.spectrum.DENSE_LIMIT`).
+    """
+    problem = UFMProblem(K, K, n, tau)
+    if problem.tangent_dimension > DENSE_LIMIT:
+        return None
+    W, H = etf_point(K, K, n)
+    eigenvalues = symmetric_eigh(hessian_matrix(problem, W, H), eigvals_only=True)
+    return spectrum_summary(problem, eigenvalues)["sigma"]
+
+
+def reach_state(problem: UFMProblem, cost: float, gradient_norm: float, mu) -> tuple:
+    """Whether one run reached Theorem 1's bound: ``(state, resolution, reason)``.
+
+    * "FAIL" -- the bound is beaten (``f - bound < -``:func:`cost_resolution`), or the run
+      stopped above it by more than its stopping gradient ``g`` accounts for.
+    * "pass" -- ``f - bound <= REACH_RTOL * bound`` (:data:`~nc_verify.checks.theorem1.REACH_RTOL`,
+      the tolerance of :func:`~nc_verify.verify_theorem1`'s "optimisers reach the bound").
+    * "undecided" -- above that, but within :func:`gap_resolution` ``= cost rounding +
+      g^2 / mu``, the cost a point with gradient ``g`` can lie above a minimum whose
+      smallest non-zero curvature is ``mu`` (:func:`etf_curvature`): the run's stopping
+      tolerance cannot tell its cost from the bound. At large ``tau`` the bound is
+      ``~ (K-1) exp(-K tau/(K-1))`` (5e-48 at ``K = 10``, ``tau = 100``) and ``mu`` is as
+      small, so an absolute gradient tolerance of 1e-10 resolves nothing near the bound.
+      Also undecided where ``mu`` could not be computed (None).
+
+    The resolution returned is the limit the gap was compared with.
+    """
+    bound = problem.bound
+    gap = cost - bound
+    below = cost_resolution(problem, bound)
+    if gap < -below:
+        return FAIL, below, f"below the bound by {-gap:.2e} (rounding {below:.1e})"
+    reach = REACH_RTOL * bound
+    if gap <= reach:
+        return PASS, reach, f"reached (gap {gap:.1e} <= {REACH_RTOL:g} x bound)"
+    if mu is None:
+        return UNDECIDED, float("nan"), "stopped above the bound; the minimum's curvature was not computed"
+    resolution = gap_resolution(problem, cost, bound, gradient_norm, mu)
+    if gap <= resolution:
+        return UNDECIDED, resolution, (f"stopped at ||grad f|| = {gradient_norm:.1e}, which resolves f - bound only "
+                                       f"to {resolution:.1e} (curvature {mu:.1e}): gap {gap:.1e} within it")
+    return FAIL, resolution, (f"stopped {gap:.1e} above the bound, beyond what its gradient {gradient_norm:.1e} "
+                              f"accounts for ({resolution:.1e})")
 
 
 def figure3(*, d: int = 100, n: int = 5, K_grid=FIGURE3_K_GRID, tau_grid=FIGURE3_TAU_GRID, tau_for_K: float = 1.0,
@@ -241,7 +309,7 @@ def figure3(*, d: int = 100, n: int = 5, K_grid=FIGURE3_K_GRID, tau_grid=FIGURE3
     for o in optimizers:
         check_choice(o, "optimizer", ("trust_regions", "steepest_descent", "conjugate_gradient"))
     points = [("K", int(K), float(tau_for_K)) for K in K_grid] + [("tau", int(K_for_tau), float(t)) for t in tau_grid]
-    records = []
+    records, curvature = [], {}         # curvature: (K, tau) -> etf_curvature, only where a run needs it
     with Progress(len(points) * starts * len(optimizers), "figure3", enabled=progress) as bar:
         for panel, K, tau in points:
             problem = UFMProblem(d, K, n, tau)
@@ -249,9 +317,15 @@ def figure3(*, d: int = 100, n: int = 5, K_grid=FIGURE3_K_GRID, tau_grid=FIGURE3
                 for s in range(starts):
                     x0 = problem.random_point(np.random.default_rng([seed, s]))
                     r = solve(problem, opt, x0=x0, gradient_tol=gradient_tol, max_iterations=max_iterations)
+                    state, resolution = None, float("nan")
+                    if d >= K:
+                        if (K, tau) not in curvature and r.cost - problem.bound > REACH_RTOL * problem.bound:
+                            curvature[K, tau] = etf_curvature(K, n, tau)
+                        state, resolution, _ = reach_state(problem, r.cost, r.gradient_norm, curvature.get((K, tau)))
                     records.append(dict(panel=panel, d=d, K=K, n=n, tau=tau, optimizer=opt, start=s, cost=r.cost,
                                         bound=problem.bound, gap=r.cost - problem.bound,
-                                        gradient_norm=r.gradient_norm, iterations=r.iterations))
+                                        gradient_norm=r.gradient_norm, iterations=r.iterations,
+                                        state=str(state) if state is not None else "", resolution=resolution))
                     bar.update(postfix=f"{panel} K={K} tau={tau:g}")
     settings = dict(d=d, n=n, K_grid=list(K_grid), tau_grid=list(tau_grid), tau_for_K=tau_for_K,
                     K_for_tau=K_for_tau, starts=starts, optimizers=list(optimizers), gradient_tol=gradient_tol,
@@ -429,6 +503,16 @@ def write_figure3(result: Figure3Result, out: str) -> list:
         for opt, marker in zip(result.settings["optimizers"], "ox+"):
             pts = [(r[key], r["cost"]) for r in rows if r["optimizer"] == opt]
             ax.plot(*zip(*pts), marker, ms=5, mfc="none", label=f"{opt} (all starts)")
+        # runs whose gap their stopping gradient cannot resolve: shaded, so that a marker far
+        # above the line there reads as "undecided", not as a mismatch with Theorem 1
+        undecided = sorted({r[key] for r in rows if r["state"] == str(UNDECIDED)})
+        for i, x in enumerate(undecided):
+            ax.axvspan(x / 1.25 if panel == "tau" else x - 0.5, x * 1.25 if panel == "tau" else x + 0.5,
+                       color="0.85", zorder=0, label="undecided: stopping gradient cannot resolve f - bound"
+                       if i == 0 else None)
+        failed = [(r[key], r["cost"]) for r in rows if r["state"] == str(FAIL)]
+        if failed:
+            ax.plot(*zip(*failed), "s", ms=9, mfc="none", mec="red", label="FAIL: resolved off the bound")
         if panel == "tau":
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -500,14 +584,29 @@ def _comparison(name, result) -> list:
         return rows
     if name == "figure3":
         inside = [r for r in result.records if r["d"] >= r["K"]]
-        worst = max(inside, key=lambda r: abs(r["gap"]))
-        # at large tau the bound itself is tiny (5e-48 at K = 10, tau = 100): an absolute
-        # gap can look small while the optimiser stopped far above it, so report both
-        rel = max(inside, key=lambda r: abs(r["gap"]) / r["bound"])
-        return [("largest |f - bound|, d >= K", f"{abs(worst['gap']):.2e} (K={worst['K']}, tau={worst['tau']:g}, "
-                 f"{worst['optimizer']})", "bound reached in every trial"),
-                ("largest |f - bound| / bound, d >= K", f"{abs(rel['gap']) / rel['bound']:.2e} (K={rel['K']}, "
-                 f"tau={rel['tau']:g}, {rel['optimizer']})", "")]
+        counts = result.counts()
+        state = FAIL if counts[str(FAIL)] else (UNDECIDED if counts[str(UNDECIDED)] else PASS)
+        verdict = f"{state}: {counts[str(PASS)]} of {len(inside)} runs reached the bound"
+        undecided = [r for r in inside if r["state"] == str(UNDECIDED)]
+        if undecided:
+            taus = sorted({r["tau"] for r in undecided})
+            verdict += (f", {len(undecided)} undecided (tau = {', '.join(f'{t:g}' for t in taus)}: stopped at "
+                        f"gradient tolerance {result.settings['gradient_tol']:g}, which cannot resolve f - bound "
+                        f"there, up to {max(r['resolution'] for r in undecided):.1e} against a bound of "
+                        f"{min(r['bound'] for r in undecided):.1e})")
+        if counts[str(FAIL)]:
+            verdict += f", {counts[str(FAIL)]} FAIL (resolved away from the bound)"
+        rows = [("runs at the bound, d >= K", verdict, "bound reached in every trial")]
+        decided = [r for r in inside if r["state"] != str(UNDECIDED)]
+        if decided:
+            # the gaps of undecided runs are not evidence either way: left out of the largest gaps
+            worst = max(decided, key=lambda r: abs(r["gap"]))
+            rel = max(decided, key=lambda r: abs(r["gap"]) / r["bound"])
+            rows += [("largest |f - bound|, decided runs", f"{abs(worst['gap']):.2e} (K={worst['K']}, "
+                      f"tau={worst['tau']:g}, {worst['optimizer']})", ""),
+                     ("largest |f - bound| / bound, decided runs", f"{abs(rel['gap']) / rel['bound']:.2e} "
+                      f"(K={rel['K']}, tau={rel['tau']:g}, {rel['optimizer']})", "")]
+        return rows
     rows = []
     for f in FORMULATIONS:
         first = result.first_full_accuracy(f)

@@ -426,6 +426,7 @@ def heatmap(records: dict, path) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
     recs = list(records.values())
     taus = sorted({r["tau"] for r in recs})
@@ -441,18 +442,22 @@ def heatmap(records: dict, path) -> str:
             c = np.log10(-ws)
             C[i, j] = c if np.isnan(C[i, j]) else min(C[i, j], c)
     labels = [f"d={d} K={K} n={n} {loss}" for d, K, n, loss in rows]
-    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.2 * len(taus), 1.5 + 0.45 * len(rows)), squeeze=False)
+    colors = ["#4caf50", "#bdbdbd", "#e53935"]
+    # constrained layout keeps the two short titles, the colour key and the colour bar apart
+    fig, axes = plt.subplots(1, 2, figsize=(5 + 1.2 * len(taus), 2.2 + 0.45 * len(rows)), squeeze=False,
+                             layout="constrained")
     ax = axes[0, 0]
-    ax.imshow(V, cmap=ListedColormap(["#4caf50", "#bdbdbd", "#e53935"]), vmin=-0.5, vmax=2.5, aspect="auto")
-    ax.set_title("state (green: pass / none found,\ngrey: undecided, red: FAIL / counterexample)", fontsize=8)
+    ax.imshow(V, cmap=ListedColormap(colors), vmin=-0.5, vmax=2.5, aspect="auto")
+    ax.set_title("verdict (worst over seeds)", fontsize=9)
     im = axes[0, 1].imshow(C, cmap="viridis", aspect="auto")
-    axes[0, 1].set_title("worst saddle: log10 |lambda_min|", fontsize=8)
-    fig.colorbar(im, ax=axes[0, 1])
+    axes[0, 1].set_title("worst saddle (blank: none)", fontsize=9)
+    fig.colorbar(im, ax=axes[0, 1], label="log10 |lambda_min|")
     for a in axes[0]:
         a.set_xticks(range(len(taus)), [f"{t:g}" for t in taus])
         a.set_xlabel("tau")
         a.set_yticks(range(len(rows)), labels if a is ax else [""] * len(rows), fontsize=7)
-    fig.tight_layout()
+    keys = [Patch(color=c, label=t) for c, t in zip(colors, ("pass / none found", "undecided", "FAIL / counterexample"))]
+    fig.legend(handles=keys, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return os.fspath(path)

@@ -106,6 +106,15 @@ def _theorem2_state(report, require_saturated: bool) -> tuple[State, bool]:
 _RUNS: Counter = Counter()
 
 
+def _claim_frame(excinfo) -> bool:
+    """pytest's ``__tracebackhide__`` rule for the helpers' own frames: hidden when the claim failed.
+
+    A failed or undecided claim (``AssertionError``) is reported at the test's line with the
+    helper's message; any other exception (a bad argument, a bug) keeps every frame.
+    """
+    return excinfo is not None and excinfo.errisinstance(AssertionError)
+
+
 def claims_run() -> dict:
     """Calls of each helper in this process so far: ``{name: Counter(passed=, failed=, undecided=, error=)}``."""
     out: dict = {}
@@ -119,6 +128,7 @@ def _claim(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        __tracebackhide__ = _claim_frame
         try:
             result = fn(*args, **kwargs)
         except UndecidedError:
@@ -138,6 +148,7 @@ def _claim(fn):
 
 def _raise(state: str, claim: str, headline: str, fields) -> None:
     """Raise ``AssertionError`` ("FAIL") or ``UndecidedError`` ("undecided") with aligned ``fields``."""
+    __tracebackhide__ = _claim_frame
     cls = UndecidedError if state == UNDECIDED else AssertionError
     lines = [f"{claim}: {'UNDECIDED' if state == UNDECIDED else 'FAILED'}: {headline}"]
     width = max((len(k) for k, _ in fields), default=0) + 2
@@ -180,6 +191,7 @@ def assert_derivatives(problem: UFMProblem, W=None, H=None, *, rng=None, directi
     UndecidedError
         No row failed but a slope could not be fitted above the rounding floor.
     """
+    __tracebackhide__ = _claim_frame
     rep = check_derivatives(problem, W, H, directions=directions, rng=rng)
     state = report_verdict(rep)
     if state != PASS:
@@ -192,19 +204,31 @@ def assert_derivatives(problem: UFMProblem, W=None, H=None, *, rng=None, directi
 
 # ---------------------------------------------------------------- critical points
 def _point_fields(problem, r):
-    zeros = ("n/a (Lanczos: no full spectrum)" if r.n_zero is None
-             else f"{r.n_zero} (rotation orbit {r.orbit_dimension})")
-    return [
+    """The failure block of a classified point: the quantities its kind rests on, nothing else.
+
+    Every block shows the gradient against its rounding level. Only at a critical point do
+    the second-order data (``lambda_min`` against its resolution, the zero count) and the
+    cost's distance to the reference (``f - bound`` against its resolution, where a bound
+    is attained) mean anything: at a point that is not critical they are left out.
+    """
+    ratio = r.gradient_norm / r.gradient_tol if r.gradient_tol > 0 else np.inf
+    fields = [
         ("classified", f"{r.kind} ({r.reason})"),
-        ("||grad f||", f"{r.gradient_norm:.3e} (rounding level {r.gradient_tol:.3e}"
-                       + (f", Newton-refined from {r.initial_gradient_norm:.3e})" if r.refined else ")")),
-        ("lambda_min", f"{r.lambda_min:.6e}"),
-        ("resolution", f"{r.resolution:.3e}"),
-        ("margin", f"{r.margin:.3g} (|lambda_min| / resolution; > 1 resolves its sign)"),
-        ("zero eigenvalues", zeros),
-        ("f - bound", f"{r.gap:.3e} (resolution {r.gap_resolution:.3e})"),
-        ("problem", repr(problem)),
+        ("||grad f||", f"{r.gradient_norm:.3e} = {ratio:.3g} x its rounding level {r.gradient_tol:.3e}"
+                       + (f" (Newton-refined from {r.initial_gradient_norm:.3e})" if r.refined else "")),
     ]
+    if r.kind != "not_critical":
+        zeros = ("n/a (Lanczos: no full spectrum)" if r.n_zero is None
+                 else f"{r.n_zero} (rotation orbit {r.orbit_dimension})")
+        fields += [
+            ("lambda_min", f"{r.lambda_min:.6e}"),
+            ("resolution", f"{r.resolution:.3e}"),
+            ("margin", f"{r.margin:.3g} (|lambda_min| / resolution; > 1 resolves its sign)"),
+            ("zero eigenvalues", zeros),
+        ]
+        if np.isfinite(r.bound):
+            fields.append(("f - bound", f"{r.gap:.3e} (resolution {r.gap_resolution:.3e})"))
+    return fields + [("problem", repr(problem))]
 
 
 def _classified(problem, W, H, **kwargs):
@@ -224,6 +248,7 @@ def assert_critical(problem: UFMProblem, W, H) -> CriticalPointReport:
     AssertionError
         With ``||grad f||``, the rounding level and their ratio.
     """
+    __tracebackhide__ = _claim_frame
     r = _classified(problem, W, H, refine=False)
     if r.kind == "not_critical":
         _raise(FAIL, "assert_critical", f"||grad f|| = {r.gradient_norm:.3e} is "
@@ -241,6 +266,7 @@ def assert_not_critical(problem: UFMProblem, W, H) -> CriticalPointReport:
     AssertionError
         The gradient is at rounding level; with ``||grad f||`` and the level.
     """
+    __tracebackhide__ = _claim_frame
     r = _classified(problem, W, H, refine=False)
     if r.kind != "not_critical":
         _raise(FAIL, "assert_not_critical", f"||grad f|| = {r.gradient_norm:.3e} is within its rounding "
@@ -267,6 +293,7 @@ def assert_strict_saddle(problem: UFMProblem, W, H, **classify_options) -> Criti
     UndecidedError
         The classification is "undecided" (e.g. ``|lambda_min|`` within the resolution).
     """
+    __tracebackhide__ = _claim_frame
     r = _classified(problem, W, H, **classify_options)
     if r.kind != "strict_saddle":
         state = UNDECIDED if r.kind == "undecided" else FAIL
@@ -290,6 +317,7 @@ def assert_global_minimizer(problem: UFMProblem, W, H, **classify_options) -> Cr
         Classified "undecided", or a minimiser whose zero count differs from the orbit
         dimension or was not computed (Lanczos), as Theorem 2's check treats it.
     """
+    __tracebackhide__ = _claim_frame
     r = _classified(problem, W, H, **classify_options)
     if r.kind == "global_minimizer" and r.n_zero == r.orbit_dimension:
         return r
@@ -320,6 +348,7 @@ def assert_neural_collapse(W, H, labels, *, nc1_tol: float = NC1_TOL, nc23_tol: 
         A metric above its tolerance or undefined (NaN: coincident class means, or
         classifiers orthogonal to every class mean); with every metric, its tolerance and ratio.
     """
+    __tracebackhide__ = _claim_frame
     m = nc_metrics(W, H, labels)
     fields, bad = [], []
     for name, value, tol in (("NC1", m.nc1, nc1_tol), ("NC2", m.nc2, nc23_tol), ("NC3", m.nc3, nc23_tol)):
@@ -355,6 +384,7 @@ def assert_theorem1(problem: UFMProblem, **options) -> Theorem1Report:
     UndecidedError
         No row failed but one is undecided.
     """
+    __tracebackhide__ = _claim_frame
     p = _cross_entropy_problem(problem, "Theorem 1")
     rep = verify_theorem1(p.d, p.K, p.n, p.tau, **options)
     state = report_verdict(rep)
@@ -392,6 +422,7 @@ def assert_theorem2(problem: UFMProblem, *, require_saturated: bool = True, **op
         Some point could not be classified, a descent run stopped above the bound, or
         (``require_saturated``) the search is not saturated.
     """
+    __tracebackhide__ = _claim_frame
     p = _cross_entropy_problem(problem, "Theorem 2")
     rep = verify_theorem2(p.d, p.K, p.n, p.tau, **options)
     state, only_saturation = _theorem2_state(rep, require_saturated)
@@ -449,6 +480,7 @@ def assert_certified_saddle(problem: UFMProblem, W, H=None, direction=None, *, a
         Status "undecided" (the ball contains 0 up to ``max_prec``), or ``all_tau``
         requested and not proved.
     """
+    __tracebackhide__ = _claim_frame
     from nc_verify.certify import certify_strict_saddle
 
     c = certify_strict_saddle(problem, W, H, direction, all_tau=all_tau, **certify_options)
@@ -476,6 +508,7 @@ def assert_certified_minimum(problem: UFMProblem, W, H=None, **certify_options) 
     UndecidedError
         Status "undecided".
     """
+    __tracebackhide__ = _claim_frame
     from nc_verify.certify import certify_minimum
 
     c = certify_minimum(problem, W, H, **certify_options)

@@ -164,8 +164,10 @@ def test_trig_extrema_included():
 def test_log1p_outside_its_domain_is_the_whole_line():
     r = I.log1p(I.interval([-2.0, -1.0, -0.5], [-1.5, 0.0, 0.5]))
     assert np.all(r.lo[:2] == -np.inf) and np.all(r.hi[:2] == np.inf) and np.isfinite(r.lo[2])
-    with pytest.raises(ValueError, match="log1p"):
-        FB.log1p(FB.interval(-1.0, 0.0))
+    for lo in (-1.0, -2.0):                 # the flint layer refuses the same way (no exception)
+        r = FB.log1p(FB.interval(lo, 0.0))
+        assert r.lo == arb.neg_inf() and r.hi == arb.pos_inf()
+    assert np.isfinite(float(FB.log1p(FB.interval(-0.5, 0.0)).lo))
 
 
 def test_widths_are_tight():
@@ -174,3 +176,170 @@ def test_widths_are_tight():
     for f in (I.exp, I.log1p, I.sin, I.cos):
         r = f(I.point(np.array([0.7, 1e-12, 10.0])) if f is I.log1p else x)
         assert np.all(r.hi - r.lo <= 4 * 2.0 ** -44 * np.abs(r.mid()) + 1e-300)
+
+
+# ------------------------------------------------------------------ NaN safety
+# An operation whose endpoint formula meets 0 * inf, inf - inf or a NaN must return the whole
+# line (no sign test passes on it), never a signed interval.  Each case is one the naive
+# formula gets wrong: min/max over the four endpoint products in Python drops a NaN unless it
+# comes first ([-1, 0] x [inf, inf] would come out [-inf, -inf], "definitely negative").
+INF, NAN = np.inf, np.nan
+
+
+def _whole_ia(r):
+    return bool(np.all(r.lo == -INF) and np.all(r.hi == INF))
+
+
+def _whole_fi(r):
+    return r.lo == arb.neg_inf() and r.hi == arb.pos_inf()
+
+
+def _undecided_ia(r):
+    return not (np.any(r.lo > 0) or np.any(r.hi < 0))
+
+
+def _undecided_fi(r):
+    return not (FB.is_pos(r) or FB.is_neg(r))
+
+
+def _fi(lo, hi):
+    return I.FI(arb(lo), arb(hi))
+
+
+NAN_CASES = [   # (name, numpy operation, flint operation)
+    ("[-1,0] x [inf,inf]", lambda: I.interval(-1.0, 0.0) * I.interval(INF, INF),
+     lambda: _fi(-1.0, 0.0) * _fi(INF, INF)),
+    ("[inf,inf] x [-1,0]", lambda: I.interval(INF, INF) * I.interval(-1.0, 0.0),
+     lambda: _fi(INF, INF) * _fi(-1.0, 0.0)),
+    ("[0,0] x [inf,inf]", lambda: I.interval(0.0, 0.0) * I.interval(INF, INF),
+     lambda: _fi(0.0, 0.0) * _fi(INF, INF)),
+    ("[0,1] x inf (scalar)", lambda: I.interval(0.0, 1.0) * INF, lambda: _fi(0.0, 1.0) * INF),
+    ("[inf,inf] - [inf,inf]", lambda: I.interval(INF, INF) - I.interval(INF, INF),
+     lambda: _fi(INF, INF) - _fi(INF, INF)),
+    ("[-inf,-1] + [inf,-1]", lambda: I.interval(-INF, -1.0) + I.interval(INF, -1.0),
+     lambda: _fi(-INF, -1.0) + _fi(INF, -1.0)),
+    ("inf - [inf,inf] (scalar)", lambda: INF - I.interval(INF, INF), lambda: INF - _fi(INF, INF)),
+    ("[1,2] + nan", lambda: I.interval(1.0, 2.0) + NAN, lambda: _fi(1.0, 2.0) + NAN),
+    ("[1,2] / 0", lambda: I.interval(1.0, 2.0) / 0.0, lambda: _fi(1.0, 2.0) / 0.0),
+    ("point(nan)", lambda: I.point(NAN), lambda: FB.point(NAN)),
+    ("interval(nan, 1)", lambda: I.interval(NAN, 1.0), lambda: FB.interval(NAN, 1.0)),
+    ("log1p([0, nan])", lambda: I.log1p(I.IA(0.0, NAN)), lambda: FB.log1p(_fi(0.0, NAN))),
+    ("recip([nan, 1])", lambda: I.recip(I.IA(NAN, 1.0)), lambda: FB.recip(_fi(NAN, 1.0))),
+]
+
+
+def test_gershgorin_term_of_an_undefined_entry_is_undecided():
+    """1 - |x| with x undefined: lower end -inf (Gershgorin's test refuses), upper end 1 (still an
+    enclosure).  The former pseudo-point max|x| gave [-inf, -inf] here, a sign."""
+    r = I.point(1.0) - I.NUMPY.abs_upper(I.IA(NAN, 1.0))
+    assert r.lo == -INF and r.hi >= 1.0 and not I.NUMPY.is_pos(r) and not I.NUMPY.is_neg(r)
+    f = _fi(1.0, 1.0) - FB.abs_upper(_fi(NAN, 1.0))
+    assert f.lo == arb.neg_inf() and f.hi >= 1 and _undecided_fi(f)
+
+
+@pytest.mark.parametrize("name", ["exp", "sqr"])
+def test_nonnegative_functions_of_an_undefined_interval(name):
+    """exp and sqr of a NaN interval: numpy gives the whole line, flint (whose interval with a NaN
+    end is already [-inf, inf]) gives [0, inf]; both contain every value and neither is decided
+    positive (lower end 0 or below)."""
+    r = getattr(I, name)(I.IA(NAN, 1.0))
+    assert r.lo <= 0.0 and r.hi == INF and not I.NUMPY.is_pos(r)
+    f = getattr(FB, name)(_fi(NAN, 1.0))
+    assert f.lo <= 0 and f.hi == arb.pos_inf() and not FB.is_pos(f)
+
+
+@pytest.mark.parametrize("name,np_op,fl_op", NAN_CASES, ids=[c[0] for c in NAN_CASES])
+def test_nan_cases_give_the_whole_line(name, np_op, fl_op):
+    r = np_op()
+    assert _whole_ia(r) and _undecided_ia(r), (name, r)
+    f = fl_op()
+    assert _whole_fi(f) and _undecided_fi(f), (name, f)
+
+
+def test_nan_product_in_any_position_is_caught():
+    """The NaN product may be any of the four: the old flint loop kept only a first-place NaN.
+    Each arrangement puts 0 * inf in another position; the wrong variant (running min/max
+    with comparisons, which are false for NaN) is shown deciding a sign on one of them."""
+    cases = [((0.0, 1.0), (INF, INF)), ((-1.0, 0.0), (INF, INF)), ((INF, INF), (0.0, 1.0)),
+             ((INF, INF), (-1.0, 0.0)), ((-INF, -INF), (-1.0, 0.0))]
+    for a, b in cases:
+        assert _whole_ia(I.interval(*a) * I.interval(*b)), (a, b)
+        assert _whole_fi(_fi(*a) * _fi(*b)), (a, b)
+
+    def naive(x, y):                              # the audited rule: min/max by comparisons
+        ps = [x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi]
+        lo, hi = ps[0].lower(), ps[0].upper()
+        for p in ps[1:]:
+            if p.lower() < lo:
+                lo = p.lower()
+            if p.upper() > hi:
+                hi = p.upper()
+        return lo, hi
+    lo, hi = naive(_fi(-1.0, 0.0), _fi(INF, INF))
+    assert bool(hi < 0)                           # "definitely negative": the bug the rule fixes
+
+
+def test_mixed_batch_keeps_finite_entries():
+    """NaN safety is entrywise: the finite entries of a batch are unchanged."""
+    x = I.interval([-1.0, 1.0], [0.0, 2.0])
+    y = I.interval([INF, 3.0], [INF, 4.0])
+    r = x * y
+    assert r.lo[0] == -INF and r.hi[0] == INF
+    assert r.lo[1] <= 3.0 <= r.lo[1] + 1e-15 and r.hi[1] >= 8.0 >= r.hi[1] - 1e-14
+
+
+def test_infinite_but_not_nan_products_keep_their_sign():
+    """[1, 2] x [1, inf] is [1, inf]: positive, decided (no NaN, no whole line)."""
+    r = I.interval(1.0, 2.0) * I.interval(1.0, INF)
+    assert r.lo < 1.0 and r.lo > 0.99 and r.hi == INF and I.NUMPY.is_pos(r)
+    f = _fi(1.0, 2.0) * _fi(1.0, INF)
+    assert FB.is_pos(f) and f.hi == arb.pos_inf()
+
+
+# ------------------------------------------------------------- decisions on enclosures straddling 0
+# Every sign decision must refuse on an enclosure that contains 0 -- straddling it by the
+# smallest amount or touching it at an end (the decisions are strict: "> 0", "< 0").
+TINY = 5e-324
+STRADDLE = [(-TINY, 1.0), (-1.0, TINY), (0.0, 1.0), (-1.0, 0.0), (0.0, 0.0), (-1.0, 1.0)]
+
+
+@pytest.mark.parametrize("lo,hi", STRADDLE)
+def test_sign_tests_refuse_on_enclosures_containing_zero(lo, hi):
+    from nc_verify.certify.prover.bnb import _pos_or_neg
+    x = I.interval(lo, hi)
+    assert not I.NUMPY.is_pos(x) and not I.NUMPY.is_neg(x) and not _pos_or_neg(x)
+    f = FB.interval(lo, hi)
+    assert not FB.is_pos(f) and not FB.is_neg(f)
+
+
+def test_sign_tests_decide_just_off_zero():
+    """The same tests decide once 0 is excluded by one subnormal (they are not simply always false)."""
+    from nc_verify.certify.prover.bnb import _pos_or_neg
+    assert I.NUMPY.is_pos(I.interval(TINY, 1.0)) and I.NUMPY.is_neg(I.interval(-1.0, -TINY))
+    assert bool(_pos_or_neg(I.interval(TINY, 1.0))) and bool(_pos_or_neg(I.interval(-1.0, -TINY)))
+    assert FB.is_pos(FB.interval(TINY, 1.0)) and FB.is_neg(FB.interval(-1.0, -TINY))
+
+
+@pytest.mark.parametrize("lo,hi", STRADDLE)
+def test_reciprocal_of_an_enclosure_containing_zero_is_the_whole_line(lo, hi):
+    r = I.recip(I.interval(lo, hi))
+    assert r.lo == -np.inf and r.hi == np.inf
+    f = FB.recip(FB.interval(lo, hi))
+    assert f.lo == arb.neg_inf() and f.hi == arb.pos_inf()
+
+
+@pytest.mark.parametrize("lo,hi", [(-TINY, 1.0), (-1.0, TINY), (-1.0, 2.0), (-2.0, 1.0)])
+def test_square_of_a_straddling_enclosure_starts_at_zero(lo, hi):
+    """x^2 over an interval containing 0 has minimum 0 (not min(lo^2, hi^2) > 0)."""
+    r = I.sqr(I.interval(lo, hi))
+    f = FB.sqr(FB.interval(lo, hi))
+    assert r.lo == 0.0 and f.lo == 0
+    assert r.hi >= max(lo * lo, hi * hi) and f.hi >= max(lo * lo, hi * hi)
+
+
+def test_log1p_refuses_at_minus_one_exactly():
+    """The domain test is strict: an interval touching -1 gets the whole line."""
+    r = I.log1p(I.interval(-1.0, 0.5))
+    assert r.lo == -np.inf and r.hi == np.inf
+    r = I.log1p(I.interval(np.nextafter(-1.0, 0.0), 0.5))
+    assert np.isfinite(r.lo)

@@ -35,9 +35,11 @@ def test_21_every_d_proved_and_rechecked(tau, tmp_path):
     assert [r["name"].split()[1] for r in p.reductions] == ["1", "2", "3", "4", "5"]
     r = check_landscape_proof(_save(p, tmp_path))
     assert r.valid and r.status == "proved" and r.checked == len(p.leaves), r.message
-    text = "\n".join(summary_lines(p))
-    assert "PROVED" in text and "every d >= 3" in text
+    text = "\n".join(summary_lines(p, r))
+    assert "\nPROVED: " in text and "every d >= 3" in text and "re-checked in flint balls" in text
     assert ("conjecture" in text) == (tau >= 2.0)                 # Theorem 2's limit at d = 3 is 2
+    raw = "\n".join(summary_lines(p, unchecked="python-flint missing"))   # numpy layer alone: no "PROVED"
+    assert "PROVED: " not in raw.replace("NOT PROVED", "") and "unchecked (python-flint missing)" in raw
 
 
 def test_21_tau_interval_proved(tmp_path):
@@ -71,11 +73,11 @@ def test_k3_rank2_stratum_proved_but_not_the_theorem(tmp_path):
     p = prove_landscape(3, 1, 1.0, _stratum="rank<=2")   # every d >= 3, columns in a 2-plane only
     assert p.stratum == "rank<=2" and p.status == "not_proved"
     assert p.counts["unresolved"] == 0 and p.counts["etf_convex"] > 0 and p.counts["saddle_normal"] > 0
-    lines = summary_lines(p)
-    assert lines[1].startswith("PROVED ON A STRATUM ONLY") and lines[2].startswith("NOT PROVED")
     path = _save(p, tmp_path)
     r = check_landscape_proof(path)
     assert r.valid and r.status == "not_proved" and "stratum" in r.message
+    lines = summary_lines(p, r)
+    assert lines[1].startswith("PROVED ON A STRATUM ONLY") and lines[2].startswith("NOT PROVED")
     # a file that upgrades the claim to every configuration is rejected
     js = json.loads(path.read_text())
     js["stratum"], js["status"] = "all", "proved"
@@ -190,8 +192,13 @@ def test_faulty_prover_rejected_at_the_boxes_that_used_it(tmp_path):
     etf_leaves = [l for l in p.leaves if _contains(l, [0.0, 0.0, 0.0])]
     assert etf_leaves and all(l["test"] != "etf_convex" for l in etf_leaves)
     assert all(l["path"] in bad for l in etf_leaves)                        # the ETF called a saddle
+    # and its cover has no etf_convex box at all: flagged on its own (the global minimiser is in no box)
+    assert p.counts["etf_convex"] == 0
+    assert any(f["test"] == "etf_convex" and f["index"] is None for f in r.failures)
     # every failing leaf relied on the dropped term: saddle forms, or J in a mean-value form
-    for f in r.failures:
+    leaf_failures = [f for f in r.failures if f["index"] is not None]
+    assert leaf_failures
+    for f in leaf_failures:
         leaf = p.leaves[f["index"]]
         assert leaf["test"] in ("saddle_normal", "saddle_inplane") or leaf["data"]["mode"] == "mv"
 
@@ -264,7 +271,10 @@ def test_load_roundtrip(proof_file):
 @pytest.mark.parametrize("kw,exc,word", [
     (dict(K=4), ValueError, "K"), (dict(K=2.0), TypeError, "K"), (dict(n=0), ValueError, "n"),
     (dict(tau=-1.0), ValueError, "tau"), (dict(tau=(2.0, 1.0)), ValueError, "tau"),
-    (dict(tau="1"), TypeError, "tau"), (dict(d=1), ValueError, "d"), (dict(loss="focal:2.5"), ValueError, "focal"),
+    (dict(tau=None), TypeError, "tau"), (dict(tau="1,9"), ValueError, "tau"), (dict(tau="nan"), ValueError, "tau"),
+    (dict(tau=float("inf")), ValueError, "tau"), (dict(tau=351), ValueError, r"tau.*\(0, 350\]"),
+    (dict(tau=(1.0, 745.0)), ValueError, r"tau\[1\].*350"), (dict(tau=[1.0]), ValueError, "tau"),
+    (dict(min_width=float("nan")), ValueError, "min_width"), (dict(d=1), ValueError, "d"), (dict(loss="focal:2.5"), ValueError, "focal"),
     (dict(loss="label_smoothing:0.1", tau=2.0), ValueError, "tau"), (dict(loss="mse"), ValueError, "d=2"),
     (dict(K=4), ValueError, "K"), (dict(max_boxes=0), ValueError, "max_boxes"),
     (dict(workers=0), ValueError, "workers"), (dict(progress=3), TypeError, "progress"),

@@ -162,3 +162,50 @@ class TestOptions:
         text = capsys.readouterr().out
         assert "nc-verify" in text and "paper" in text and "first iteration at 100% accuracy" in text
         assert (tmp_path / "new" / "figure5.png").stat().st_size > 0
+
+
+@pytest.fixture(scope="module")
+def small():
+    # K = 10 at tau = 1 and 100, d = 11, n = 1: a size the quick run does not use, in seconds
+    return ex.figure3(d=11, n=1, K_grid=(3,), tau_grid=(1.0, 100.0), K_for_tau=10, starts=1,
+                      optimizers=("steepest_descent",))
+
+
+class TestFigure3Resolution:
+    """Figure 3's verdict per run: reached, undecided (the stopping gradient cannot resolve f - bound), FAIL."""
+
+    def test_large_tau_undecided_small_tau_reached(self, small, tmp_path):
+        by_tau = {r["tau"]: r for r in small.records if r["panel"] == "tau"}
+        big, one = by_tau[100.0], by_tau[1.0]
+        assert one["state"] == "pass" and one["gap"] <= 1e-8 * one["bound"]
+        assert big["state"] == "undecided"
+        # the wrong rule -- the relative gap alone, without the stopping resolution -- calls it a miss
+        assert big["gap"] / big["bound"] > 1e20
+        assert big["gap"] <= big["resolution"]
+        rows = ex._comparison("figure3", small)
+        assert rows[0][0] == "runs at the bound, d >= K"
+        assert rows[0][1].startswith("undecided: 2 of 3 runs reached the bound, 1 undecided (tau = 100: stopped at "
+                                     "gradient tolerance 1e-10, which cannot resolve f - bound there")
+        assert all("100" not in ours for _, ours, _ in rows[1:])      # undecided gaps are no evidence
+
+    def test_reach_state_rules(self):
+        p = ex.UFMProblem(12, 10, 1, 100.0)
+        mu = ex.etf_curvature(10, 1, 100.0)
+        b = p.bound
+        assert ex.reach_state(p, b * (1 + 1e-9), 1e-11, mu)[0] == ex.PASS          # within REACH_RTOL
+        state, res, reason = ex.reach_state(p, b + 1e-12, 1e-11, mu)
+        assert state == ex.UNDECIDED and res == pytest.approx(1e-22 / mu, rel=1e-6) and "resolves" in reason
+        # a gradient 1e-30 accounts for (1e-30)^2 / mu ~ 1e-13 at most: a gap of 1e-12 is then resolved
+        assert ex.reach_state(p, b + 1e-12, 1e-30, mu)[0] == ex.FAIL
+        assert ex.reach_state(p, b - 1e-3, 1e-11, mu)[0] == ex.FAIL                 # the bound beaten
+        assert ex.reach_state(p, b + 1e-12, 1e-11, None)[0] == ex.UNDECIDED         # curvature unknown
+
+    @pytest.mark.parametrize("K, n, tau", [(3, 2, 7.0), (5, 1, 0.3)])
+    def test_etf_curvature_does_not_depend_on_d(self, K, n, tau):
+        """The smallest non-zero ETF curvature at d = K equals the one at d = K + 3 (full spectrum there)."""
+        from nc_verify import classify_critical_point, etf_point
+
+        p = ex.UFMProblem(K + 3, K, n, tau)
+        r = classify_critical_point(p, *etf_point(K + 3, K, n))
+        nonzero = np.sort(np.abs(r.spectrum))[r.n_zero:]
+        assert ex.etf_curvature(K, n, tau) == pytest.approx(nonzero[0], rel=1e-10)

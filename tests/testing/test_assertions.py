@@ -6,6 +6,7 @@ the helper's own output alone.
 """
 
 import dataclasses
+import re
 import sys
 
 import numpy as np
@@ -123,6 +124,28 @@ def test_not_critical(p):
     assert_not_critical(p, W, np.repeat(W, 2, axis=1))
     with pytest.raises(AssertionError, match=r"is within its rounding level"):
         assert_not_critical(p, *F.global_etf(p))
+
+
+@pytest.mark.parametrize("helper", [assert_critical, assert_strict_saddle, assert_global_minimizer])
+def test_non_critical_block_shows_the_gradient_only(helper):
+    """At a point that is not critical the block compares ||grad f|| with its rounding level.
+
+    lambda_min, its resolution and f - bound are statements about critical points (at
+    orthonormal W = Hbar the "resolution" of f - bound is ||grad f||^2 / sigma, a meaningless
+    number of order 1e2): a block that shows them fails here.
+    """
+    p = UFMProblem(5, 3, 2, 1.5)                    # a size no other test names
+    W = np.eye(5)[:, :3]
+    H = np.repeat(W, 2, axis=1)
+    r = classify_critical_point(p, W, H, refine=False)
+    assert r.kind == "not_critical"
+    with pytest.raises(AssertionError) as e:
+        helper(p, W, H)
+    msg = str(e.value)
+    value = f"{r.gradient_norm:.3e} = {r.gradient_norm / r.gradient_tol:.3g} x its rounding level {r.gradient_tol:.3e}"
+    assert re.search(r"\|\|grad f\|\|: +" + re.escape(value) + "\n", msg), msg
+    for meaningless in ("lambda_min", "resolution", "f - bound", "zero eigenvalues", "margin"):
+        assert meaningless not in msg, (meaningless, msg)
 
 
 # ------------------------------------------------------------------ second order
@@ -301,6 +324,54 @@ def test_certified_saddle_without_flint_names_the_extra(p, monkeypatch):
     monkeypatch.setitem(sys.modules, "flint", None)              # import flint -> ImportError
     with pytest.raises(ImportError, match=r'nc-verify\[certify\]'):
         assert_certified_saddle(p, "anti_aligned_etf")
+
+
+def test_critical_block_shows_the_bound_comparison(p):
+    """At a critical point the second-order data and f - bound are the evidence: they stay."""
+    W, H = F.anti_aligned_etf(p)
+    r = classify_critical_point(p, W, H)
+    with pytest.raises(AssertionError) as e:
+        assert_global_minimizer(p, W, H)
+    msg = str(e.value)
+    assert re.search(r"f - bound: +" + re.escape(f"{r.gap:.3e} (resolution {r.gap_resolution:.3e})\n"), msg), msg
+    assert re.search(r"lambda_min: +" + re.escape(f"{r.lambda_min:.6e}\n"), msg), msg
+
+
+FAILING_CLAIMS = """
+import numpy as np
+from nc_verify import UFMProblem, etf_point
+from nc_verify.testing import assert_strict_saddle, assert_theorem1
+
+def test_claim_fails():
+    p = UFMProblem(4, 3, 1, 1.0)
+    assert_strict_saddle(p, *etf_point(4, 3, 1))    # the ETF is a minimiser
+
+def test_bad_argument():
+    assert_theorem1("not a problem")
+"""
+
+
+def test_tracebacks_hide_the_helpers_frames(tmp_path):
+    """A failed claim is reported at the test's line; a bad argument (a TypeError) keeps every frame."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "test_user.py").write_text(FAILING_CLAIMS)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--tb=long",
+                          "test_user.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    sections = out.stdout.split("_____ test_bad_argument _____")
+    assert len(sections) == 2, out.stdout
+    failed_claim, bad_argument = sections
+    assert "assert_strict_saddle: FAILED: classified 'global_minimizer'" in failed_claim
+    for frame in ("def wrapper(", "def _raise(", "def assert_strict_saddle(", "assertions.py:"):
+        assert frame not in failed_claim, (frame, failed_claim)
+    assert "test_user.py:8: AssertionError" in failed_claim          # the test's own line
+    assert "def wrapper(" in bad_argument and "TypeError" in bad_argument
 
 
 # ------------------------------------------------------------------ bookkeeping

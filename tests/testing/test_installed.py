@@ -58,7 +58,7 @@ def _run(cmd, **kw):
 def test_wheel_in_fresh_venv(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "_nc_verify_pytestplugin.py"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "nc_verify", src / "nc_verify", ignore=shutil.ignore_patterns("__pycache__"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_DISABLE_PLUGIN_AUTOLOAD",

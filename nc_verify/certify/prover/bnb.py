@@ -142,6 +142,7 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
     Qcm = E.quantities(bk, chart, xcs, point(tmid), loss)
     Hc = _stack(E.hessian(bk, chart, Qcm, drop), sb).mid()                       # (B, m, m)
     Hc = 0.5 * (Hc + np.swapaxes(Hc, 1, 2))
+    Hc = np.where(np.isfinite(Hc), Hc, 0.0)      # only a heuristic for directions: any finite matrix will do
     # ---- (a) mean-value forms
     Qc = E.quantities(bk, chart, xcs, T, loss)
     g_c = _stack(E.gradient(chart, Qc, loss), sb)                                 # (B, m)
@@ -192,6 +193,7 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
         Nm[:, K:, K:] = -colc[:, :, None] * np.eye(N)
         Nm[:, :K, K:] = tmid[:, None, None] * G
         Nm[:, K:, :K] = np.swapaxes(Nm[:, :K, K:], 1, 2)
+        Nm = np.where(np.isfinite(Nm), Nm, 0.0)
         lamn, Vn = np.linalg.eigh(Nm)
         vn = Vn[:, :, 0]
         qn = E.normal_form(bk, chart, Qb, [vn[:, k] for k in range(K)], [vn[:, K + j] for j in range(N)],
@@ -220,7 +222,7 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
             acc = Bm[:, i, i]
             for k in range(m):
                 if k != i:
-                    acc = acc - point(Bm[:, i, k].mag())
+                    acc = acc - bk.abs_upper(Bm[:, i, k])
             good &= acc.lo > 0.0
         for e_, b in enumerate(idx):
             if good[e_]:

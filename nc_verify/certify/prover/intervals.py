@@ -27,9 +27,15 @@ Rounding model of :class:`IA` (documented error bounds)
   ``1e-9`` (an extremum within ``1e-9`` outside the interval is included), which
   can only widen the result; arguments of magnitude above ``1e6`` give ``[-1, 1]``.
 * ``pi`` is the interval ``[fl(pi), nextafter(fl(pi), inf)]`` (``fl(pi) < pi``).
+* NaN-safe: an operation whose endpoint formula produces NaN anywhere (``0 * inf``,
+  ``inf - inf``, a NaN input, a division by an exact 0) returns the whole line
+  ``[-inf, inf]`` for that entry, on which no sign test passes.  Every product's four
+  endpoint products are checked, not only their minimum and maximum (``numpy.minimum``
+  would propagate a NaN, Python's ``min`` would drop it).
 
 The flint backend evaluates the same expressions in ``arb`` balls at the working
-precision (``flint.ctx.prec``, 53 bits unless set), which is rigorous.
+precision (``flint.ctx.prec``, 53 bits unless set), which is rigorous; its intervals
+(:class:`FI`) are NaN-safe by the same rule.
 """
 
 from __future__ import annotations
@@ -54,6 +60,23 @@ def _down(x):
 
 def _up(x):
     return np.nextafter(x, _INF)
+
+
+def _safe(lo, hi) -> "IA":
+    """``IA(lo, hi)`` with every entry that has a NaN endpoint replaced by ``[-inf, inf]``."""
+    bad = np.isnan(lo) | np.isnan(hi)
+    if np.any(bad):
+        lo = np.where(bad, -_INF, lo)
+        hi = np.where(bad, _INF, hi)
+    return IA(lo, hi)
+
+
+def _nan_any(*arrays):
+    """Entrywise: whether any of the arrays is NaN there."""
+    out = np.isnan(arrays[0])
+    for a in arrays[1:]:
+        out = out | np.isnan(a)
+    return out
 
 
 class IA:
@@ -93,8 +116,9 @@ class IA:
         return self.hi - self.lo
 
     def mag(self):
-        """``max |x|`` over the interval."""
-        return np.maximum(np.abs(self.lo), np.abs(self.hi))
+        """``max |x|`` over the interval (``inf`` where an endpoint is NaN)."""
+        m = np.maximum(np.abs(self.lo), np.abs(self.hi))
+        return np.where(np.isnan(m), _INF, m)
 
     def __repr__(self):
         return f"IA(lo={self.lo!r}, hi={self.hi!r})"
@@ -106,33 +130,38 @@ class IA:
     def __pos__(self):
         return self
 
+    @np.errstate(invalid="ignore")
     def __add__(self, other):
         if isinstance(other, IA):
-            return IA(_down(self.lo + other.lo), _up(self.hi + other.hi))
+            return _safe(_down(self.lo + other.lo), _up(self.hi + other.hi))
         o = np.asarray(other, dtype=np.float64)
-        return IA(_down(self.lo + o), _up(self.hi + o))
+        return _safe(_down(self.lo + o), _up(self.hi + o))
 
     __radd__ = __add__
 
+    @np.errstate(invalid="ignore")
     def __sub__(self, other):
         if isinstance(other, IA):
-            return IA(_down(self.lo - other.hi), _up(self.hi - other.lo))
+            return _safe(_down(self.lo - other.hi), _up(self.hi - other.lo))
         o = np.asarray(other, dtype=np.float64)
-        return IA(_down(self.lo - o), _up(self.hi - o))
+        return _safe(_down(self.lo - o), _up(self.hi - o))
 
+    @np.errstate(invalid="ignore")
     def __rsub__(self, other):
         o = np.asarray(other, dtype=np.float64)
-        return IA(_down(o - self.hi), _up(o - self.lo))
+        return _safe(_down(o - self.hi), _up(o - self.lo))
 
     def __mul__(self, other):
         if isinstance(other, IA):
-            a, b, c, d = self.lo * other.lo, self.lo * other.hi, self.hi * other.lo, self.hi * other.hi
-            lo = np.minimum(np.minimum(a, b), np.minimum(c, d))
+            with np.errstate(invalid="ignore"):
+                a, b, c, d = self.lo * other.lo, self.lo * other.hi, self.hi * other.lo, self.hi * other.hi
+            lo = np.minimum(np.minimum(a, b), np.minimum(c, d))     # NaN if any product is NaN
             hi = np.maximum(np.maximum(a, b), np.maximum(c, d))
-            return IA(_down(lo), _up(hi))
+            return _safe(_down(lo), _up(hi))
         o = np.asarray(other, dtype=np.float64)
-        a, b = self.lo * o, self.hi * o
-        return IA(_down(np.minimum(a, b)), _up(np.maximum(a, b)))
+        with np.errstate(invalid="ignore"):
+            a, b = self.lo * o, self.hi * o
+        return _safe(_down(np.minimum(a, b)), _up(np.maximum(a, b)))
 
     __rmul__ = __mul__
 
@@ -140,18 +169,22 @@ class IA:
         if isinstance(other, IA):
             return self * recip(other)
         o = np.asarray(other, dtype=np.float64)
-        a, b = self.lo / o, self.hi / o
-        return IA(_down(np.minimum(a, b)), _up(np.maximum(a, b)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a, b = self.lo / o, self.hi / o
+        zero = o == 0.0                                   # division by an exact 0: undefined
+        a, b = np.where(zero, np.nan, a), np.where(zero, np.nan, b)
+        return _safe(_down(np.minimum(a, b)), _up(np.maximum(a, b)))
 
 
 def point(x) -> IA:
-    """The degenerate interval ``[x, x]`` (``x`` exact)."""
+    """The degenerate interval ``[x, x]`` (``x`` exact; NaN entries give ``[-inf, inf]``)."""
     x = np.asarray(x, dtype=np.float64)
-    return IA(x, x)
+    return _safe(x, x)
 
 
 def interval(lo, hi) -> IA:
-    return IA(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
+    """``[lo, hi]`` (NaN entries give ``[-inf, inf]``)."""
+    return _safe(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
 
 
 def _widen(lo, hi):
@@ -162,25 +195,25 @@ def exp(x: IA) -> IA:
     """Enclosure of ``exp`` (monotone; endpoint values widened by the assumed error bound)."""
     with np.errstate(over="ignore", under="ignore"):
         lo, hi = _widen(np.exp(x.lo), np.exp(x.hi))
-    return IA(np.maximum(lo, 0.0), hi)
+    return _safe(np.maximum(lo, 0.0), hi)
 
 
 def log1p(x: IA) -> IA:
     """Enclosure of ``log(1 + x)`` (monotone; endpoint values widened by the assumed error
     bound, which is relative, so small ``x`` keep their relative accuracy).  Requires
     ``x.lo > -1``; otherwise the result is ``[-inf, inf]`` (no sign test can pass on it)."""
-    bad = ~(x.lo > -1.0)
+    bad = ~(x.lo > -1.0) | np.isnan(x.hi)
     with np.errstate(divide="ignore", invalid="ignore"):
         lo, hi = _widen(np.log1p(np.where(bad, 0.0, x.lo)), np.log1p(np.where(bad, 0.0, x.hi)))
-    return IA(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
+    return _safe(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
 
 
 def recip(x: IA) -> IA:
     """``1 / x`` for intervals not containing 0 (``x.lo > 0`` or ``x.hi < 0``); else ``[-inf, inf]``."""
-    with np.errstate(divide="ignore", over="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         lo = _down(1.0 / x.hi)
         hi = _up(1.0 / x.lo)
-    bad = (x.lo <= 0.0) & (x.hi >= 0.0)
+    bad = ((x.lo <= 0.0) & (x.hi >= 0.0)) | _nan_any(x.lo, x.hi)
     return IA(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
 
 
@@ -189,7 +222,7 @@ def sqr(x: IA) -> IA:
     a, b = x.lo * x.lo, x.hi * x.hi
     hi = _up(np.maximum(a, b))
     lo = np.where((x.lo <= 0.0) & (x.hi >= 0.0), 0.0, np.maximum(_down(np.minimum(a, b)), 0.0))
-    return IA(lo, hi)
+    return _safe(lo, hi)
 
 
 def _contains_shifted_period(lo, hi, shift):
@@ -273,8 +306,9 @@ class NumpyBackend:
 
     @staticmethod
     def abs_upper(x):
-        """``max |x|`` as an exact point of the backend."""
-        return point(x.mag())
+        """``[0, max |x|]``: an enclosure of ``|x|`` whose lower end is 0 (so that ``a - abs_upper(x)``
+        has the lower bound ``a.lo - max |x|`` of Gershgorin's rule and still encloses ``a - |x|``)."""
+        return IA(np.zeros_like(x.mag()), x.mag())
 
 
 class FI:
@@ -285,13 +319,20 @@ class FI:
     bound, ``upper()`` for an upper bound), so the result encloses the exact range;
     unlike midpoint-radius balls, wide boxes keep interval-arithmetic tightness
     (``[1, 3] * [1, 3] = [1, 9]``, not ``4 +/- 5``).
+
+    NaN-safe: an interval built with a NaN endpoint is the whole line ``[-inf, inf]``,
+    and a product any of whose four endpoint products is NaN (``0 * inf``) is the whole
+    line too (comparisons with NaN are false, so a running minimum would drop it).
     """
 
     __slots__ = ("lo", "hi")
 
     def __init__(self, lo, hi=None):
+        hi = lo if hi is None else hi
+        if lo.is_nan() or hi.is_nan():
+            lo, hi = _ARB.neg_inf(), _ARB.pos_inf()
         self.lo = lo
-        self.hi = lo if hi is None else hi
+        self.hi = hi
 
     @staticmethod
     def _c(x):
@@ -322,10 +363,12 @@ class FI:
     def __mul__(self, o):
         o = FI._c(o)
         ps = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi]
-        lo = ps[0].lower()
-        hi = ps[0].upper()
-        for p in ps[1:]:
-            pl, pu = p.lower(), p.upper()
+        lows = [p.lower() for p in ps]
+        ups = [p.upper() for p in ps]
+        if any(z.is_nan() for z in lows + ups):
+            return FI(_ARB.nan())
+        lo, hi = lows[0], ups[0]
+        for pl, pu in zip(lows[1:], ups[1:]):
             if pl < lo:
                 lo = pl
             if pu > hi:
@@ -335,10 +378,7 @@ class FI:
     __rmul__ = __mul__
 
     def __truediv__(self, o):
-        if isinstance(o, FI):
-            return self * _fi_recip(o)
-        o = FI._c(o)
-        return self * _fi_recip(o)
+        return self * _fi_recip(FI._c(o))
 
 
 _ARB = None
@@ -415,8 +455,9 @@ class FlintBackend:
 
     @staticmethod
     def log1p(x):
+        """``log(1 + x)``; the whole line when ``x`` reaches ``-1`` (as the numpy layer)."""
         if not x.lo > -1:
-            raise ValueError("log1p of an interval reaching -1")
+            return FI(_ARB.neg_inf(), _ARB.pos_inf())
         return FI(x.lo.log1p().lower(), x.hi.log1p().upper())
 
     @staticmethod
@@ -461,9 +502,10 @@ class FlintBackend:
 
     @staticmethod
     def abs_upper(x):
+        """``[0, max |x|]`` (see :meth:`NumpyBackend.abs_upper`)."""
         a, b = abs(x.lo), abs(x.hi)
         m = a if a > b else b
-        return FI(m, m)
+        return FI(_ARB(0), m)
 
 
 NUMPY = NumpyBackend()

@@ -16,9 +16,11 @@ and re-evaluates every leaf's test in ``flint.arb`` balls.
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import numbers
+import os
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -32,8 +34,13 @@ from .bnb import TESTS, box_center, path_step, run_bnb, split_point
 from .chart import PlanarChart, SphereChart
 from .intervals import FlintBackend
 
-FORMAT = "nc-verify/landscape-proof/1"
+FORMAT = "nc-verify/landscape-proof/2"
 DEFAULT_MAX_BOXES = 400_000
+#: Largest temperature the prover accepts.  The numpy enclosures evaluate exp(tau (c_l - c_i)) with
+#: |c_l - c_i| <= 2 and sums of K - 1 such terms, which must stay finite in binary64:
+#: 2 tau + log K < log(DBL_MAX) = 709.78, i.e. tau < 354.3 for K = 3 (at tau >= 355, exp(2 tau)
+#: overflows and NaN reaches the float Hessian whose eigenvectors give the test directions).
+TAU_MAX = 350
 DEFAULT_MIN_WIDTH = 1e-7
 DEFAULT_BATCH = 2048
 
@@ -101,29 +108,76 @@ def _check_int(x, name, lo, hi=None):
     return x
 
 
+class ProofFileError(ValueError):
+    """A proof file that cannot be read as a proof: missing, empty, truncated, not JSON, not an
+    object, a missing or mistyped key, or a claim the prover does not support (an input error, not
+    a failed proof)."""
+
+
+def _exact_tau(t, name) -> Fraction:
+    """The exact rational a temperature input stands for.
+
+    A decimal string is read exactly (``"1.9"`` is 19/10); a float is read as the shortest
+    decimal that prints as it (``repr``), so ``1.9`` also means 19/10 -- its outward enclosure
+    contains the float itself too; ints, Fractions and Decimals are exact.
+    """
+    if isinstance(t, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or a decimal string, got {type(t).__name__} {t!r}")
+    try:
+        if isinstance(t, str):
+            q = Fraction(t.strip())
+        elif isinstance(t, (Fraction, numbers.Integral)):
+            q = Fraction(int(t)) if isinstance(t, numbers.Integral) else t
+        elif isinstance(t, decimal.Decimal):
+            q = Fraction(t)
+        elif isinstance(t, numbers.Real):
+            f = float(t)
+            if not math.isfinite(f):
+                raise ValueError
+            q = Fraction(repr(f))
+        else:
+            raise TypeError(f"{name} must be a real number or a decimal string, got {type(t).__name__} {t!r}")
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise ValueError(f"{name} must be a finite decimal number, got {t!r}") from None
+    if not 0 < q <= TAU_MAX:
+        raise ValueError(f"{name} must be in (0, {TAU_MAX}], got {t!r}: the prover's float64 enclosures need "
+                         f"exp(2 tau) and sums of K of them finite (2 tau + log K < 709.78), and tau > 0")
+    return q
+
+
+def enclose_outward(q: Fraction):
+    """``(lo, hi)``: the binary64 interval, one ulp at most on each side, containing the rational ``q``."""
+    f = float(q)
+    fq = Fraction(f)
+    if fq == q:
+        return f, f
+    if fq < q:
+        return f, float(np.nextafter(f, np.inf))
+    return float(np.nextafter(f, -np.inf)), f
+
+
 def _check_tau(tau):
-    def one(t, nm):
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real):
-            raise TypeError(f"{nm} must be a real number, got {type(t).__name__} {t!r}")
-        t = float(t)
-        if not (math.isfinite(t) and t > 0):
-            raise ValueError(f"{nm} must be finite and > 0, got {t!r}")
-        return t
+    """``(lo, hi, exact)``: the outward float enclosure of the temperature(s) and the exact
+    rational(s) (a Fraction, or a pair for an interval)."""
     if isinstance(tau, (tuple, list, np.ndarray)):
         if len(tau) != 2:
             raise ValueError(f"tau as an interval must be (lo, hi), got {tau!r}")
-        lo, hi = one(tau[0], "tau[0]"), one(tau[1], "tau[1]")
-        if lo > hi:
+        qlo, qhi = _exact_tau(tau[0], "tau[0]"), _exact_tau(tau[1], "tau[1]")
+        if qlo > qhi:
             raise ValueError(f"tau interval must have lo <= hi, got {tau!r}")
-        return lo, hi
-    t = one(tau, "tau")
-    return t, t
+        if qlo < qhi:
+            return enclose_outward(qlo)[0], enclose_outward(qhi)[1], (qlo, qhi)
+        q = qlo
+    else:
+        q = _exact_tau(tau, "tau")
+    lo, hi = enclose_outward(q)
+    return lo, hi, q
 
 
 def _setup(K, n, tau, d, loss, stratum="all"):
     K = _check_int(K, "K", 2, 3)
     n = _check_int(n, "n", 1, 6)
-    tlo, thi = _check_tau(tau)
+    tlo, thi, texact = _check_tau(tau)
     if d is not None:
         d = _check_int(d, "d", 2)
     enc = E.prover_loss(loss)
@@ -152,7 +206,67 @@ def _setup(K, n, tau, d, loss, stratum="all"):
     else:
         chart = PlanarChart(K, n, tlo, thi)
         allow_normal = every_d
-    return K, n, tlo, thi, d, enc, every_d, chart, stratum, allow_normal
+    return _Setup(K, n, tlo, thi, texact, d, enc, every_d, chart, stratum, allow_normal)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    K: int
+    n: int
+    tlo: float
+    thi: float
+    texact: object          # Fraction, or (Fraction, Fraction)
+    d: object
+    enc: object
+    every_d: bool
+    chart: object
+    stratum: str
+    allow_normal: bool
+
+    @property
+    def lemma3(self) -> bool:
+        """Whether the analytic strata (Lemma 3 / 3') are part of the proof."""
+        return self.every_d and self.stratum == "all" and not (self.K == 3 and self.d == 3)
+
+    @property
+    def reductions(self) -> list:
+        if self.stratum != "all":
+            return REDUCTIONS_RANK2
+        if not self.every_d:
+            return REDUCTIONS_PLANAR
+        return REDUCTIONS_EVERY_D if self.K == 2 else REDUCTIONS_K3 if self.allow_normal else REDUCTIONS_K3_D3
+
+    @property
+    def tau(self):
+        """The temperature as given, in floats (nearest): a float or a pair."""
+        return (float(self.texact[0]), float(self.texact[1])) if isinstance(self.texact, tuple) else float(self.texact)
+
+    @property
+    def tau_exact(self):
+        """The exact temperature(s) as strings (``Fraction`` syntax), stored in proofs."""
+        return [str(q) for q in self.texact] if isinstance(self.texact, tuple) else str(self.texact)
+
+
+def check_prove_arguments(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAULT_MAX_BOXES, workers=None,
+                          progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, _drop=None,
+                          _stratum="all"):
+    """Validate every argument of :func:`prove_landscape` (same signature) without any work.
+
+    Returns the validated setup; raises ``TypeError``/``ValueError`` naming the parameter.
+    """
+    st = _setup(K, n, tau, d, loss, _stratum)
+    _check_int(max_boxes, "max_boxes", 1)
+    if workers is not None:
+        _check_int(workers, "workers", 1)
+    if isinstance(min_width, (bool, np.bool_)) or not (isinstance(min_width, numbers.Real) and min_width > 0
+                                                       and math.isfinite(min_width)):
+        raise ValueError(f"min_width must be a positive finite number, got {min_width!r}")
+    _check_int(batch, "batch", 1)
+    if progress is not None and not callable(progress):
+        raise TypeError("progress must be callable(boxes_left, boxes_per_second) or None")
+    if _drop not in E.DROPPABLE:
+        raise ValueError(f"_drop must be one of {E.DROPPABLE}")
+    return st
 
 
 # ================================================================ the proof
@@ -163,12 +277,16 @@ class LandscapeProof:
     Attributes
     ----------
     status : {"proved", "not_proved"}
+        What the numpy branch and bound found (``"proved"``: no unresolved leaf); a proof is a
+        theorem only once :func:`check_landscape_proof` has re-checked it in flint balls.
     K, n, d : int (``d`` None = every ``d >= 3``)
     tau : float or (float, float)
+        The temperature (nearest floats of :attr:`tau_exact`).
     loss : str
         Loss spec.
     chart : dict
-        The chart (:meth:`PlanarChart.to_json`) and its domain.
+        The chart (:meth:`PlanarChart.to_json`) and its domain; its ``tau`` is the outward float
+        enclosure of :attr:`tau_exact`.
     reductions : list of dict
         Lemmas used (``docs/prover.md``).
     counts : dict
@@ -183,6 +301,9 @@ class LandscapeProof:
     stratum : {"all", "rank<=2"}
         The configurations the chart covers (``"rank<=2"``: ``K = 3``, ``d >= 3``; a proof of that
         stratum only, so ``status`` is ``"not_proved"``).
+    tau_exact : str or [str, str]
+        The exact temperature(s) proved (``Fraction`` syntax: ``"19/10"``); the checker encloses
+        them outward itself.
     """
 
     status: str
@@ -201,42 +322,70 @@ class LandscapeProof:
     settings: dict
     prover_variant: str = "correct"
     stratum: str = "all"
+    tau_exact: object = None
+
+    _KEYS = {"status": str, "K": int, "n": int, "tau": (int, float, list), "tau_exact": (str, list),
+             "loss": str, "chart": dict, "reductions": list, "counts": dict, "classes": list,
+             "unresolved": list, "seconds": (int, float), "settings": dict, "prover_variant": str,
+             "stratum": str, "leaves": list}
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "status": self.status, "K": self.K, "n": self.n, "d": self.d,
-                "tau": self.tau, "loss": self.loss, "chart": self.chart, "reductions": self.reductions,
+                "tau": list(self.tau) if isinstance(self.tau, tuple) else self.tau, "tau_exact": self.tau_exact,
+                "loss": self.loss, "chart": self.chart, "reductions": self.reductions,
                 "counts": self.counts, "classes": self.classes, "unresolved": self.unresolved,
                 "seconds": self.seconds, "settings": self.settings, "prover_variant": self.prover_variant,
                 "stratum": self.stratum, "leaves": self.leaves}
 
     def save(self, path) -> None:
-        """Write the proof as JSON (floats round-trip exactly)."""
+        """Write the proof as JSON (floats round-trip exactly; strict JSON: no NaN or inf tokens)."""
         with open(path, "w") as fh:
-            json.dump(self.to_json(), fh, separators=(",", ":"))
+            json.dump(self.to_json(), fh, separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def load(cls, path) -> "LandscapeProof":
-        with open(path) as fh:
-            js = json.load(fh)
+    def from_json(cls, js, source="<proof>") -> "LandscapeProof":
+        """Build from a parsed proof file; :class:`ProofFileError` (naming ``source``) if it is not
+        one: not an object, another format, a key missing or of the wrong type, a malformed leaf."""
+        if not isinstance(js, dict):
+            raise ProofFileError(f"{source}: not a landscape proof (a JSON {type(js).__name__}, expected an object)")
         if js.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a landscape proof (format {js.get('format')!r})")
+            raise ProofFileError(f"{source}: not a landscape proof of this version (format {js.get('format')!r}, "
+                                 f"expected {FORMAT!r})")
+        for key, typ in cls._KEYS.items():
+            if key not in js:
+                raise ProofFileError(f"{source}: key {key!r} missing")
+            if isinstance(js[key], bool) or not isinstance(js[key], typ):
+                raise ProofFileError(f"{source}: key {key!r} has type {type(js[key]).__name__}")
+        if "d" not in js or not (js["d"] is None or (isinstance(js["d"], int) and not isinstance(js["d"], bool))):
+            raise ProofFileError(f"{source}: key 'd' missing or not an integer or null")
+        for i, leaf in enumerate(js["leaves"]):
+            if not (isinstance(leaf, dict) and isinstance(leaf.get("path"), str) and isinstance(leaf.get("test"), str)
+                    and isinstance(leaf.get("lo"), list) and isinstance(leaf.get("hi"), list)
+                    and (leaf.get("data") is None or isinstance(leaf.get("data"), dict))):
+                raise ProofFileError(f"{source}: leaf {i} is not an object with path, lo, hi, test, data")
         tau = js["tau"]
         return cls(js["status"], js["K"], js["n"], js["d"], tuple(tau) if isinstance(tau, list) else tau,
                    js["loss"], js["chart"], js["reductions"], js["counts"], js["classes"], js["unresolved"],
-                   js["leaves"], js["seconds"], js["settings"], js.get("prover_variant", "correct"),
-                   js.get("stratum", "all"))
+                   js["leaves"], js["seconds"], js["settings"], js["prover_variant"], js["stratum"], js["tau_exact"])
+
+    @classmethod
+    def load(cls, path) -> "LandscapeProof":
+        """Read a proof file; :class:`ProofFileError` naming the file if it cannot be read as one."""
+        return cls.from_json(_read_json(path), str(path))
 
     @property
     def statement(self) -> str:
         """What the proof establishes (or would establish), in words."""
         if self.stratum != "all":
             dims = "every d >= 3"
-        elif self.d is None or self.d > self.K or (self.K == 2 and self.d >= 3):
+        elif self.d is None:
             dims = f"every d >= {self.K + 1}"
+        elif self.d > self.K or (self.K == 2 and self.d >= 3):
+            dims = f"d = {self.d} (the same proof covers every d >= {self.K + 1})"
         else:
             dims = f"d = {self.d}"
-        t = (f"every tau in [{self.tau[0]:g}, {self.tau[1]:g}]" if isinstance(self.tau, tuple)
-             else f"tau = {self.tau:g}")
+        t = (f"every tau in [{_fmt_q(self.tau_exact[0])}, {_fmt_q(self.tau_exact[1])}]"
+             if isinstance(self.tau_exact, list) else f"tau = {_fmt_q(self.tau_exact)}")
         if self.stratum != "all":
             return (f"problem (4) with K = {self.K}, n = {self.n} (N = {self.K * self.n}), {dims}, {t}, "
                     f"loss {self.loss}, restricted to {STRATA[self.stratum]}: every critical point there is "
@@ -245,6 +394,34 @@ class LandscapeProof:
         return (f"problem (4) with K = {self.K}, n = {self.n} (N = {self.K * self.n}), {dims}, {t}, "
                 f"loss {self.loss}: every critical point is a global minimiser (the simplex-ETF orbit) "
                 "or a strict saddle (negative Riemannian Hessian eigenvalue)")
+
+
+def _fmt_q(text: str) -> str:
+    """An exact temperature for people: the decimal when it is one (19/10 -> 1.9), else p/q."""
+    q = Fraction(text)
+    den = q.denominator
+    for p_ in (2, 5):
+        while den % p_ == 0:
+            den //= p_
+    if den != 1:
+        return str(q)
+    d = decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator)
+    return format(d.normalize(), "f") if d == d.to_integral_value() else str(d)
+
+
+def _read_json(path):
+    """Parse a JSON file; :class:`ProofFileError` naming the file for anything but a readable JSON text."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ProofFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if not raw.strip():
+        raise ProofFileError(f"{path}: empty file, not a landscape proof")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:      # JSONDecodeError, UnicodeDecodeError
+        raise ProofFileError(f"{path}: not valid JSON (truncated or not a proof file): {exc}") from None
 
 
 def _angles_deg(chart, x):
@@ -294,8 +471,11 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         block; Lemmas 1', 2, 3').
     n : int
         Samples per class (``K n <= 8``).
-    tau : float or (float, float)
+    tau : real, decimal string, or a pair of them
         Temperature, or an interval ``(lo, hi)``: then the proof holds for every ``tau`` in it.
+        Each value is read as an exact rational (a string exactly: ``"1.9"`` is 19/10; a float as
+        the decimal it prints as, so ``1.9`` is 19/10 too) in ``(0, TAU_MAX]``, and proved on its
+        outward binary64 enclosure (``fl(1.9) < 1.9``: the enclosure contains both).
     d : int or None
         ``None`` (default): every ``d > K`` at once (Lemmas 1-3 of ``docs/prover.md``; for
         ``K = 2`` an int ``>= 3`` is covered by the same proof, for ``K = 3`` an int ``>= 4``); ``d = 2`` is the planar problem only
@@ -326,40 +506,40 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     TypeError, ValueError
         Bad input, naming the parameter (before any computation).
     """
-    K, n, tlo, thi, d, enc, every_d, chart, stratum, allow_normal = _setup(K, n, tau, d, loss, _stratum)
-    max_boxes = _check_int(max_boxes, "max_boxes", 1)
-    if workers is not None:
-        workers = _check_int(workers, "workers", 1)
-    if not (isinstance(min_width, numbers.Real) and min_width > 0):
-        raise ValueError(f"min_width must be a positive number, got {min_width!r}")
-    batch = _check_int(batch, "batch", 1)
-    if progress is not None and not callable(progress):
-        raise TypeError("progress must be callable(boxes_left, boxes_per_second) or None")
-    if _drop not in E.DROPPABLE:
-        raise ValueError(f"_drop must be one of {E.DROPPABLE}")
+    st = check_prove_arguments(K, n, tau, d=d, loss=loss, max_boxes=max_boxes, workers=workers, progress=progress,
+                               min_width=min_width, batch=batch, _drop=_drop, _stratum=_stratum)
     t0 = time.perf_counter()
-    leaves, evaluated = run_bnb(chart, enc, allow_normal=allow_normal, max_boxes=max_boxes, min_width=float(min_width),
-                                batch=batch, workers=workers, progress=progress, drop=_drop)
+    leaves, evaluated = run_bnb(st.chart, st.enc, allow_normal=st.allow_normal, max_boxes=int(max_boxes),
+                                min_width=float(min_width), batch=int(batch), workers=workers, progress=progress,
+                                drop=_drop)
     seconds = time.perf_counter() - t0
+    meta = _metadata(st, leaves, evaluated)
+    return LandscapeProof(
+        status=meta["status"], K=st.K, n=st.n, d=st.d, tau=st.tau, loss=st.enc.spec, chart=meta["chart"],
+        reductions=meta["reductions"], counts=meta["counts"], classes=meta["classes"],
+        unresolved=meta["unresolved"], leaves=leaves, seconds=seconds,
+        settings={"max_boxes": int(max_boxes), "min_width": float(min_width), "batch": int(batch)},
+        prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)", stratum=st.stratum,
+        tau_exact=st.tau_exact)
+
+
+def _metadata(st: _Setup, leaves, evaluated) -> dict:
+    """Everything in a proof that follows from its setup and leaves: the chart description, the
+    reductions, the counts, the classes met, the unresolved list and the status.  One place for
+    the prover (which writes them) and the checker (which compares the file's with these)."""
+    chart = st.chart
     counts = {t: sum(1 for l in leaves if l["test"] == t) for t in TESTS}
     counts["unresolved"] = sum(1 for l in leaves if l["test"] == "unresolved")
     counts["evaluated"] = evaluated
     unresolved = [{"lo": l["lo"], "hi": l["hi"], "path": l["path"],
                    "center_angles_deg": _angles_deg(chart, box_center(l["lo"], l["hi"])[: chart.n_angles]),
-                   "why": l["data"]["why"]} for l in leaves if l["test"] == "unresolved"]
+                   "why": (l["data"] or {}).get("why")} for l in leaves if l["test"] == "unresolved"]
     dlo, dhi = chart.domain()
-    chart_js = dict(chart.to_json(), domain_lo=dlo.tolist(), domain_hi=dhi.tolist())
     # a proof of a stratum only is not a proof of the dichotomy: "not_proved", with the stratum recorded
-    return LandscapeProof(
-        status="proved" if counts["unresolved"] == 0 and stratum == "all" else "not_proved",
-        K=K, n=n, d=d, tau=(tlo, thi) if thi > tlo else tlo, loss=enc.spec, chart=chart_js,
-        reductions=(REDUCTIONS_RANK2 if stratum != "all" else REDUCTIONS_PLANAR if not every_d
-                    else REDUCTIONS_EVERY_D if K == 2 else REDUCTIONS_K3 if allow_normal else REDUCTIONS_K3_D3),
-        counts=counts,
-        classes=_classes(leaves, every_d and stratum == "all" and not (K == 3 and d == 3), K),
-        unresolved=unresolved, leaves=leaves, seconds=seconds,
-        settings={"max_boxes": max_boxes, "min_width": float(min_width), "batch": batch},
-        prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)", stratum=stratum)
+    return {"status": "proved" if counts["unresolved"] == 0 and st.stratum == "all" else "not_proved",
+            "chart": dict(chart.to_json(), domain_lo=dlo.tolist(), domain_hi=dhi.tolist()),
+            "reductions": st.reductions, "counts": counts, "classes": _classes(leaves, st.lemma3, st.K),
+            "unresolved": unresolved}
 
 
 # ================================================================ the checker
@@ -445,20 +625,62 @@ def _domain_failure(chart, dlo, dhi):
     return None
 
 
+class _BadLeafData(ValueError):
+    """Certificate data of a leaf that cannot be used (wrong shape, not numbers, not finite)."""
+
+
+def _finite_vector(data, key, length):
+    """``data[key]`` as a list of ``length`` finite floats, or :class:`_BadLeafData`."""
+    vec = data.get(key)
+    if not isinstance(vec, list) or len(vec) != length:
+        raise _BadLeafData(f"{key!r} must be a list of {length} numbers")
+    out = []
+    for z in vec:
+        if isinstance(z, bool) or not isinstance(z, (int, float)):
+            raise _BadLeafData(f"{key!r} has an entry that is not a number: {z!r}")
+        if not math.isfinite(z):
+            raise _BadLeafData(f"{key!r} has a non-finite entry {z!r}")
+        out.append(float(z))
+    return out
+
+
 def check_leaf(bk, chart, enc, leaf, lo, hi, allow_normal):
-    """Re-evaluate one leaf's discard test on the box ``[lo, hi]``; ``(ok, why)``."""
+    """Re-evaluate one leaf's discard test on the box ``[lo, hi]``; ``(ok, why)``.
+
+    The certificate data (a row, a direction, a matrix) must be finite floats of the right
+    shape; anything else fails the leaf (an infinite or NaN entry could otherwise turn an
+    enclosure into NaN or an infinity, on which a sign test must not be trusted).
+    """
     m = chart.n_angles
     test, data = leaf["test"], leaf["data"] or {}
+    try:
+        if test == "gradient":
+            if data.get("mode") == "naive":
+                i = data.get("i")
+                if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < m:
+                    raise _BadLeafData(f"'i' must be a component index in [0, {m}), got {i!r}")
+            else:
+                row = _finite_vector(data, "row", m)
+        elif test == "saddle_inplane":
+            v = _finite_vector(data, "v", m)
+        elif test == "saddle_normal":
+            c, e = _finite_vector(data, "c", chart.K), _finite_vector(data, "e", chart.N)
+        elif test == "etf_convex":
+            Q = data.get("Q")
+            if not isinstance(Q, list) or len(Q) != m:
+                raise _BadLeafData(f"'Q' must be a list of {m} rows")
+            Qm = [_finite_vector({"Q row": r}, "Q row", m) for r in Q]
+        else:
+            return False, f"unknown test {test!r}"
+    except _BadLeafData as exc:
+        return False, f"invalid certificate data: {exc}"
     xs = [bk.interval(lo[i], hi[i]) for i in range(m)]
     T = bk.interval(lo[m], hi[m]) if chart.tau_is_coordinate else bk.point(chart.tau_lo)
     Qb = E.quantities(bk, chart, xs, T, enc)
     if test == "gradient":
         if data.get("mode") == "naive":
-            g = E.gradient(chart, Qb, enc)[int(data["i"])]
-            return (bk.is_pos(g) or bk.is_neg(g)), "gradient component contains 0"
-        row = [float(z) for z in data["row"]]
-        if len(row) != m:
-            return False, "row has the wrong length"
+            g = E.gradient(chart, Qb, enc)[i]
+            return (bk.is_pos(g) or bk.is_neg(g)), f"gradient component {i} contains 0"
         xc = box_center(lo[:m], hi[:m])
         Qc = E.quantities(bk, chart, [bk.point(z) for z in xc], T, enc)
         gc = E.gradient(chart, Qc, enc)
@@ -474,55 +696,79 @@ def check_leaf(bk, chart, enc, leaf, lo, hi, allow_normal):
             val = val + rj * (xs[b] - float(xc[b]))
         return (bk.is_pos(val) or bk.is_neg(val)), "mean-value form contains 0"
     if test == "saddle_inplane":
-        v = [float(z) for z in data["v"]]
-        if len(v) != m:
-            return False, "direction has the wrong length"
         q = E.inplane_form(bk, chart, Qb, v, enc)
         return bk.is_neg(q), "in-plane Hessian form not < 0"
     if test == "saddle_normal":
         if not allow_normal:
             return False, "normal directions exist only for d >= 3"
-        c, e = [float(z) for z in data["c"]], [float(z) for z in data["e"]]
-        if len(c) != chart.K or len(e) != chart.N:
-            return False, "direction has the wrong length"
         q = E.normal_form(bk, chart, Qb, c, e, enc)
         return bk.is_neg(q), "normal-block form not < 0"
-    if test == "etf_convex":
-        if not all(lo[i] <= 0.0 <= hi[i] for i in range(m)):
-            return False, "box does not contain the ETF slice point"
-        Qm = [[float(z) for z in r] for r in data["Q"]]
-        J = E.hessian(bk, chart, Qb)
-        JQ = [[None] * m for _ in range(m)]
-        for i in range(m):
-            for k in range(m):
-                acc = 0
-                for a in range(m):
-                    if J[i][a] is not None:
-                        acc = acc + J[i][a] * Qm[a][k]
-                JQ[i][k] = acc
-        for i in range(m):
-            row = []
-            for k in range(m):
-                acc = 0
-                for a in range(m):
-                    acc = acc + JQ[a][k] * Qm[a][i]
-                row.append(acc)
-            gers = row[i]
-            for k in range(m):
-                if k != i:
-                    gers = gers - bk.abs_upper(row[k])
-            if not bk.is_pos(gers):
-                return False, f"Gershgorin row {i} of Q^T H Q not positive"
-        return True, ""
-    return False, f"unknown test {test!r}"
+    # etf_convex
+    if not all(lo[i] <= 0.0 <= hi[i] for i in range(m)):
+        return False, "box does not contain the ETF slice point"
+    J = E.hessian(bk, chart, Qb)
+    JQ = [[None] * m for _ in range(m)]
+    for i in range(m):
+        for k in range(m):
+            acc = 0
+            for a in range(m):
+                if J[i][a] is not None:
+                    acc = acc + J[i][a] * Qm[a][k]
+            JQ[i][k] = acc
+    for i in range(m):
+        row = []
+        for k in range(m):
+            acc = 0
+            for a in range(m):
+                acc = acc + JQ[a][k] * Qm[a][i]
+            row.append(acc)
+        gers = row[i]
+        for k in range(m):
+            if k != i:
+                gers = gers - bk.abs_upper(row[k])
+        if not bk.is_pos(gers):
+            return False, f"Gershgorin row {i} of Q^T H Q not positive"
+    return True, ""
 
 
-def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
-    """Re-verify a saved proof from the file alone, in python-flint balls.
+def _evaluated_by_tree(leaves) -> int:
+    """Boxes a run evaluated, from its tree: every internal node and every leaf except those
+    left unresolved because the box budget was spent (never evaluated)."""
+    internal = {l["path"][:i] for l in leaves for i in range(len(l["path"]))}
+    budget = sum(1 for l in leaves if l["test"] == "unresolved" and (l["data"] or {}).get("why") == "box budget spent")
+    return len(internal) + len(leaves) - budget
 
-    Returns a :class:`ProofCheck`: ``valid`` and ``status`` ("proved" when valid with no
-    unresolved leaf, "not_proved" when valid with unresolved leaves, "invalid" otherwise),
-    with the failing leaves listed.
+
+def _fail(fails, why, test=None, index=None, path=None, **extra):
+    fails.append(dict({"index": index, "path": path, "test": test, "why": why}, **extra))
+
+
+def check_landscape_proof(proof, *, max_failures=20) -> ProofCheck:
+    """Re-verify a proof from its file alone, in python-flint balls.
+
+    Parameters
+    ----------
+    proof : path or LandscapeProof
+        A saved proof file, or a proof in memory (checked through its JSON form, as if saved).
+    max_failures : int
+        Stop re-evaluating leaves after this many failures.
+
+    Returns
+    -------
+    ProofCheck
+        ``valid`` and ``status``: ``"proved"`` when valid with no unresolved leaf, ``"not_proved"``
+        when valid with unresolved leaves (or a stratum only), ``"invalid"`` when the proof fails:
+        a leaf's test, the coverage, a stored box, the certificate data (non-finite entries
+        included), the reductions' hypotheses, the recorded chart, reductions, counts, classes,
+        unresolved list or status differing from what the checker rebuilds, or a "proof" without
+        any ``etf_convex`` leaf (the global minimiser would lie in no box).
+
+    Raises
+    ------
+    ProofFileError
+        (a ``ValueError``) The file cannot be read as a proof: missing, unreadable, empty,
+        truncated, not JSON, not a JSON object, another format, a key missing or mistyped, or a
+        claim (``K``, ``n``, ``tau``, ``d``, loss) the prover does not support.
     """
     t0 = time.perf_counter()
     fails = []
@@ -530,88 +776,140 @@ def check_landscape_proof(path, *, max_failures=20) -> ProofCheck:
     def done(status, msg, checked=0):
         return ProofCheck(status != "invalid", status, msg, fails, checked, time.perf_counter() - t0)
 
+    if isinstance(proof, LandscapeProof):
+        source = "<proof in memory>"
+        pr = LandscapeProof.from_json(json.loads(json.dumps(proof.to_json(), allow_nan=False)), source)
+    elif isinstance(proof, (str, os.PathLike)):
+        source = str(proof)
+        pr = LandscapeProof.load(proof)
+    else:
+        raise TypeError(f"proof must be a path or a LandscapeProof, got {type(proof).__name__}")
+    if not (isinstance(max_failures, int) and max_failures >= 1):
+        raise ValueError(f"max_failures must be a positive integer, got {max_failures!r}")
     try:
-        pr = LandscapeProof.load(path)
-        K, n, tlo, thi, d, enc, every_d, chart, stratum, allow_normal = _setup(pr.K, pr.n, pr.tau, pr.d, pr.loss,
-                                                                              pr.stratum)
-    except (OSError, KeyError, TypeError, ValueError) as exc:
-        fails.append({"index": None, "path": None, "test": None, "why": f"cannot load: {exc}"})
-        return done("invalid", f"invalid: {exc}")
-    if every_d and stratum == "all" and not (K == 3 and d == 3):
-        # Lemma 3's hypothesis psi'(0) != 0 and Lemma 1's (checked in _setup); flint check of the LS bound
+        tau_exact = tuple(pr.tau_exact) if isinstance(pr.tau_exact, list) else pr.tau_exact
+        st = _setup(pr.K, pr.n, tau_exact, pr.d, pr.loss, pr.stratum)
+    except (TypeError, ValueError) as exc:
+        raise ProofFileError(f"{source}: not a claim the prover supports: {exc}") from None
+    K, chart, enc = st.K, st.chart, st.enc
+    if st.lemma3 and isinstance(enc, E.SoftmaxEnclosure) and enc.alpha:
+        # Lemma 1's hypothesis with label smoothing, in flint (the float test is in _setup):
         # 1 / (1 + (K-1) e^{2 tau}) > alpha / K, i.e. tau < log((K - alpha) / (alpha (K - 1))) / 2
-        if isinstance(enc, E.SoftmaxEnclosure) and enc.alpha:
-            fl = FlintBackend()
-            a = fl.arb(enc.alpha)
-            lim = ((K - a) / (a * (K - 1))).log() / 2
-            if not bool(fl.arb(thi) < lim):
-                fails.append({"index": None, "path": None, "test": None, "why": "tau too large for Lemma 1"})
-                return done("invalid", "invalid: tau too large for Lemma 1 with label smoothing")
+        fl = FlintBackend()
+        a = fl.arb(enc.alpha)
+        lim = ((K - a) / (a * (K - 1))).log() / 2
+        if not bool(fl.arb(st.thi) < lim):
+            _fail(fails, "tau too large for Lemma 1")
+            return done("invalid", "invalid: tau too large for Lemma 1 with label smoothing")
     dlo, dhi = chart.domain()
     D = chart.dim
     dom_fail = _domain_failure(chart, dlo, dhi)
     if dom_fail:
-        fails.append({"index": None, "path": None, "test": "domain", "why": dom_fail})
+        _fail(fails, dom_fail, test="domain")
         return done("invalid", f"invalid: {dom_fail}")
     leaves = pr.leaves
-    paths = [l.get("path", "") for l in leaves]
     try:
-        cov = _cover_failures(paths, D)
+        cov = _cover_failures([l["path"] for l in leaves], D)
     except ValueError as exc:
-        cov = [str(exc)]
+        cov = [f"a path has a character that is no bisection step ({exc})"]
     for c in cov[:max_failures]:
-        fails.append({"index": None, "path": None, "test": "coverage", "why": c})
+        _fail(fails, c, test="coverage")
     bk = FlintBackend()
     checked = 0
     unresolved = 0
     for idx, leaf in enumerate(leaves):
+        if len(fails) >= max_failures:
+            break
         try:
             lo, hi = _rebuild(dlo, dhi, leaf["path"], D)
         except ValueError as exc:
-            fails.append({"index": idx, "path": leaf["path"], "test": leaf.get("test"), "why": str(exc)})
+            _fail(fails, str(exc), leaf["test"], idx, leaf["path"])
             continue
-        if [float(z) for z in leaf["lo"]] != lo or [float(z) for z in leaf["hi"]] != hi:
-            fails.append({"index": idx, "path": leaf["path"], "test": leaf.get("test"),
-                          "why": "stored bounds differ from the box its path defines"})
+        stored = leaf["lo"] + leaf["hi"]
+        if not all(isinstance(z, (int, float)) and not isinstance(z, bool) and math.isfinite(z) for z in stored):
+            _fail(fails, "stored bounds are not finite numbers", leaf["test"], idx, leaf["path"])
+        elif [float(z) for z in leaf["lo"]] != lo or [float(z) for z in leaf["hi"]] != hi:
+            _fail(fails, "stored bounds differ from the box its path defines", leaf["test"], idx, leaf["path"])
         if leaf["test"] == "unresolved":
             unresolved += 1
             continue
         checked += 1
-        try:
-            ok, why = check_leaf(bk, chart, enc, leaf, lo, hi, allow_normal)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            ok, why = False, f"malformed leaf data: {exc}"
+        ok, why = check_leaf(bk, chart, enc, leaf, lo, hi, st.allow_normal)
         if not ok:
-            fails.append({"index": idx, "path": leaf["path"], "test": leaf["test"], "why": why,
-                          "lo": lo, "hi": hi})
-        if len(fails) >= max_failures:
-            break
-    if pr.status == "proved" and unresolved:
-        fails.append({"index": None, "path": None, "test": None,
-                      "why": f"file claims 'proved' but has {unresolved} unresolved leaves"})
+            _fail(fails, why, leaf["test"], idx, leaf["path"], lo=lo, hi=hi)
+    complete = len(fails) < max_failures or checked + unresolved == len(leaves)
+    if not cov and complete:
+        # what the file says about itself must be what its leaves and claim give
+        try:
+            meta = _metadata(st, leaves, _evaluated_by_tree(leaves))
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            meta = None
+            _fail(fails, f"the description cannot be rebuilt from the leaves: {exc}", test="metadata")
+        if meta is not None:
+            recorded = {"status": pr.status, "chart": pr.chart, "reductions": pr.reductions, "counts": pr.counts,
+                        "classes": pr.classes, "unresolved": pr.unresolved}
+            rebuilt = json.loads(json.dumps(meta))
+            for key in ("chart", "reductions", "counts", "classes", "unresolved"):
+                if recorded[key] != rebuilt[key]:
+                    _fail(fails, f"the file's {key} differs from the one rebuilt from its claim and leaves",
+                          test="metadata")
+            if pr.status != rebuilt["status"]:
+                _fail(fails, f"file claims {pr.status!r} but has {unresolved} unresolved leaves"
+                             + (f" and stratum {st.stratum!r}" if st.stratum != "all" else ""), test="metadata")
+            as_list = lambda t: [float(z) for z in t] if isinstance(t, tuple) else [float(t)]
+            if as_list(pr.tau) != as_list(st.tau):
+                _fail(fails, "the file's tau is not the nearest float of its tau_exact", test="metadata")
+        if unresolved == 0 and not any(l["test"] == "etf_convex" for l in leaves):
+            # f has a global minimiser (compact manifold), a critical point with a PSD Hessian: it lies in
+            # no gradient or saddle box, so a cover without any etf_convex box is contradictory (Lemma 5)
+            _fail(fails, "no etf_convex leaf: the global minimiser (Lemma 5) lies in no box, so some discard "
+                         "is false", test="etf_convex")
     if fails:
         f0 = fails[0]
         return done("invalid", f"invalid: {len(fails)} failure(s); first: leaf {f0['index']} "
                                f"(path {f0['path']!r}, test {f0['test']}): {f0['why']}", checked)
     if unresolved:
         return done("not_proved", f"valid, not proved: {checked} leaves verified, {unresolved} unresolved", checked)
-    if stratum != "all":
+    if st.stratum != "all":
         return done("not_proved", f"valid, not proved: {checked} leaves verified in flint balls; they cover the "
-                                  f"chart of {STRATA[stratum]} only (that stratum is proved; the rest is not "
+                                  f"chart of {STRATA[st.stratum]} only (that stratum is proved; the rest is not "
                                   "covered)", checked)
     return done("proved", f"valid: {checked} leaves verified in flint balls; the leaves cover the chart domain",
                 checked)
 
 
-def summary_lines(proof: LandscapeProof) -> list:
-    """Lines for a CLI to print: what was proved, how, and what is left."""
+def summary_lines(proof: LandscapeProof, check: ProofCheck = None, unchecked: str = None) -> list:
+    """Lines for a CLI to print: what was proved, how, and what is left.
+
+    Parameters
+    ----------
+    proof : LandscapeProof
+    check : ProofCheck or None
+        The flint re-check of ``proof`` (:func:`check_landscape_proof`); the statement is called
+        proved only when it says so.
+    unchecked : str or None
+        Why there is no re-check (``check is None``), e.g. ``"python-flint missing"``.
+    """
     c = proof.counts
-    lines = [f"status: {proof.status}"]
-    if proof.stratum != "all" and c["unresolved"] == 0:
-        lines.append("PROVED ON A STRATUM ONLY: " + proof.statement)
-        lines.append(f"NOT PROVED: the dichotomy for all critical points (not covered: {NOT_COVERED[proof.stratum]})")
+    if check is None:
+        why = unchecked or "not re-checked"
+        lines = [f"status: {proof.status} by the numpy layer, unchecked ({why})"]
+        if proof.status == "proved":
+            lines.append("UNCHECKED: " + proof.statement + " -- the numpy layer assumes an error bound of libm's "
+                         "exp/log1p/sin/cos; the flint checker (nc-verify prove --check FILE) makes it a proof")
+        else:
+            lines.append("NOT PROVED: " + proof.statement)
+    elif not check.valid:
+        lines = [f"status: invalid (the flint checker rejected the prover's {proof.status!r}: {check.message})",
+                 "NOT PROVED: " + proof.statement]
     else:
-        lines.append(("PROVED: " if proof.status == "proved" else "NOT PROVED: ") + proof.statement)
+        lines = [f"status: {check.status} (re-checked in flint balls: {check.checked} leaves)"]
+        if proof.stratum != "all" and c["unresolved"] == 0:
+            lines.append("PROVED ON A STRATUM ONLY: " + proof.statement)
+            lines.append("NOT PROVED: the dichotomy for all critical points (not covered: "
+                         f"{NOT_COVERED[proof.stratum]})")
+        else:
+            lines.append(("PROVED: " if check.status == "proved" else "NOT PROVED: ") + proof.statement)
     K = proof.K
     dd = (3 if proof.stratum != "all" else K + 1) if proof.d is None else proof.d
     taus = proof.tau if isinstance(proof.tau, tuple) else (proof.tau, proof.tau)
@@ -629,7 +927,7 @@ def summary_lines(proof: LandscapeProof) -> list:
         lines.append(f"note: {which} <= K = {K} is outside Theorem 2 (conjecture case)")
     lines.append(f"boxes: {c['evaluated']} evaluated; leaves: " +
                  ", ".join(f"{t} {c[t]}" for t in TESTS) + f", unresolved {c['unresolved']}")
-    lines.append(f"time: {proof.seconds:.1f} s")
+    lines.append(f"time: {proof.seconds:.1f} s" + ("" if check is None else f" (check {check.seconds:.1f} s)"))
     for r in proof.reductions:
         lines.append(f"uses {r['name']}")
     for u in proof.unresolved[:5]:
