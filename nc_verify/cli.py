@@ -657,7 +657,9 @@ def main(argv=None) -> int:
     except BaseException as exc:                 # noqa: BLE001 -- every failure gets its status and one line
         if isinstance(exc, SystemExit):
             raise
-        status, message = failure_status(exc, inputs=[getattr(args, a, None) for a in _INPUT_ARGS])
+        inputs = [getattr(args, a, None) for a in _INPUT_ARGS]
+        inputs = [p for v in inputs for p in (v if isinstance(v, (list, tuple)) else [v])]
+        status, message = failure_status(exc, inputs=inputs)
         if status == EXIT_BROKEN_PIPE:
             # the reader is gone: send what is left to /dev/null so that Python's flush at exit is silent
             devnull = os.open(os.devnull, os.O_WRONLY)
