@@ -14,13 +14,13 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .proof import LandscapeProof, _exact_tau, _fmt_q, check_landscape_proof, prove_landscape
+from .proof import LandscapeProof, exact_tau, format_exact_tau, check_landscape_proof, prove_landscape
 
 
 def _breakpoints(breakpoints):
     if not isinstance(breakpoints, (list, tuple)) or len(breakpoints) < 2:
         raise ValueError(f"breakpoints must be a list of at least two temperatures, got {breakpoints!r}")
-    qs = [_exact_tau(b, f"breakpoints[{i}]") for i, b in enumerate(breakpoints)]
+    qs = [exact_tau(b, f"breakpoints[{i}]") for i, b in enumerate(breakpoints)]
     if any(b <= a for a, b in zip(qs, qs[1:])):
         raise ValueError(f"breakpoints must increase strictly, got {breakpoints!r}")
     return qs
@@ -130,11 +130,11 @@ def check_tau_pieces(proofs) -> TauPiecesCheck:
     for i in order[1:]:
         a, b = ivs[i]
         if a > hi:
-            return fail(f"a gap: no piece covers ({_fmt_q(str(hi))}, {_fmt_q(str(a))})")
+            return fail(f"a gap: no piece covers ({format_exact_tau(str(hi))}, {format_exact_tau(str(a))})")
         hi = max(hi, b)
     statuses = {c.status for c in checks}
     status = "proved" if statuses == {"proved"} else "not_proved"
-    span = f"every tau in [{_fmt_q(str(lo))}, {_fmt_q(str(hi))}]"
+    span = f"every tau in [{format_exact_tau(str(lo))}, {format_exact_tau(str(hi))}]"
     if status == "proved":
         msg = f"valid: {len(checks)} pieces re-checked in flint balls; together they prove {span}"
     else:

@@ -114,7 +114,7 @@ class ProofFileError(ValueError):
     a failed proof)."""
 
 
-def _exact_tau(t, name) -> Fraction:
+def exact_tau(t, name) -> Fraction:
     """The exact rational a temperature input stands for.
 
     A decimal string is read exactly (``"1.9"`` is 19/10); a float is read as the shortest
@@ -162,14 +162,14 @@ def _check_tau(tau):
     if isinstance(tau, (tuple, list, np.ndarray)):
         if len(tau) != 2:
             raise ValueError(f"tau as an interval must be (lo, hi), got {tau!r}")
-        qlo, qhi = _exact_tau(tau[0], "tau[0]"), _exact_tau(tau[1], "tau[1]")
+        qlo, qhi = exact_tau(tau[0], "tau[0]"), exact_tau(tau[1], "tau[1]")
         if qlo > qhi:
             raise ValueError(f"tau interval must have lo <= hi, got {tau!r}")
         if qlo < qhi:
             return enclose_outward(qlo)[0], enclose_outward(qhi)[1], (qlo, qhi)
         q = qlo
     else:
-        q = _exact_tau(tau, "tau")
+        q = exact_tau(tau, "tau")
     lo, hi = enclose_outward(q)
     return lo, hi, q
 
@@ -384,8 +384,8 @@ class LandscapeProof:
             dims = f"d = {self.d} (the same proof covers every d >= {self.K + 1})"
         else:
             dims = f"d = {self.d}"
-        t = (f"every tau in [{_fmt_q(self.tau_exact[0])}, {_fmt_q(self.tau_exact[1])}]"
-             if isinstance(self.tau_exact, list) else f"tau = {_fmt_q(self.tau_exact)}")
+        t = (f"every tau in [{format_exact_tau(self.tau_exact[0])}, {format_exact_tau(self.tau_exact[1])}]"
+             if isinstance(self.tau_exact, list) else f"tau = {format_exact_tau(self.tau_exact)}")
         if self.stratum != "all":
             return (f"problem (4) with K = {self.K}, n = {self.n} (N = {self.K * self.n}), {dims}, {t}, "
                     f"loss {self.loss}, restricted to {STRATA[self.stratum]}: every critical point there is "
@@ -396,7 +396,7 @@ class LandscapeProof:
                 "or a strict saddle (negative Riemannian Hessian eigenvalue)")
 
 
-def _fmt_q(text: str) -> str:
+def format_exact_tau(text: str) -> str:
     """An exact temperature for people: the decimal when it is one (19/10 -> 1.9), else p/q."""
     q = Fraction(text)
     den = q.denominator
