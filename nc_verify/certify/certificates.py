@@ -220,7 +220,7 @@ def _precisions(prec, max_prec):
     return out
 
 
-def exact_tau(problem: UFMProblem) -> Fraction:
+def _exact_tau(problem: UFMProblem) -> Fraction:
     return Fraction(problem.tau)
 
 
@@ -402,7 +402,7 @@ def certify_strict_saddle(problem, W, H=None, direction=None, *, prec: int = 53,
                      f"{precisions[-1]} bits)")
     point = _resolve_point(p, W, H)
     chosen = _resolve_direction(point, direction)
-    tau = exact_tau(p)
+    tau = _exact_tau(p)
     proof = prove_critical_all_tau(point) if point.is_rational else None
     auto = None
     tried, status, Q, R, evidence, reason = [], "undecided", None, None, None, ""
@@ -498,7 +498,7 @@ def certify_minimum(problem, W, H=None, *, prec: int = 53, max_prec: int = 1024)
                  f"a minimum certificate at tangent dimension {p.tangent_dimension} (ball matrices up to "
                  f"{precisions[-1]} bits)")
     point = _resolve_point(p, W, H)
-    tau = exact_tau(p)
+    tau = _exact_tau(p)
     proof = prove_critical_all_tau(point) if point.is_rational else None
     tried, status, reason, mu_enc, m, evidence = [], "undecided", "", None, None, None
     for bits in precisions:
