@@ -26,13 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nc_verify.checks.theorem1 import REACH_RTOL
-from nc_verify.landscape.classify import spectrum_summary
-from nc_verify.landscape.rounding import cost_resolution, gap_resolution
+from nc_verify.checks.theorem1 import REACH_RTOL, etf_curvature, reach_state
 from nc_verify.landscape.solvers import solve
-from nc_verify.landscape.spectrum import DENSE_LIMIT, hessian_matrix, symmetric_eigh
 from nc_verify.objective.closed_forms import theorem1_bound
-from nc_verify.objective.frames import etf_point
 from nc_verify.objective.metrics import nc_metrics
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.objective.regularized import RegularizedUFM, minimize_regularized
@@ -241,58 +237,6 @@ class Figure3Result:
     def as_dict(self) -> dict:
         return {"records": self.records, "settings": self.settings, "largest_gap": self.largest_gap(),
                 "counts": self.counts()}
-
-
-def etf_curvature(K: int, n: int, tau: float):
-    """Smallest non-zero Hessian eigenvalue ``mu`` at the simplex ETF minimiser (off its rotation orbit).
-
-    Computed from the dense spectrum at ``d = K``: the ETF's non-zero spectrum is the same
-    for every ``d >= K`` (extra dimensions add only normal directions, whose quadratic form
-    does not depend on ``d``; checked in ``tests/runs/test_experiments.py``). Returns None
-    where that Hessian is too large for a dense spectrum (tangent dimension above
-    :data:`~nc_verify.landscape.spectrum.DENSE_LIMIT`).
-    """
-    problem = UFMProblem(K, K, n, tau)
-    if problem.tangent_dimension > DENSE_LIMIT:
-        return None
-    W, H = etf_point(K, K, n)
-    eigenvalues = symmetric_eigh(hessian_matrix(problem, W, H), eigvals_only=True)
-    return spectrum_summary(problem, eigenvalues)["sigma"]
-
-
-def reach_state(problem: UFMProblem, cost: float, gradient_norm: float, mu) -> tuple:
-    """Whether one run reached Theorem 1's bound: ``(state, resolution, reason)``.
-
-    * "FAIL" -- the bound is beaten (``f - bound < -``:func:`cost_resolution`), or the run
-      stopped above it by more than its stopping gradient ``g`` accounts for.
-    * "pass" -- ``f - bound <= REACH_RTOL * bound`` (:data:`~nc_verify.checks.theorem1.REACH_RTOL`,
-      the tolerance of :func:`~nc_verify.verify_theorem1`'s "optimisers reach the bound").
-    * "undecided" -- above that, but within :func:`gap_resolution` ``= cost rounding +
-      g^2 / mu``, the cost a point with gradient ``g`` can lie above a minimum whose
-      smallest non-zero curvature is ``mu`` (:func:`etf_curvature`): the run's stopping
-      tolerance cannot tell its cost from the bound. At large ``tau`` the bound is
-      ``~ (K-1) exp(-K tau/(K-1))`` (5e-48 at ``K = 10``, ``tau = 100``) and ``mu`` is as
-      small, so an absolute gradient tolerance of 1e-10 resolves nothing near the bound.
-      Also undecided where ``mu`` could not be computed (None).
-
-    The resolution returned is the limit the gap was compared with.
-    """
-    bound = problem.bound
-    gap = cost - bound
-    below = cost_resolution(problem, bound)
-    if gap < -below:
-        return FAIL, below, f"below the bound by {-gap:.2e} (rounding {below:.1e})"
-    reach = REACH_RTOL * bound
-    if gap <= reach:
-        return PASS, reach, f"reached (gap {gap:.1e} <= {REACH_RTOL:g} x bound)"
-    if mu is None:
-        return UNDECIDED, float("nan"), "stopped above the bound; the minimum's curvature was not computed"
-    resolution = gap_resolution(problem, cost, bound, gradient_norm, mu)
-    if gap <= resolution:
-        return UNDECIDED, resolution, (f"stopped at ||grad f|| = {gradient_norm:.1e}, which resolves f - bound only "
-                                       f"to {resolution:.1e} (curvature {mu:.1e}): gap {gap:.1e} within it")
-    return FAIL, resolution, (f"stopped {gap:.1e} above the bound, beyond what its gradient {gradient_norm:.1e} "
-                              f"accounts for ({resolution:.1e})")
 
 
 def figure3(*, d: int = 100, n: int = 5, K_grid=FIGURE3_K_GRID, tau_grid=FIGURE3_TAU_GRID, tau_for_K: float = 1.0,
