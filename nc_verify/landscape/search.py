@@ -469,6 +469,11 @@ def _run_batched(p: UFMProblem, starts, finder):
     return out
 
 
+def _shared_value(value):
+    """The identity: a task whose result is data every batch of a distributed search reads."""
+    return value
+
+
 def _wait(futures, return_when):
     from distributed import wait
 
@@ -652,8 +657,10 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     inflight = []
 
     def shared(value):
-        # on a cluster, data every batch of a part needs goes to the workers once
-        return value if client is None else client.scatter([value], broadcast=True, hash=False)[0]
+        # on a cluster, data every batch of a part needs goes to each worker once, as the result of a
+        # task that holds it: unlike scattered data, the scheduler can compute it again when the
+        # worker holding it dies (a killed worker then costs only its batches)
+        return value if client is None else client.submit(_shared_value, value, pure=False)
 
     p_shared, families_shared = shared(p), shared(family_points)
 
