@@ -32,6 +32,8 @@ import numpy as np
 import nc_verify.landscape.search as S
 from nc_verify import UFMProblem
 
+from _blas import blas_kernels  # noqa: E402  (benchmarks/ is on sys.path: these are scripts)
+
 
 def timed_serial(problem, n_starts, seed=0):
     """A serial search with per-batch (source, round, compute s, merge s) in merge order."""
@@ -94,14 +96,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     d, K, n, tau = args.size.split(",")
     problem = UFMProblem(int(d), int(K), int(n), float(tau))
-    try:
-        from threadpoolctl import threadpool_info
-
-        kernels = sorted({f"{i.get('internal_api')} {i.get('architecture')} {i.get('num_threads')} threads"
-                          for i in threadpool_info()})
-    except ImportError:                          # pragma: no cover
-        kernels = ["threadpoolctl missing"]
-    print(f"BLAS: {', '.join(kernels)}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+    print(f"{blas_kernels()}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
           f"load {os.getloadavg()[0]:.1f}")
     S.find_critical_points(problem, n_starts=50, seed=1, progress=False)      # imports and caches
     result, total, batches = timed_serial(problem, args.starts)

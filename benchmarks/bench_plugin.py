@@ -25,20 +25,9 @@ import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from _blas import blas_kernels  # noqa: E402  (benchmarks/ is on sys.path: these are scripts)
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def blas_kernels() -> str:
-    """numpy's BLAS and the kernels it runs (threadpoolctl), and ``OPENBLAS_CORETYPE`` if set."""
-    import numpy  # noqa: F401  (loads the BLAS that threadpoolctl reports)
-    from threadpoolctl import threadpool_info
-
-    lib = next((i for i in threadpool_info() if "numpy" in i["filepath"]), None)
-    if lib is None:
-        return "numpy's BLAS: not reported by threadpoolctl"
-    forced = os.environ.get("OPENBLAS_CORETYPE")
-    return (f"numpy's BLAS: {lib['internal_api']} {lib['version']}, {lib['num_threads']} threads, "
-            f"{lib.get('architecture', '?')} kernels" + (f" (OPENBLAS_CORETYPE={forced})" if forced else ""))
 
 
 def pytest_time(folder, args, autoload: bool) -> float:

@@ -32,6 +32,8 @@ from scipy.linalg import eigh
 from nc_verify import UFMProblem, hessian_matrix
 from nc_verify.objective import families as F
 
+from _blas import blas_kernels  # noqa: E402  (benchmarks/ is on sys.path: these are scripts)
+
 #: Seconds to wait before timing the next method: OpenBLAS worker threads spin for
 #: about 0.1 s after a product and would take a core from the next method's threads.
 SETTLE = 0.3
@@ -62,18 +64,6 @@ def thread_setting() -> str:
     cpus = sorted(os.sched_getaffinity(0))
     return (f"OPENBLAS_NUM_THREADS={blas or 'default'}; process on CPUs {cpus} of {os.cpu_count()}"
             + (" (pinned, so that XLA runs one thread too)" if blas == "1" else ""))
-
-
-def blas_kernels() -> str:
-    """numpy's BLAS and the kernels it runs (threadpoolctl), and ``OPENBLAS_CORETYPE`` if set."""
-    from threadpoolctl import threadpool_info
-
-    lib = next((i for i in threadpool_info() if "numpy" in i["filepath"]), None)
-    if lib is None:
-        return "numpy's BLAS: not reported by threadpoolctl"
-    forced = os.environ.get("OPENBLAS_CORETYPE")
-    return (f"numpy's BLAS: {lib['internal_api']} {lib['version']}, {lib['num_threads']} threads, "
-            f"{lib.get('architecture', '?')} kernels" + (f" (OPENBLAS_CORETYPE={forced})" if forced else ""))
 
 
 def jax_hvps(op):

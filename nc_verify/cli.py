@@ -203,24 +203,21 @@ def _cmd_deepnet(args) -> int:
 
 
 # ------------------------------------------------------------------- theorem2
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _int_from(minimum: int, expected: str):
+    """An argparse type: an integer ``>= minimum``, else the message "expected <expected>"."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0 (numpy's seeds are non-negative), got {text!r}")
-    return value
+_positive_int = _int_from(1, "a positive integer")
+_seed = _int_from(0, "an integer >= 0 (numpy's seeds are non-negative)")
 
 
 def _gib(text: str) -> float:
