@@ -35,6 +35,7 @@ Families (see the package documentation, "Theorem 2"):
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -252,6 +253,42 @@ def signed_simplex_sum(problem, blocks, negatives):
 
 
 # -------------------------------------------------------------- enumeration
+#: :func:`critical_point_families` enumerates at most this many points; beyond it (the count grows
+#: combinatorially: the collinear points alone are about ``C(2n + K + 1, K) / 2``, 2.8e10 at
+#: ``K = 60, n = 4``) it refuses before any work, with the count (:func:`family_count`).
+MAX_FAMILY_POINTS = 100_000
+
+
+def collinear_count(K: int, n: int) -> int:
+    """Number of symmetry classes of collinear points, the patterns of :func:`_collinear_patterns`.
+
+    A pattern is a multiset of ``K`` per-class types out of ``2 (n + 1)`` (a sign and a count
+    of aligned features): ``M = C(2(n + 1) + K - 1, K)`` multisets; ``u -> -u`` pairs them up
+    except the ``F`` that it fixes (``K`` even: each type as often as its flip,
+    ``F = C(n + 1 + K/2 - 1, K/2)``; ``K`` odd: ``F = 0``), so there are ``(M + F) / 2`` classes.
+    """
+    m = math.comb(2 * (n + 1) + K - 1, K)
+    f = math.comb(n + 1 + K // 2 - 1, K // 2) if K % 2 == 0 else 0
+    return (m + f) // 2
+
+
+def family_count(d: int, K: int, n: int, limit: int | None = None) -> int:
+    """Number of points :func:`critical_point_families` returns at ``(d, K, n)``.
+
+    Counted without building them (closed forms, and the signed-sum patterns one by one); with
+    ``limit`` the count stops as soon as it exceeds it (then the value returned is above ``limit``
+    but not the full count).
+    """
+    count = collinear_count(K, n) + 1 + (2 if d >= K - 1 else 0) + (1 if n <= 2 or d >= 3 else 0)
+    count += (1 if K % 2 == 0 and d >= K // 2 else 0) + (1 + n if K >= 5 else 0)
+    count += sum(1 for r in range(3, K) if K % r == 0 and d >= r - 1)
+    for _ in _signed_sum_patterns(d, K, n):
+        if limit is not None and count > limit:
+            break
+        count += 1
+    return count
+
+
 def _collinear_patterns(K: int, n: int):
     """One ``(w_signs, aligned)`` per symmetry class of collinear points.
 
@@ -302,7 +339,7 @@ def _sign_label(s: int) -> str:
     return "+" if s > 0 else "-"
 
 
-def critical_point_families(problem, rng=None) -> dict:
+def critical_point_families(problem, rng=None, *, max_points: int | None = MAX_FAMILY_POINTS) -> dict:
     """Every exact critical-point family member that exists at the problem's ``(d, K, n)``.
 
     Parameters
@@ -312,6 +349,9 @@ def critical_point_families(problem, rng=None) -> dict:
         If given, every point is rotated by one Haar-random orthogonal matrix
         (a symmetry of problem (4)); by default the points are in canonical
         coordinates (sparse, exactly structured).
+    max_points : int or None
+        Refuse (``ValueError``, before building any point) when there are more than this
+        many (:func:`family_count`); None: no limit.
 
     Returns
     -------
@@ -325,6 +365,14 @@ def critical_point_families(problem, rng=None) -> dict:
     """
     p = _check_problem(problem)
     d, K, n = p.d, p.K, p.n
+    if max_points is not None:
+        count = family_count(d, K, n, limit=max_points)
+        if count > max_points:
+            raise ValueError(
+                f"the exact critical-point families at (d, K, n) = ({d}, {K}, {n}) have more than {max_points} "
+                f"points (collinear points alone: {collinear_count(K, n):.3g}); enumerating them is beyond "
+                "the budget (nc_verify.objective.families.MAX_FAMILY_POINTS): choose a smaller K or n, or "
+                "pass max_points=None to critical_point_families")
     out = {}
     if d >= K - 1:
         out["global_etf"] = global_etf(p)

@@ -59,3 +59,31 @@ class TestFamilies:
             critical_point_families("problem")
         with pytest.raises(ValueError, match="global_etf needs d"):
             F.global_etf(UFMProblem(2, 5, 1, 1.0))
+
+
+@pytest.mark.parametrize("d,K,n", [(5, 3, 1), (6, 4, 2), (7, 6, 2), (4, 5, 3), (2, 4, 2), (3, 6, 1), (8, 8, 1),
+                                   (6, 3, 4), (10, 7, 2), (2, 3, 5)])
+def test_family_count_is_the_enumeration(d, K, n):
+    """family_count (closed forms + pattern count) equals the number of points enumerated, and the
+    collinear closed form (M + F) / 2 equals the enumerated patterns (a wrong variant without the
+    flip-fixed F term, M / 2, is off by F / 2 at every even K)."""
+    from math import comb
+
+    assert F.family_count(d, K, n) == len(F.critical_point_families(UFMProblem(d, K, n, 1.0)))
+    patterns = sum(1 for _ in F._collinear_patterns(K, n))
+    assert F.collinear_count(K, n) == patterns
+    if K % 2 == 0:
+        assert comb(2 * (n + 1) + K - 1, K) // 2 != patterns
+
+
+def test_family_budget_at_its_boundary():
+    """At most max_points points: exactly the count is enumerated, one fewer is refused before any
+    point is built; the default budget refuses (2, 60, 4) (2.8e10 collinear points) at once."""
+    p = UFMProblem(6, 4, 2, 1.0)
+    count = F.family_count(6, 4, 2)
+    assert len(F.critical_point_families(p, max_points=count)) == count
+    with pytest.raises(ValueError, match=f"more than {count - 1} points"):
+        F.critical_point_families(p, max_points=count - 1)
+    with pytest.raises(ValueError, match=r"collinear points alone: 2.83e\+10"):
+        F.critical_point_families(UFMProblem(2, 60, 4, 1.0))
+    assert F.family_count(2, 60, 4, limit=F.MAX_FAMILY_POINTS) > F.MAX_FAMILY_POINTS
