@@ -213,7 +213,9 @@ class ProbeReport(Report):
             "unseen_probability": self.unseen_probability,
             "n_points": len(self.points), "n_at_best": kinds.count("at_best_value"),
             "n_saddles": kinds.count("strict_saddle"), "n_undecided": kinds.count("undecided"),
-            "n_counterexamples": kinds.count(COUNTEREXAMPLE), "n_degenerate_saddles": kinds.count("degenerate_saddle"),
+            # every potential counterexample: local minimisers above the best value and degenerate saddles
+            "n_counterexamples": len(self.counterexamples), "n_spurious_minimizers": kinds.count(COUNTEREXAMPLE),
+            "n_degenerate_saddles": kinds.count("degenerate_saddle"),
             "worst_saddle_lambda": None if w is None else w.lambda_min,
             "worst_saddle_margin": None if w is None else w.margin,
             "counterexample_files": [p.file for p in self.counterexamples],

@@ -90,6 +90,9 @@ def test_probe_at_2_4_1_reports_the_degenerate_member(tmp_path):
     assert abs(deg.cost - np.log(4)) <= 1e-14 and abs(deg.lambda_min) <= deg.resolution
     assert r.verdict == "potential counterexample" and r.exit_status == 1
     assert deg.file is not None and recheck_counterexample(deg.file).kind == "degenerate_saddle"
+    # the sweep record counts it among the potential counterexamples (it counted only minimisers)
+    fig = r.figures()
+    assert (fig["n_counterexamples"], fig["n_degenerate_saddles"], fig["n_spurious_minimizers"]) == (1, 1, 0)
 
 
 @pytest.mark.parametrize("kw, match", [
