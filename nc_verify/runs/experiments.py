@@ -33,7 +33,7 @@ from nc_verify.objective.metrics import nc_metrics
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.objective.regularized import RegularizedUFM, minimize_regularized
 from nc_verify.utils.progress import Progress
-from nc_verify.utils.reports import FAIL, PASS, UNDECIDED
+from nc_verify.utils.reports import FAIL, PASS, UNDECIDED, combine
 from nc_verify.utils.validation import check_choice, check_int, check_positive_float
 
 ARTEFACTS = ("table1", "figure1", "figure3", "figure5")
@@ -234,9 +234,13 @@ class Figure3Result:
         states = [r["state"] for r in self.records if r["d"] >= r["K"]]
         return {str(s): states.count(str(s)) for s in (PASS, UNDECIDED, FAIL)}
 
+    def state(self):
+        """The runs with ``d >= K`` combined (:func:`~nc_verify.utils.reports.combine` of :func:`reach_state`)."""
+        return combine(r["state"] for r in self.records if r["d"] >= r["K"])
+
     def as_dict(self) -> dict:
         return {"records": self.records, "settings": self.settings, "largest_gap": self.largest_gap(),
-                "counts": self.counts()}
+                "counts": self.counts(), "state": self.state().value}
 
 
 def figure3(*, d: int = 100, n: int = 5, K_grid=FIGURE3_K_GRID, tau_grid=FIGURE3_TAU_GRID, tau_for_K: float = 1.0,

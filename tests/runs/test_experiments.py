@@ -186,6 +186,13 @@ class TestFigure3Resolution:
         assert rows[0][1].startswith("undecided: 2 of 3 runs reached the bound, 1 undecided (tau = 100: stopped at "
                                      "gradient tolerance 1e-10, which cannot resolve f - bound there")
         assert all("100" not in ours for _, ours, _ in rows[1:])      # undecided gaps are no evidence
+        assert small.state() == ex.UNDECIDED                             # one undecided run: the figure's state
+
+    def test_cli_exit_status_follows_figure3(self, tmp_path, capsys):
+        """``reproduce figure3`` exits with the runs' combined state (it exited 0 whatever they said): the
+        quick grid's tau = 100 runs are undecided, so 3."""
+        assert main(["reproduce", "figure3", "--quick", "--out", str(tmp_path)]) == 3
+        assert "figure3 verdict: undecided" in capsys.readouterr().out
 
     def test_reach_state_rules(self):
         p = ex.UFMProblem(12, 10, 1, 100.0)
