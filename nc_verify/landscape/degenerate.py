@@ -235,7 +235,11 @@ def worst_member(problem, *point, max_evaluations: int = 120, sweeps: int = 2):
             grid = np.linspace(-MEMBER_STEP, MEMBER_STEP, 9)
             vals = [value(s) for s in grid]
             j = int(np.argmin(vals))
-            if vals[j] < penalty and used < max_evaluations:
+            # refine only where the critical set extends along v: a flat Hessian direction whose grid
+            # points all leave the critical set (a degenerate point, not a continuum along v) has no
+            # other member to compare, and Brent would spend the budget converging on s = 0
+            extends = any(val < penalty for s, val in zip(grid, vals) if s != 0.0)
+            if extends and vals[j] < penalty and used < max_evaluations:
                 lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")

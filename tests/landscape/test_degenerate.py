@@ -268,3 +268,18 @@ def test_one_degenerate_worst_member_decides(monkeypatch):
         **real(problem, *point, rng=rng), "decrease": False})
     rep = D.classify_point(p, *x, rng=0)
     assert rep.kind == "undecided" and "no decrease resolved" in rep.reason
+
+
+@pytest.mark.parametrize("d, K, n, tau", [(5, 3, 2, 2.0), (4, 3, 4, 2.0)])
+def test_flat_point_without_a_continuum_settles_at_itself(d, K, n, tau):
+    """The anti-aligned ETF with n = 2 has zero eigenvalues beyond its rotation orbit, but the critical
+    set does not extend along them: every grid step off the point leaves it.  The worst-member search
+    must settle at the point within one grid per flat direction and report a strict saddle.  (Refining
+    towards s = 0 along each such direction used the whole budget, so the search never settled and a
+    saturated verify_theorem2(5, 3, 2, 2) with seeds 1 and 2 said undecided.)"""
+    p = UFMProblem(d, K, n, tau)
+    x = F.anti_aligned_etf(p)
+    _, info = worst_member(p, *x)
+    assert info["flat_directions"] > 0 and info["complete"] and not info["moved"]
+    assert info["evaluations"] <= 9 * info["flat_directions"]
+    assert classify_point(p, *x).kind == "strict_saddle"
