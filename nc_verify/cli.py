@@ -423,8 +423,6 @@ def _cmd_prove(args) -> int:
             import flint  # noqa: F401
         except ImportError:
             unchecked = "python-flint missing"
-    if args.out is not None:
-        _probe_writable(args.out)
     where = "every d > K" if args.d is None else f"d = {args.d}"
     _say(f"nc-verify prove: K={args.K} n={args.n} tau={tau} ({where}) loss={args.loss} max_boxes={args.max_boxes}")
     with Progress(0, "prove: boxes", enabled=True) as bar:
@@ -444,19 +442,6 @@ def _cmd_prove(args) -> int:
         state = FAIL if not check.valid else (PASS if check.status == "proved" else UNDECIDED)
     _say(f"verdict: {state}" + (f" (unchecked: {unchecked})" if check is None else ""))
     return exit_status(state)
-
-
-def _probe_writable(path) -> None:
-    """Open ``path`` for appending before a long run (removing it again if this created it): an
-    unwritable output fails now, as an input error, not after the work."""
-    existed = os.path.exists(path)
-    try:
-        with open(path, "a"):
-            pass
-    except OSError as exc:
-        raise ValueError(f"cannot write {path!r}: {exc.strerror or exc}") from None
-    if not existed:
-        os.remove(path)
 
 
 # --------------------------------------------------------------------- parser
