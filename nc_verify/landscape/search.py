@@ -747,15 +747,14 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
             client.close()
         if cluster is not None:
             cluster.close()
-    return CriticalPointSearch(
-        points=index.points, n_starts=len(discovery), n_converged=n_converged,
-        discovery=np.asarray(discovery, dtype=int), descent_costs=np.asarray(descent_costs),
-        elapsed=spent + time.perf_counter() - t0, n_enumerated=n_enumerated,
-    )
+    return _search_result({"points": index.points, "discovery": discovery, "descent_costs": descent_costs,
+                           "counters": (n_converged, n_enumerated, last_new), "elapsed": spent},
+                          time.perf_counter() - t0)
 
 
 def _search_result(state: dict, extra: float) -> CriticalPointSearch:
-    """The result recorded in a finished search's checkpoint."""
+    """The result from a search's merge state (the live one, or a finished checkpoint's); ``extra`` seconds
+    are added to the state's elapsed time."""
     n_converged, n_enumerated, _ = state["counters"]
     return CriticalPointSearch(
         points=state["points"], n_starts=len(state["discovery"]), n_converged=n_converged,
