@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from nc_verify.landscape.newton import MU_FLOOR, pseudo_inverse
-from nc_verify.landscape.rounding import gradient_rounding
+from nc_verify.landscape.rounding import EPS, TINY, gradient_rounding, relative_rounding
 from nc_verify.landscape.spectrum import TangentBasis, householder_basis, symmetric_eigh
 from nc_verify.objective.problem import (
     UFMProblem,
+    batched_costs,
     batched_loss_quantities,
     gradient_terms_scale,
     riemannian_gradient_from,
@@ -58,6 +59,14 @@ def batched_eigh(A: np.ndarray):
     except np.linalg.LinAlgError:
         pairs = [symmetric_eigh(a) for a in A]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def batched_eigvalsh(A: np.ndarray) -> np.ndarray:
+    """Eigenvalues (ascending) of a stack of symmetric matrices (B, T, T), with :func:`batched_eigh`'s fallback."""
+    try:
+        return np.linalg.eigvalsh(A)
+    except np.linalg.LinAlgError:
+        return np.stack([symmetric_eigh(a, eigvals_only=True) for a in A]).reshape(A.shape[:-1])
 
 
 @dataclass
@@ -140,17 +149,24 @@ def _filtered_step(m: LocalModels, idx, filt):
     return -np.einsum("bij,bj->bi", V, filt * np.einsum("bji,bj->bi", V, m.gradient[idx]))
 
 
-def _lm_step(m: LocalModels, idx, mu):
-    """``-(A^2 + mu I)^{-1} A g`` for the points ``idx`` (batched LU; ``mu`` of shape (len(idx),)).
-
-    ``mu`` is kept above ``MU_FLOOR ||A||_F^2``, so that ``A^2 + mu I`` stays positive
-    definite in floating point (``A`` is singular along the rotation orbit).
-    """
+def _lm_system(m: LocalModels, idx):
+    """``A^2`` and ``A g`` for the points ``idx``: formed once per iterate, shared by its retries."""
     A = m.hessian[idx]
-    T = A.shape[-1]
-    rhs = A @ m.gradient[idx][..., None]
-    S = A @ A
-    S[:, np.arange(T), np.arange(T)] += np.maximum(mu, MU_FLOOR * m.hessian_norm[idx] ** 2)[:, None]
+    return A @ A, A @ m.gradient[idx][..., None]
+
+
+def _lm_step(S, rhs, damping):
+    """``-(S + damping I)^{-1} rhs`` (batched LU; ``S = A^2``, ``rhs = A g``, ``damping`` of shape (B,)).
+
+    ``damping`` is kept above ``MU_FLOOR ||A||_F^2`` by the caller, so that ``A^2 + mu I``
+    stays positive definite in floating point (``A`` is singular along the rotation orbit).
+    LU rather than Cholesky: numpy has batched LU solves but no batched triangular solve,
+    and at these sizes (T = 30..120) LU's batched ``solve`` is the faster of the two
+    (``benchmarks/bench_search.py``).
+    """
+    S = S.copy()
+    T = S.shape[-1]
+    S[:, np.arange(T), np.arange(T)] += damping[:, None]
     return -np.linalg.solve(S, rhs)[..., 0]
 
 
@@ -260,6 +276,13 @@ def batched_levenberg_marquardt(problem: UFMProblem, W, H, *, max_iterations: in
         return _levenberg_marquardt(problem, W, H, max_iterations)
 
 
+#: Retries of a Levenberg-Marquardt iteration evaluated together: first every start's own damping,
+#: then the next four dampings of the starts it failed, then the last seven (12 in all).  One
+#: batched call per group instead of one per retry: the retries of a few starts cost the
+#: per-call overhead of a full batch (at (3, 5, 2), B = 128: 132 calls per batch became 60).
+_RETRY_WIDTHS = (1, 4, 7)
+
+
 def _levenberg_marquardt(problem, W, H, max_iterations):
     m = local_models(problem, W, H)
     mu = 1e-3 * m.hessian_norm ** 2
@@ -272,23 +295,102 @@ def _levenberg_marquardt(problem, W, H, max_iterations):
         idx, g0 = idx[~stop], g0[~stop]
         if idx.size == 0:
             break
-        trying, g_try, accepted, g_acc = idx, g0, [], []
-        for _ in range(12):
-            W2, H2 = _retract(problem, W[trying], H[trying], m.householder[trying],
-                              _lm_step(m, trying, mu[trying]))
-            ok = batched_gradient_norms(problem, W2, H2) < g_try
-            acc = trying[ok]
-            W[acc], H[acc] = W2[ok], H2[ok]
-            mu[acc] /= 3.0
-            accepted.append(acc)
-            g_acc.append(g_try[ok])
-            trying, g_try = trying[~ok], g_try[~ok]
-            mu[trying] *= 4.0
-            if trying.size == 0:
+        S, rhs = _lm_system(m, idx)
+        floor = MU_FLOOR * m.hessian_norm[idx] ** 2
+        pos = np.arange(idx.size)                # the points still trying, as positions in idx
+        accepted = []
+        for k in _RETRY_WIDTHS:
+            # the next k tries of every point still trying, at once: dampings mu 4^i, i < k (identical
+            # to trying them one after the other and keeping the first that lowers ||grad f||)
+            trying = idx[pos]
+            rep = np.repeat(np.arange(pos.size), k)
+            damping = np.maximum(mu[trying][:, None] * 4.0 ** np.arange(k), floor[pos][:, None]).ravel()
+            W2, H2 = _retract(problem, W[trying][rep], H[trying][rep], m.householder[trying][rep],
+                              _lm_step(S[pos][rep], rhs[pos][rep], damping))
+            ok = (batched_gradient_norms(problem, W2, H2) < g0[pos][rep]).reshape(pos.size, k)
+            hit = ok.any(axis=1)
+            first = np.argmax(ok, axis=1)
+            take = (np.arange(pos.size) * k + first)[hit]
+            acc = trying[hit]
+            W[acc], H[acc] = W2[take], H2[take]
+            mu[acc] = mu[acc] * 4.0 ** first[hit] / 3.0
+            mu[trying[~hit]] *= 4.0 ** k
+            accepted.append(pos[hit])
+            pos = pos[~hit]
+            if pos.size == 0:
                 break
-        active[trying] = False
-        acc, g_prev = np.concatenate(accepted), np.concatenate(g_acc)
-        if acc.size:
+        done = np.concatenate(accepted)
+        if done.size:
+            acc = idx[done]
             m.put(acc, local_models(problem, W[acc], H[acc]))
-            active[acc[m.gradient_norm[acc] < 1e-6 * g_prev]] = False
+            active[acc[m.gradient_norm[acc] < 1e-6 * g0[done]]] = False
+    return _polish(problem, W, H, 6, m)
+
+
+def batched_descent(problem: UFMProblem, W, H, *, max_iterations: int = 200) -> BatchedSolve:
+    """Descent to a minimum of ``f`` from each of the starts at once, then :func:`batched_newton_polish`.
+
+    Riemannian Newton on ``f`` with a positive-definite shift of the Hessian's spectrum:
+    step ``-V diag(1 / (lambda + sigma)) V^T g`` with ``sigma = max(0, -lambda_min) + mu``,
+    a descent direction (``lambda + sigma >= mu > 0``); taken when ``f`` falls by at least
+    a tenth of the decrease the quadratic model predicts (then ``mu /= 3``), else
+    ``mu *= 4``.  ``mu`` starts at ``1e-3 ||Hess||`` and stays above ``sqrt(eps) ||Hess||``,
+    so the steps along the rotation orbit's zero eigenvalues stay bounded.  A start stops
+    when ``||grad f||`` is at rounding level, when the predicted decrease falls below the
+    cost's rounding (:func:`~nc_verify.landscape.rounding.cost_resolution`: the polish goes
+    on from there), or after ``max_iterations`` steps.  As ``f`` falls at every step taken
+    and negative curvature is shifted into descent, the starts end at minima (the search
+    keeps what the polish converges to, classified like every other start).
+
+    Parameters
+    ----------
+    problem : UFMProblem
+    W, H : array_like, shapes (B, d, K), (B, d, N)
+        Starts (unit columns).
+    max_iterations : int
+
+    Returns
+    -------
+    BatchedSolve
+    """
+    problem, W, H = _check_batch(problem, W, H)
+    max_iterations = check_int(max_iterations, "max_iterations", 0)
+    with blas_threads_for(problem):
+        return _descent(problem, W, H, max_iterations)
+
+
+def _descent(problem, W, H, max_iterations):
+    m = local_models(problem, W, H, spectrum=True)
+    f = batched_costs(problem, W, H)
+    mu = 1e-3 * m.hessian_norm
+    active = np.ones(W.shape[0], dtype=bool)
+    for _ in range(max_iterations):
+        idx = np.flatnonzero(active)
+        hn = m.hessian_norm[idx]
+        stop = (m.gradient_norm[idx] <= m.gradient_tolerance(problem)[idx]) | (hn == 0.0)
+        active[idx[stop]] = False
+        idx, hn = idx[~stop], hn[~stop]
+        if idx.size == 0:
+            break
+        lam, V = m.eigenvalues[idx], m.eigenvectors[idx]
+        damping = np.maximum(mu[idx], np.sqrt(EPS) * hn)
+        shifted = lam + (np.maximum(0.0, -lam[:, 0]) + damping)[:, None]
+        gv = np.einsum("bji,bj->bi", V, m.gradient[idx])
+        c = -np.einsum("bij,bj->bi", V, gv / shifted)
+        # model decrease -(g.c + c.A.c / 2) = sum (gv^2 / s)(1 - lam / (2 s)) > 0
+        predicted = np.sum(gv * gv / shifted * (1.0 - 0.5 * lam / shifted), axis=-1)
+        small = predicted <= relative_rounding(problem) * np.maximum(np.abs(f[idx]), TINY)
+        active[idx[small]] = False
+        idx, c, predicted = idx[~small], c[~small], predicted[~small]
+        if idx.size == 0:
+            break
+        W2, H2 = _retract(problem, W[idx], H[idx], m.householder[idx], c)
+        f2 = batched_costs(problem, W2, H2)
+        ok = f[idx] - f2 >= 0.1 * predicted
+        acc = idx[ok]
+        mu[acc] /= 3.0
+        mu[idx[~ok]] *= 4.0
+        if acc.size:
+            W[acc], H[acc], f[acc] = W2[ok], H2[ok], f2[ok]
+            m.put(acc, local_models(problem, W[acc], H[acc], spectrum=True))
     return _polish(problem, W, H, 6, m)

@@ -40,13 +40,41 @@ def normal_block(problem: UFMProblem, W, H) -> np.ndarray:
     """
     p = check_instance(problem, "problem", UFMProblem)
     s = p.hessian_operator(W, H).state
-    K = p.K
-    Q = np.zeros((K + p.N, K + p.N))
-    Q[:K, K:] = p.tau * s.grad
-    Q[K:, :K] = p.tau * s.grad.T
-    Q[np.arange(K), np.arange(K)] = -s.row_curvature
-    Q[np.arange(K, K + p.N), np.arange(K, K + p.N)] = -s.col_curvature
+    return normal_blocks_from(p.tau, s.grad, s.row_curvature, s.col_curvature)
+
+
+def normal_blocks_from(tau, G, row_curvature, col_curvature) -> np.ndarray:
+    """:func:`normal_block` from the loss quantities, batched: the one place of its formula.
+
+    Parameters
+    ----------
+    tau : float
+    G : ndarray, shape (..., K, N)
+        ``grad g(M)``.
+    row_curvature, col_curvature : ndarray, shapes (..., K), (..., N)
+        ``diag(M G^T)`` and ``diag(M^T G)``.
+
+    Returns
+    -------
+    ndarray, shape (..., K + N, K + N)
+    """
+    K, N = G.shape[-2:]
+    Q = np.zeros(G.shape[:-2] + (K + N, K + N))
+    Q[..., :K, K:] = tau * G
+    Q[..., K:, :K] = tau * np.swapaxes(G, -1, -2)
+    i = np.arange(K + N)
+    Q[..., i, i] = -np.concatenate([row_curvature, col_curvature], axis=-1)
     return Q
+
+
+def normal_norm_bound(Q: np.ndarray) -> np.ndarray:
+    """An upper bound of ``||Q||_2`` for symmetric ``Q`` (..., m, m): ``min(||Q||_F, max_i sum_j |Q_ij|)``.
+
+    Both are norms that dominate the spectral norm (the second is the induced infinity
+    norm, and ``||Q||_2 = rho(Q) <= ||Q||_inf`` for symmetric ``Q``).
+    """
+    fro = np.sqrt(np.sum(Q * Q, axis=(-2, -1)))
+    return np.minimum(fro, np.max(np.sum(np.abs(Q), axis=-1), axis=-1))
 
 
 def embed(W, H, d: int):
@@ -68,7 +96,14 @@ def embedded_spectrum(small: UFMProblem, W, H, small_eigenvalues, d: int) -> np.
     p = check_instance(small, "small", UFMProblem)
     d = check_int(d, "d", p.d)
     extra = symmetric_eigh(normal_block(p, W, H), eigvals_only=True)
-    return np.sort(np.concatenate([np.asarray(small_eigenvalues, dtype=np.float64), np.tile(extra, d - p.d)]))
+    return merge_spectra(np.asarray(small_eigenvalues, dtype=np.float64), extra, d - p.d)
+
+
+def merge_spectra(small_eigenvalues: np.ndarray, normal_eigenvalues: np.ndarray, copies: int) -> np.ndarray:
+    """The embedded spectrum, ascending: ``small_eigenvalues`` (..., T) and ``copies`` copies of
+    ``normal_eigenvalues`` (..., K + N), batched over the leading axes."""
+    reps = (1,) * (normal_eigenvalues.ndim - 1) + (copies,)
+    return np.sort(np.concatenate([small_eigenvalues, np.tile(normal_eigenvalues, reps)], axis=-1), axis=-1)
 
 
 def reduce_to_span(W, H, *, rtol: float | None = None):

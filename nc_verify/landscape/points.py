@@ -94,12 +94,17 @@ def point_invariants(point, eigenvalues) -> dict:
     """Rotation- and relabelling-invariant fingerprints of a point (tuple of blocks).
 
     Gram spectra of every block, singular values of every pair's cross product and
-    the Hessian spectrum ``eigenvalues`` (see :class:`FoundPoint`).
+    the Hessian spectrum ``eigenvalues`` (see :class:`FoundPoint`).  Blocks may carry
+    a leading batch axis (shapes (B, d, m_i), ``eigenvalues`` (B, T)): then every
+    invariant does too.
     """
-    out = {f"gram_{i}": np.linalg.eigvalsh(x.T @ x) for i, x in enumerate(point)}
+    def gram(x, y):
+        return np.swapaxes(x, -1, -2) @ y
+
+    out = {f"gram_{i}": np.linalg.eigvalsh(gram(x, x)) for i, x in enumerate(point)}
     for i in range(len(point)):
         for j in range(i + 1, len(point)):
-            out[f"cross_{i}_{j}"] = np.linalg.svd(point[i].T @ point[j], compute_uv=False)
+            out[f"cross_{i}_{j}"] = np.linalg.svd(gram(point[i], point[j]), compute_uv=False)
     out["hessian"] = np.asarray(eigenvalues)
     return out
 
@@ -175,16 +180,48 @@ def found_point(problem, point: tuple, gradient_norm: float, eigenvalues) -> Fou
     :func:`~nc_verify.landscape.embedding.embedded_spectrum`); :func:`describe_point`
     computes it densely.
     """
-    eigenvalues = np.sort(np.asarray(eigenvalues, dtype=np.float64))
-    floor = eigenvalue_floor(problem, float(np.max(np.abs(eigenvalues))))
-    n_zero, _ = count_zero_eigenvalues(eigenvalues, floor)
-    found = FoundPoint(
-        point=point, cost=problem.cost(*point), gradient_norm=float(gradient_norm),
-        invariants=point_invariants(point, eigenvalues), n_zero=n_zero,
-        orbit_dimension=problem.orbit_dimension(*point),
-    )
-    _signature(found)          # formed where the point is found (a search's worker), not where it is merged
-    return found
+    return found_points(problem, tuple(np.asarray(x)[None] for x in point), [gradient_norm],
+                        np.asarray(eigenvalues, dtype=np.float64)[None])[0]
+
+
+def found_points(problem, points: tuple, gradient_norms, eigenvalues, costs=None) -> list:
+    """:func:`found_point` for ``B`` points at once: the invariants' eigenvalue and singular-value
+    problems batched.
+
+    Parameters
+    ----------
+    problem : ManifoldProblem
+    points : tuple of ndarray
+        The blocks stacked, shapes (B, d, m_i) (``(W, H)`` of shapes (B, d, K), (B, d, N)).
+    gradient_norms : array_like, shape (B,)
+    eigenvalues : array_like, shape (B, T)
+        Hessian spectra.
+    costs : array_like, shape (B,), optional
+        The points' costs where the caller has them (batched:
+        :func:`~nc_verify.objective.problem.batched_costs`); else ``problem.cost`` per point.
+
+    Returns
+    -------
+    list of FoundPoint
+    """
+    eigenvalues = np.sort(np.asarray(eigenvalues, dtype=np.float64), axis=-1)
+    if eigenvalues.shape[0] == 0:
+        return []
+    invariants = point_invariants(points, eigenvalues)
+    hessian_norms = np.max(np.abs(eigenvalues), axis=-1)
+    out = []
+    for b in range(eigenvalues.shape[0]):
+        point = tuple(x[b] for x in points)
+        n_zero, _ = count_zero_eigenvalues(eigenvalues[b], eigenvalue_floor(problem, float(hessian_norms[b])))
+        found = FoundPoint(
+            point=point, cost=problem.cost(*point) if costs is None else float(costs[b]),
+            gradient_norm=float(gradient_norms[b]), invariants={k: v[b].copy() for k, v in invariants.items()},
+            n_zero=n_zero,
+            orbit_dimension=problem.orbit_dimension(*point),
+        )
+        _signature(found)      # formed where the point is found (a search's worker), not where it is merged
+        out.append(found)
+    return out
 
 
 def _hits_of(point: FoundPoint, source: str | None):

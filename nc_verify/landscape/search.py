@@ -45,9 +45,11 @@ has the argument and its proof):
   the exact family points), in the problem of their own span (critical points come in
   close pairs near bifurcations: at ``(6, 4, 1)``, ``tau = 2``, a saddle 1.1e-8 above
   the anti-aligned ETF's cost is reached by about one uniform-type start in 1350).
-* ``"descent"`` -- trust regions from a uniform start in ``R^d`` (a fraction
+* ``"descent"`` -- a descent of ``f`` from a uniform start in ``R^d`` (a fraction
   ``descent_fraction`` of the starts; a batch of them opens each round, the others close
-  it), ending at a minimum, polished.
+  it), ending at a minimum, polished: for problem (4) the batch runs at once
+  (:func:`~nc_verify.landscape.batched.batched_descent`, shifted Newton on the stacked
+  arrays), for other protocol problems pymanopt's trust regions start by start.
 
 Starts are drawn in *rounds*: round ``i`` is a fixed list of batches, batch ``j``
 drawing from ``default_rng([entropy, i, j])``; its explore batches perturb the points
@@ -93,14 +95,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nc_verify.landscape.batched import batched_levenberg_marquardt, batched_newton_polish
-from nc_verify.landscape.embedding import embed, embedded_spectrum, reduce_to_span
+from nc_verify.landscape.batched import (
+    batched_descent,
+    batched_eigvalsh,
+    batched_levenberg_marquardt,
+    batched_newton_polish,
+)
+from nc_verify.landscape.embedding import embed, merge_spectra, normal_blocks_from, normal_norm_bound, reduce_to_span
 from nc_verify.landscape.newton import gradient_tolerance, levenberg_marquardt, newton_polish
-from nc_verify.landscape.points import PointIndex, describe_point, found_point
+from nc_verify.landscape.points import PointIndex, describe_point, found_point, found_points
 from nc_verify.landscape.rounding import gradient_rounding
 from nc_verify.landscape.solvers import solve
 from nc_verify.objective.oblique import normalize_columns
-from nc_verify.objective.problem import UFMProblem
+from nc_verify.objective.problem import UFMProblem, batched_costs, batched_loss_quantities
 from nc_verify.objective.protocol import blocks, check_problem
 from nc_verify.utils.progress import Progress
 from nc_verify.utils.threads import blas_threads_for
@@ -131,7 +138,8 @@ LM_ITERATIONS = 30
 #: Batches kept queued per worker of a distributed search (the cost of a stop: at most this many
 #: batches per worker computed in vain; enough that the workers never wait for the merge).
 WINDOW_PER_WORKER = 4
-#: Descent runs per batch (each is a trust-region run of its own, far dearer than a root-finder start).
+#: Descent runs per batch (part of the start partition; for protocol problems other than problem (4)
+#: each is a trust-region run of its own, far dearer than a root-finder start).
 DESCENT_BATCH = 4
 #: Default seconds between checkpoint writes (``checkpoint=``); a write costs a pickle of the points.
 CHECKPOINT_INTERVAL = 10.0
@@ -393,7 +401,7 @@ def _run_task(p, task: _Task, entropy: int, family_points, pool, root_finders):
         rng = np.random.default_rng([entropy, *task.key])
         starts = _task_starts(p, task, rng, family_points, pool)
         if task.source == "descent":
-            out = [_descent(p, x) for _, x in starts]
+            out = _descent_batched(p, starts) if isinstance(p, UFMProblem) else [_descent(p, x) for _, x in starts]
         elif isinstance(p, UFMProblem):
             out = _run_batched(p, starts, root_finders[task.key[1] % len(root_finders)])
         else:
@@ -412,24 +420,61 @@ def _run_task(p, task: _Task, entropy: int, family_points, pool, root_finders):
     return local.points, ends
 
 
-def _converged(p, x, gnorm, eigenvalues, scale=None):
-    """The point record of ``x`` if ``||grad f||`` is at rounding level there, else None.
-
-    ``scale``: the point's :meth:`~nc_verify.objective.problem.UFMProblem.gradient_scale` when
-    the caller has it (the batched models do; zero padding leaves its norms unchanged), so the
-    loss is not evaluated again.
-    """
+def _converged(p, x, gnorm, eigenvalues):
+    """The point record of ``x`` if ``||grad f||`` is at rounding level there, else None (one start at a time;
+    :func:`_converged_batch` for the batched starts of problem (4))."""
     hessian_norm = float(np.max(np.abs(eigenvalues)))
-    tol = (gradient_tolerance(p, *x, hessian_norm=hessian_norm) if scale is None
-           else gradient_rounding(p, scale, hessian_norm))
-    return found_point(p, x, gnorm, eigenvalues) if gnorm <= tol else None
+    return found_point(p, x, gnorm, eigenvalues) if gnorm <= gradient_tolerance(p, *x, hessian_norm=hessian_norm) else None
 
 
 def _descent(p, x0):
+    """A descent run of a protocol problem other than problem (4): trust regions, one start at a time."""
     res = solve(p, "trust_regions", x0=x0, gradient_tol=1e-10)
     *x, _ = newton_polish(p, *res.point)
     found = describe_point(p, *x)
     return _converged(p, found.point, found.gradient_norm, found.invariants["hessian"]), p.cost(*x)
+
+
+def _descent_batched(p: UFMProblem, starts):
+    """The descent runs of a batch of problem (4) at once (:func:`~nc_verify.landscape.batched.batched_descent`)."""
+    res = batched_descent(p, np.stack([x[0] for _, x in starts]), np.stack([x[1] for _, x in starts]))
+    return list(zip(_converged_batch(p, p, res), batched_costs(p, res.W, res.H).tolist()))
+
+
+def _converged_batch(p: UFMProblem, q: UFMProblem, res) -> list:
+    """:func:`_converged` for a batch of end points of the ``(r, K, n)`` problem ``q``, embedded in ``R^d``.
+
+    ``res``: a :class:`~nc_verify.landscape.batched.BatchedSolve` whose models hold the
+    spectra of ``q``'s Hessians.  The full Hessian norm that the tolerance needs is
+    ``max(||Hess_q||, ||normal block||)`` (:mod:`~nc_verify.landscape.embedding`); a start
+    whose gradient exceeds the tolerance at an upper bound of it
+    (:func:`~nc_verify.landscape.embedding.normal_norm_bound` for the normal block) fails the
+    exact test too (the tolerance grows with the norm) and is dropped before any spectrum
+    of its normal block is computed.  The survivors' normal blocks are decomposed in one
+    batched call, and the records of the converged ones built together
+    (:func:`~nc_verify.landscape.points.found_points`).  Returns one record or None per start.
+    """
+    m = res.models
+    gn, scale = m.gradient_norm, m.scale
+    hn = np.max(np.abs(m.eigenvalues), axis=-1)
+    if q.d < p.d:
+        G, row, col, _ = batched_loss_quantities(q, res.W, res.H, hessian_blocks=False)
+        Q = normal_blocks_from(q.tau, G, row, col)
+        cand = np.flatnonzero(gn <= gradient_rounding(p, scale, np.maximum(hn, normal_norm_bound(Q))))
+        extra = batched_eigvalsh(Q[cand])
+        full = np.maximum(hn[cand], np.max(np.abs(extra), axis=-1, initial=0.0))
+        keep = gn[cand] <= gradient_rounding(p, scale[cand], full)
+        conv = cand[keep]
+        spectra = merge_spectra(m.eigenvalues[conv], extra[keep], p.d - q.d)
+        W, H = embed(res.W[conv], res.H[conv], p.d)
+    else:
+        conv = np.flatnonzero(gn <= gradient_rounding(p, scale, hn))
+        spectra, W, H = m.eigenvalues[conv], res.W[conv], res.H[conv]
+    out = [None] * len(gn)
+    costs = batched_costs(q, res.W[conv], res.H[conv])     # zero padding leaves the logits unchanged
+    for b, found in zip(conv, found_points(p, (W, H), gn[conv], spectra, costs)):
+        out[b] = found
+    return out
 
 
 def _root(p, x0, finder):
@@ -460,12 +505,8 @@ def _run_batched(p: UFMProblem, starts, finder):
         if m < p.N:                              # lift, and take the spectrum in the (r, K, n) problem
             q = p.resized(r)
             res = batched_newton_polish(q, res.W, _lift(res.H, p.K, p.n), steps=2)
-        for b, i in enumerate(idx):
-            lam, W, H = res.models.eigenvalues[b], res.W[b], res.H[b]
-            if r < p.d:
-                lam = embedded_spectrum(q, W, H, lam, p.d)
-                W, H = embed(W, H, p.d)
-            out[i] = (_converged(p, (W, H), float(res.gradient_norm[b]), lam, float(res.models.scale[b])), None)
+        for i, found in zip(idx, _converged_batch(p, q, res)):
+            out[i] = (found, None)
     return out
 
 
@@ -560,12 +601,13 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     seed : int, numpy Generator or None
     methods : iterable of {"lm", "newton", "descent"}
         "lm": Levenberg-Marquardt on ``1/2 ||grad f||^2`` then Newton polish;
-        "newton": pseudo-inverse Newton alone; "descent": trust regions from a
-        uniform random start, polished (a fraction ``descent_fraction`` of the
-        starts).  The root-finder starts come from the sources of :data:`SOURCES`.
+        "newton": pseudo-inverse Newton alone; "descent": a descent to a minimum
+        from a uniform random start, polished (a fraction ``descent_fraction`` of the
+        starts; batched for problem (4), trust regions otherwise).  The root-finder
+        starts come from the sources of :data:`SOURCES`.
     descent_fraction : float in [0, 1]
-        Share of descent runs (each costs tens of root-finder starts: trust regions
-        are not batched).
+        Share of descent runs (for protocol problems other than problem (4) each costs
+        tens of root-finder starts: their trust regions are not batched).
     max_starts : int
         Cap of the adaptive search (``n_starts=None``); ignored otherwise.
     progress : bool or None

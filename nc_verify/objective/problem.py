@@ -99,6 +99,17 @@ def batched_loss_quantities(problem: "UFMProblem", W: np.ndarray, H: np.ndarray,
     return G, row, col, blocks
 
 
+def batched_costs(problem: "UFMProblem", W: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """``f(W_b, H_b)`` of problem (4) at each of ``B`` points, shape (B,) (the loss's own value, point by point).
+
+    ``W``, ``H`` of shapes (B, d, K), (B, d, N), validated by the caller.  The logits are
+    formed in one batched product; the loss is a mean over its columns, so each point's
+    value is one call of the loss on its own ``K x N`` block.
+    """
+    M = problem.tau * (np.swapaxes(W, -1, -2) @ H)
+    return np.array([problem.loss(m, problem.labels).value for m in M])
+
+
 def column_hessians(state: LossState, K: int, N: int) -> np.ndarray:
     """``hess g(M)`` as its ``N`` diagonal blocks: ``(hess_j)_{ik} = d^2 g / dM_ij dM_kj``.
 
@@ -162,25 +173,32 @@ def riemannian_hessian_matrix(tau, W, H, G, blocks, row_curvature, col_curvature
     AW = np.swapaxes(UW, -1, -2) @ H[..., None, :, :]                 # [k, a, j] = U_k^T h_j
     BH = np.swapaxes(UH, -1, -2) @ W[..., None, :, :]                 # [j, a, k] = U_j^T w_k
     CH = BH @ blocks                                                  # [j, a, k] = U_j^T W hess_j e_k
-    A = np.zeros(lead + (tw + th, tw + th))
-    # W-W: tau^2 sum_j (hess_j)_{kl} (U_k^T h_j)(U_l^T h_j)^T
-    WW = np.einsum("...kaj,...jkl,...lbj->...kalb", AW, blocks, AW, optimize=True).reshape(lead + (tw, tw))
-    A[..., :tw, :tw] = tau2 * 0.5 * (WW + np.swapaxes(WW, -1, -2))
+    A = np.empty(lead + (tw + th, tw + th))
+    # W-W: tau^2 sum_j (hess_j)_{kl} (U_k^T h_j)(U_l^T h_j)^T, for each l one product over j:
+    #   [l, (k, a), b] = sum_j (AW[k, a, j] hess_j[k, l]) AW[l, b, j]   (hess_j symmetric)
+    X = AW[..., None, :, :, :] * np.moveaxis(blocks, -3, -1)[..., :, :, None, :]   # [l, k, a, j]
+    WW = X.reshape(lead + (K, tw, N)) @ np.swapaxes(AW, -1, -2)       # [l, (k, a), b]
+    WW = np.moveaxis(WW, -3, -2).reshape(lead + (tw, tw))
+    np.add(WW, np.swapaxes(WW, -1, -2), out=A[..., :tw, :tw])
+    A[..., :tw, :tw] *= 0.5 * tau2
     # W-H: tau^2 (U_k^T h_j)(U_j^T W hess_j e_k)^T + tau G_kj U_k^T U_j
     cross = (np.swapaxes(UW, -2, -3).reshape(lead + (d, tw)).swapaxes(-1, -2)
              @ np.swapaxes(UH, -2, -3).reshape(lead + (d, th))).reshape(lead + (K, r, N, r))
-    WH = tau * G[..., :, None, :, None] * cross + tau2 * np.einsum("...kaj,...jbk->...kajb", AW, CH)
-    WH = WH.reshape(lead + (tw, th))
+    cross *= tau * G[..., :, None, :, None]
+    cross += tau2 * (AW[..., :, :, :, None] * np.moveaxis(CH, -1, -3)[..., :, None, :, :])
+    WH = cross.reshape(lead + (tw, th))
     A[..., :tw, tw:] = WH
     A[..., tw:, :tw] = np.swapaxes(WH, -1, -2)
     # H-H: block diagonal, tau^2 U_j^T W hess_j W^T U_j
     HH = CH @ np.swapaxes(BH, -1, -2)
     HH = tau2 * 0.5 * (HH + np.swapaxes(HH, -1, -2))
-    rows = tw + np.arange(th).reshape(N, r)
-    A[..., rows[:, :, None], rows[:, None, :]] = HH
+    A[..., tw:, tw:] = 0.0
+    j = np.arange(N)
+    A[..., tw:, tw:].reshape(lead + (N, r, N, r))[..., j, :, j, :] = np.moveaxis(HH, -3, 0) if lead else HH
     # curvature terms of eq. (8)
-    diag = np.concatenate([np.repeat(row_curvature, r, axis=-1), np.repeat(col_curvature, r, axis=-1)], axis=-1)
-    A[..., np.arange(tw + th), np.arange(tw + th)] -= diag
+    i = np.arange(tw + th)
+    A[..., i, i] -= np.concatenate([np.repeat(row_curvature, r, axis=-1), np.repeat(col_curvature, r, axis=-1)],
+                                   axis=-1)
     return A
 
 
