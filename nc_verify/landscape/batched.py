@@ -31,7 +31,7 @@ from nc_verify.objective.problem import (
     UFMProblem,
     batched_costs,
     batched_loss_quantities,
-    gradient_terms_scale,
+    riemannian_gradient_and_scale,
     riemannian_gradient_from,
     riemannian_hessian_matrix,
 )
@@ -130,9 +130,10 @@ def local_models(problem: UFMProblem, W: np.ndarray, H: np.ndarray, *, spectrum:
     tau = problem.tau
     G, row, col, hess = batched_loss_quantities(problem, W, H, hessian_blocks=True)
     basis = householder_basis(W, H)
-    g = basis.from_ambient(*riemannian_gradient_from(tau, W, H, G, row, col))
+    gW, gH, scale = riemannian_gradient_and_scale(tau, W, H, G, row, col)
+    g = basis.from_ambient(gW, gH)
     A = riemannian_hessian_matrix(tau, W, H, G, hess, row, col, *basis.column_bases())
-    m = LocalModels(basis.householder, g, A, gradient_terms_scale(tau, W, H, G, row, col))
+    m = LocalModels(basis.householder, g, A, scale)
     return m.with_spectrum() if spectrum else m
 
 
@@ -277,10 +278,12 @@ def batched_levenberg_marquardt(problem: UFMProblem, W, H, *, max_iterations: in
 
 
 #: Retries of a Levenberg-Marquardt iteration evaluated together: first every start's own damping,
-#: then the next four dampings of the starts it failed, then the last seven (12 in all).  One
-#: batched call per group instead of one per retry: the retries of a few starts cost the
-#: per-call overhead of a full batch (at (3, 5, 2), B = 128: 132 calls per batch became 60).
-_RETRY_WIDTHS = (1, 4, 7)
+#: then the next two dampings of the starts it failed, the next three, the last six (12 in all).
+#: One batched call per group instead of one per retry: the retries of a few starts otherwise
+#: pay the per-call overhead of a full batch.  At (r, 5, 2), tau = 1.5, 128 uniform starts
+#: (median of 4, CPU time per start): r = 2 0.81 -> 0.70 ms, r = 3 1.11 -> 0.97 ms, r = 5 and
+#: 9 unchanged (1.9, 6.2 ms; there the arithmetic of the extra tries offsets the calls saved).
+_RETRY_WIDTHS = (1, 2, 3, 6)
 
 
 def _levenberg_marquardt(problem, W, H, max_iterations):
@@ -330,11 +333,12 @@ def _levenberg_marquardt(problem, W, H, max_iterations):
 def batched_descent(problem: UFMProblem, W, H, *, max_iterations: int = 200) -> BatchedSolve:
     """Descent to a minimum of ``f`` from each of the starts at once, then :func:`batched_newton_polish`.
 
-    Riemannian Newton on ``f`` with a positive-definite shift of the Hessian's spectrum:
-    step ``-V diag(1 / (lambda + sigma)) V^T g`` with ``sigma = max(0, -lambda_min) + mu``,
-    a descent direction (``lambda + sigma >= mu > 0``); taken when ``f`` falls by at least
+    Riemannian Newton on ``f`` with a positive-definite shift of the Hessian: step
+    ``-(Hess + sigma I)^{-1} g`` with ``sigma = max(0, -lambda_min) + mu`` (``lambda_min`` from
+    a batched ``eigvalsh``, the system by batched LU), a descent direction (every eigenvalue
+    of the shifted matrix is ``>= mu > 0``); taken when ``f`` falls by at least
     a tenth of the decrease the quadratic model predicts (then ``mu /= 3``), else
-    ``mu *= 4``.  ``mu`` starts at ``1e-3 ||Hess||`` and stays above ``sqrt(eps) ||Hess||``,
+    ``mu *= 4``.  ``mu`` starts at ``1e-2 ||Hess||`` and stays above ``sqrt(eps) ||Hess||``,
     so the steps along the rotation orbit's zero eigenvalues stay bounded.  A start stops
     when ``||grad f||`` is at rounding level, when the predicted decrease falls below the
     cost's rounding (:func:`~nc_verify.landscape.rounding.cost_resolution`: the polish goes
@@ -360,25 +364,27 @@ def batched_descent(problem: UFMProblem, W, H, *, max_iterations: int = 200) -> 
 
 
 def _descent(problem, W, H, max_iterations):
-    m = local_models(problem, W, H, spectrum=True)
+    m = local_models(problem, W, H)
     f = batched_costs(problem, W, H)
-    mu = 1e-3 * m.hessian_norm
+    lam = batched_eigvalsh(m.hessian)
+    low, norm = lam[:, 0], np.max(np.abs(lam), axis=-1)        # lambda_min and ||Hess||_2 of each model
+    mu = 1e-2 * norm
     active = np.ones(W.shape[0], dtype=bool)
     for _ in range(max_iterations):
         idx = np.flatnonzero(active)
-        hn = m.hessian_norm[idx]
-        stop = (m.gradient_norm[idx] <= m.gradient_tolerance(problem)[idx]) | (hn == 0.0)
+        stop = (m.gradient_norm[idx] <= gradient_rounding(problem, m.scale[idx], norm[idx])) | (norm[idx] == 0.0)
         active[idx[stop]] = False
-        idx, hn = idx[~stop], hn[~stop]
+        idx = idx[~stop]
         if idx.size == 0:
             break
-        lam, V = m.eigenvalues[idx], m.eigenvectors[idx]
-        damping = np.maximum(mu[idx], np.sqrt(EPS) * hn)
-        shifted = lam + (np.maximum(0.0, -lam[:, 0]) + damping)[:, None]
-        gv = np.einsum("bji,bj->bi", V, m.gradient[idx])
-        c = -np.einsum("bij,bj->bi", V, gv / shifted)
-        # model decrease -(g.c + c.A.c / 2) = sum (gv^2 / s)(1 - lam / (2 s)) > 0
-        predicted = np.sum(gv * gv / shifted * (1.0 - 0.5 * lam / shifted), axis=-1)
+        # (A + sigma I) c = -g with sigma = max(0, -lambda_min) + mu > -lambda_min: positive definite
+        A, g = m.hessian[idx], m.gradient[idx]
+        sigma = np.maximum(0.0, -low[idx]) + np.maximum(mu[idx], np.sqrt(EPS) * norm[idx])
+        S = A.copy()
+        S[:, np.arange(A.shape[-1]), np.arange(A.shape[-1])] += sigma[:, None]
+        c = -np.linalg.solve(S, g[..., None])[..., 0]
+        # the quadratic model's decrease -(g.c + c.A.c / 2) = sum (g_i^2 / s_i)(1 - lambda_i / (2 s_i)) > 0
+        predicted = -np.sum(g * c, axis=-1) - 0.5 * np.sum(c * (A @ c[..., None])[..., 0], axis=-1)
         small = predicted <= relative_rounding(problem) * np.maximum(np.abs(f[idx]), TINY)
         active[idx[small]] = False
         idx, c, predicted = idx[~small], c[~small], predicted[~small]
@@ -392,5 +398,7 @@ def _descent(problem, W, H, max_iterations):
         mu[idx[~ok]] *= 4.0
         if acc.size:
             W[acc], H[acc], f[acc] = W2[ok], H2[ok], f2[ok]
-            m.put(acc, local_models(problem, W[acc], H[acc], spectrum=True))
+            m.put(acc, local_models(problem, W[acc], H[acc]))
+            lam = batched_eigvalsh(m.hessian[acc])
+            low[acc], norm[acc] = lam[:, 0], np.max(np.abs(lam), axis=-1)
     return _polish(problem, W, H, 6, m)

@@ -122,15 +122,26 @@ def _signature(p):
     """
     sig = p.__dict__.get("_signature")
     if sig is None or sig[0] is not p.invariants:
-        keys = tuple(p.invariants)
-        arrays = [np.ravel(np.asarray(p.invariants[k], dtype=np.float64)) for k in keys]
-        if not arrays or any(a.size == 0 for a in arrays):
-            return None
-        sizes = np.array([a.size for a in arrays])
-        sig = (p.invariants, keys, tuple(np.shape(p.invariants[k]) for k in keys), np.concatenate(arrays),
-               np.concatenate([[0], np.cumsum(sizes)[:-1]]), np.array([np.max(np.abs(a)) for a in arrays]))
-        p.__dict__["_signature"] = sig
+        sig = _signatures([p.invariants], {k: np.asarray(v)[None] for k, v in p.invariants.items()})[0]
+        if sig is not None:
+            p.__dict__["_signature"] = sig
     return sig
+
+
+def _signatures(dicts: list, stacked: dict) -> list:
+    """:func:`_signature` of ``B`` points at once: ``dicts`` their invariant dicts, ``stacked`` the
+    same invariants stacked (key -> array of shape (B, ...)); one tuple (or None) per point."""
+    keys = tuple(stacked)
+    B = len(dicts)
+    arrays = [np.asarray(stacked[k], dtype=np.float64).reshape(B, -1) for k in keys]
+    if not arrays or any(a.shape[1] == 0 for a in arrays):
+        return [None] * B
+    sizes = np.array([a.shape[1] for a in arrays])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    vectors = np.concatenate(arrays, axis=1)
+    peaks = np.stack([np.max(np.abs(a), axis=1) for a in arrays], axis=1)
+    shapes = tuple(np.shape(stacked[k])[1:] for k in keys)
+    return [(d, keys, shapes, vectors[b], starts, peaks[b]) for b, d in enumerate(dicts)]
 
 
 def same_point(p: FoundPoint, q: FoundPoint) -> bool:
@@ -213,14 +224,15 @@ def found_points(problem, points: tuple, gradient_norms, eigenvalues, costs=None
     for b in range(eigenvalues.shape[0]):
         point = tuple(x[b] for x in points)
         n_zero, _ = count_zero_eigenvalues(eigenvalues[b], eigenvalue_floor(problem, float(hessian_norms[b])))
-        found = FoundPoint(
+        out.append(FoundPoint(
             point=point, cost=problem.cost(*point) if costs is None else float(costs[b]),
             gradient_norm=float(gradient_norms[b]), invariants={k: v[b].copy() for k, v in invariants.items()},
-            n_zero=n_zero,
-            orbit_dimension=problem.orbit_dimension(*point),
-        )
-        _signature(found)      # formed where the point is found (a search's worker), not where it is merged
-        out.append(found)
+            n_zero=n_zero, orbit_dimension=problem.orbit_dimension(*point),
+        ))
+    # formed where the points are found (a search's worker), not where they are merged
+    for found, sig in zip(out, _signatures([q.invariants for q in out], invariants)):
+        if sig is not None:
+            found.__dict__["_signature"] = sig
     return out
 
 

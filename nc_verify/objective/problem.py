@@ -29,6 +29,12 @@ from nc_verify.utils.validation import (
 BACKENDS = ("analytic", "autograd")
 
 
+def _gradient_terms(tau, W, H, G, row_curvature, col_curvature):
+    """The four terms of eqs. (5)-(6): ``tau H G^T``, ``W ddiag(M G^T)``, ``tau W G``, ``H ddiag(M^T G)``."""
+    return (tau * (H @ np.swapaxes(G, -1, -2)), W * row_curvature[..., None, :],
+            tau * (W @ G), H * col_curvature[..., None, :])
+
+
 def riemannian_gradient_from(tau, W, H, G, row_curvature, col_curvature):
     """Eqs. (5)-(6) from the loss quantities: the one place of the Riemannian gradient's formula.
 
@@ -48,9 +54,12 @@ def riemannian_gradient_from(tau, W, H, G, row_curvature, col_curvature):
     -------
     tuple of ndarray, shapes (..., d, K), (..., d, N)
     """
-    gW = tau * (H @ np.swapaxes(G, -1, -2)) - W * row_curvature[..., None, :]
-    gH = tau * (W @ G) - H * col_curvature[..., None, :]
-    return gW, gH
+    a, b, c, e = _gradient_terms(tau, W, H, G, row_curvature, col_curvature)
+    return a - b, c - e
+
+
+def _fro(X):
+    return np.sqrt(np.sum(X * X, axis=(-2, -1)))
 
 
 def gradient_terms_scale(tau, W, H, G, row_curvature, col_curvature):
@@ -59,11 +68,14 @@ def gradient_terms_scale(tau, W, H, G, row_curvature, col_curvature):
     ``||tau H G^T|| + ||W ddiag(M G^T)|| + ||tau W G|| + ||H ddiag(M^T G)||`` (Frobenius
     norms), one value per point: shape ``(...)``.
     """
-    def fro(X):
-        return np.sqrt(np.sum(X * X, axis=(-2, -1)))
+    return sum(_fro(X) for X in _gradient_terms(tau, W, H, G, row_curvature, col_curvature))
 
-    return (fro(tau * (H @ np.swapaxes(G, -1, -2))) + fro(W * row_curvature[..., None, :])
-            + fro(tau * (W @ G)) + fro(H * col_curvature[..., None, :]))
+
+def riemannian_gradient_and_scale(tau, W, H, G, row_curvature, col_curvature):
+    """:func:`riemannian_gradient_from` and :func:`gradient_terms_scale` from one evaluation of the
+    four terms: ``(grad_W f, grad_H f, scale)``."""
+    a, b, c, e = _gradient_terms(tau, W, H, G, row_curvature, col_curvature)
+    return a - b, c - e, _fro(a) + _fro(b) + _fro(c) + _fro(e)
 
 
 def batched_loss_quantities(problem: "UFMProblem", W: np.ndarray, H: np.ndarray, *, hessian_blocks: bool):

@@ -8,7 +8,7 @@ import nc_verify.landscape.batched as bt
 from nc_verify import UFMProblem
 from nc_verify.landscape.batched import batched_descent, batched_levenberg_marquardt
 from nc_verify.landscape.embedding import embed, embedded_spectrum, normal_block, normal_norm_bound
-from nc_verify.landscape.points import found_point, found_points, same_point
+from nc_verify.landscape.points import _signature, found_point, found_points, same_point
 from nc_verify.landscape.rounding import eigenvalue_floor, gradient_rounding
 from nc_verify.landscape.search import _converged, _converged_batch
 from nc_verify.landscape.spectrum import hessian_matrix, hessian_spectrum, householder_basis
@@ -93,6 +93,12 @@ def test_found_points_is_found_point_per_point():
         assert abs(got[b].cost - ref.cost) <= 8 * EPS * abs(ref.cost)
         for k, v in ref.invariants.items():
             assert np.max(np.abs(got[b].invariants[k] - v)) <= 64 * EPS * (1 + np.max(np.abs(v)))
+        # the signature formed for the batch is the one formed point by point from the same invariants
+        batched = got[b].__dict__.pop("_signature")
+        single = _signature(got[b])
+        assert batched[1:3] == single[1:3] and batched[0] is single[0]
+        for x, y in zip(batched[3:], single[3:]):
+            assert np.array_equal(x, y)
 
 
 @pytest.mark.parametrize("size, tau", [((5, 3, 2), 2.0), ((7, 4, 1), 1.0), ((4, 5, 1), 3.0)])
@@ -124,7 +130,7 @@ def test_batched_descent_reaches_the_theorem1_bound_where_it_is_the_only_minimum
 
 
 def test_grouped_retries_are_the_sequential_retries(monkeypatch):
-    """Retries evaluated in groups (1, 4, 7) take the first damping that lowers ||grad f||, as
+    """Retries evaluated in groups (bt._RETRY_WIDTHS) take the first damping that lowers ||grad f||, as
     one-at-a-time retries do: the same iterates.  Taking the last successful damping of a group
     (a wrong variant) gives other iterates."""
     p = UFMProblem(3, 4, 2, 2.0)
@@ -134,8 +140,10 @@ def test_grouped_retries_are_the_sequential_retries(monkeypatch):
         monkeypatch.setattr(bt, "_RETRY_WIDTHS", widths)
         return batched_levenberg_marquardt(p, W, H, max_iterations=its)
 
+    groups = bt._RETRY_WIDTHS
+    assert sum(groups) == 12 and len(groups) > 1
     for its in (1, 3):
-        grouped, single = run((1, 4, 7), its), run((1,) * 12, its)
+        grouped, single = run(groups, its), run((1,) * 12, its)
         # the batched gradient norms round a little differently with other batch compositions
         assert np.max(np.abs(grouped.W - single.W)) <= 1e-12
         assert np.max(np.abs(grouped.H - single.H)) <= 1e-12
