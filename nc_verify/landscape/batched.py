@@ -322,6 +322,7 @@ def _levenberg_marquardt(problem, W, H, max_iterations):
             pos = pos[~hit]
             if pos.size == 0:
                 break
+        active[idx[pos]] = False                 # twelve dampings failed: the start stops
         done = np.concatenate(accepted)
         if done.size:
             acc = idx[done]

@@ -173,3 +173,18 @@ def test_hessian_blocks_are_the_products_matrix(d, K, n):
         one = riemannian_hessian_matrix(p.tau, W[b], H[b], s.grad, column_hessians(s, K, p.N), s.row_curvature,
                                         s.col_curvature, *householder_basis(W[b], H[b]).column_bases())
         assert np.max(np.abs(one - ref)) <= 64 * EPS * np.max(np.abs(ref))
+
+
+def test_a_start_whose_twelve_dampings_fail_stops(monkeypatch):
+    """When no damping lowers ||grad f|| (trial points made to fail), every start stops after its first
+    iteration: one A^2 per start, not one per iteration up to the cap (the stop that a grouped-retry
+    rewrite once lost), with mu multiplied by 4^12 and the start left where it was."""
+    p = UFMProblem(3, 3, 2, 2.0)
+    W, H = _batch(p, 5, 9)
+    systems = []
+    lm_system = bt._lm_system
+    monkeypatch.setattr(bt, "_lm_system", lambda m, idx: systems.append(len(idx)) or lm_system(m, idx))
+    monkeypatch.setattr(bt, "batched_gradient_norms", lambda problem, W, H: np.full(W.shape[0], np.inf))
+    res = batched_levenberg_marquardt(p, W, H, max_iterations=30)
+    assert systems == [5]
+    assert np.array_equal(res.W, W) and np.array_equal(res.H, H)
