@@ -153,6 +153,7 @@ _COST = """
 import os, sys, time
 sys.path.insert(0, {bench!r})
 from _blas import blas_kernels
+import nc_verify
 from nc_verify import UFMProblem, find_critical_points
 p = UFMProblem({d}, {K}, {n}, {tau})
 t = time.perf_counter()
@@ -161,7 +162,7 @@ warm = time.perf_counter() - t
 t, c = time.perf_counter(), time.process_time()
 r = find_critical_points(p, n_starts={starts}, seed=0, progress=False)
 print(time.perf_counter() - t, time.process_time() - c, warm, r.n_starts, len(r.points), r.n_converged,
-      os.getloadavg()[0], "|", blas_kernels())
+      os.getloadavg()[0], os.path.dirname(os.path.dirname(nc_verify.__file__)), "|", blas_kernels())
 """
 
 
@@ -172,6 +173,7 @@ def _before_tree(path, tmp):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     archive = subprocess.run(["git", "-C", root, "archive", BEFORE_COMMIT, "nc_verify"], capture_output=True,
                              check=True).stdout
+    os.makedirs(tmp)
     subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
     return tmp
 
@@ -185,7 +187,9 @@ def bench_cost(sizes, n_starts: int, before, repeats: int):
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     bench = os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"before": _before_tree(before, tmp), "after": here}
+        trees = {"before": _before_tree(before, os.path.join(tmp, "before")), "after": here}
+        cwd = os.path.join(tmp, "run")          # an empty working directory (see below)
+        os.makedirs(cwd)
         for size in sizes:
             d, K, n, tau = size
             for threads in ("1", None):
@@ -197,10 +201,14 @@ def bench_cost(sizes, n_starts: int, before, repeats: int):
                         if threads is not None:
                             env["OPENBLAS_NUM_THREADS"] = threads
                         code = _COST.format(bench=bench, d=d, K=K, n=n, tau=tau, starts=n_starts)
+                        # run in the temporary folder: "python -c" puts the working directory first on
+                        # sys.path, which would import this tree's package in place of PYTHONPATH's
                         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                                             check=True).stdout
+                                             check=True, cwd=cwd).stdout
                         figures, kernel = out.rsplit("|", 1)
-                        wall, cpu, warm, starts, points, conv, load = figures.split()
+                        wall, cpu, warm, starts, points, conv, load, imported = figures.split()
+                        if os.path.realpath(imported) != os.path.realpath(tree):
+                            raise RuntimeError(f"the {label} run imported nc_verify from {imported}, not {tree}")
                         runs[label].append((int(starts) / float(wall), int(starts) / float(cpu), float(load)))
                         print(f"cost {size} {label:6s} OPENBLAS_NUM_THREADS={threads or 'default'}: {starts} starts "
                               f"in {float(wall):.2f} s ({float(cpu):.2f} CPU s): {int(starts) / float(wall):.0f} "
