@@ -4,8 +4,8 @@ Problem (4) is invariant under ``G x O(r)``, ``G = S_K ⋉ (S_n)^K`` the relabel
 classes and samples (a permutation ``sigma`` of the classes with, for every class ``k``, a
 bijection of its samples onto those of class ``sigma(k)``) and ``O(r)`` the rotations.  Write
 the point as the ``K + N`` unit columns ``x_c`` of ``X = [W, H]``; an element ``(pi, Q)``
-(``pi`` the permutation of the columns that a relabelling induces) acts by
-``x_c -> Q^T x_{pi(c)}`` and *fixes* ``X`` when
+(``pi`` the permutation of the columns that a relabelling induces) maps ``X`` to the point
+whose column ``pi(c)`` is ``Q x_c``, and *fixes* ``X`` when
 
     x_{pi(c)} = Q x_c   for every column c.
 

@@ -165,3 +165,17 @@ class TestEquivariance:
             off = batched_levenberg_marquardt(p, Wp[None], Hp[None], max_iterations=1)
             assert _residual(off.W[0], off.H[0], gens) > 1e-7
         assert checked >= 2
+
+
+def test_search_plan_has_subgroup_batches_for_every_small_r():
+    """Each round searches the fixed sets at every r = 2..min(K, d), r < d: 2 batches at r = 2, 4 above."""
+    from nc_verify.landscape.search import _round_tasks
+
+    for size, rs in [((7, 5, 2, 1.5), {2: 2, 3: 4, 4: 4, 5: 4}), ((3, 4, 1, 1.0), {2: 2})]:
+        tasks = _round_tasks(UFMProblem(*size), 1, 32, 0.02, ("lm",))
+        got = {}
+        for t in tasks:
+            if t.source == "subgroup":
+                got[t.r] = got.get(t.r, 0) + 1
+                assert t.size == 32
+        assert got == rs, size
