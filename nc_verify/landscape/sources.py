@@ -168,10 +168,23 @@ def random_subgroup(r: int, K: int, n: int, rng, kinds=GENERATOR_KINDS) -> list:
     orthogonal map of order dividing the permutation's order ``L`` drawn from those of
     :func:`orthogonal_map` that exist in dimension ``r``).  At least one generator is returned.
 
+    Raises
+    ------
+    ValueError
+        ``kinds`` names no generator type, an unknown one, or none that exists at ``(K, n)``.
+
     Returns
     -------
     list of (ndarray of int, ndarray of shape (r, r))
     """
+    kinds = tuple(kinds)
+    unknown = [k for k in kinds if k not in GENERATOR_KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"kinds must name some of {GENERATOR_KINDS}, got {kinds!r}")
+    if K < 2 and not (n >= 2 and "ties" in kinds):
+        raise ValueError(f"no element of kinds {kinds!r} exists at K = {K}, n = {n}")
+    if kinds == ("ties",) and n < 2:
+        raise ValueError("ties need n >= 2 samples per class")
     gens = []
     ident = np.arange(n)
     while not gens:
@@ -182,12 +195,12 @@ def random_subgroup(r: int, K: int, n: int, rng, kinds=GENERATOR_KINDS) -> list:
                     b = np.tile(ident, (K, 1))
                     b[k, i], b[k, j] = j, i
                     gens.append(class_element(K, n, np.arange(K), b, np.eye(r)))
-        if "twins" in kinds and rng.random() < 0.5:
+        if "twins" in kinds and K >= 2 and rng.random() < 0.5:
             k, l = rng.choice(K, 2, replace=False)
             sigma = np.arange(K)
             sigma[k], sigma[l] = l, k
             gens.append(class_element(K, n, sigma, _bijections(K, n, sigma, rng), np.eye(r)))
-        if "mirror" in kinds and rng.random() < 0.75:
+        if "mirror" in kinds and K >= 2 and rng.random() < 0.75:
             sigma = _class_permutation(K, rng)
             L = int(np.lcm.reduce(_cycle_lengths(sigma)))
             options = [("rotation", j) for j in range(1, L)]

@@ -98,6 +98,15 @@ class TestFixedPointStart:
         assert np.max(np.abs(xs.mean(0))) < 0.04
         assert np.max(np.abs(xs.T @ xs / len(xs) - np.eye(r) / r)) < 0.03
 
+    def test_bad_kinds(self):
+        rng = np.random.default_rng(0)
+        with pytest.raises(ValueError, match="kinds must name"):
+            random_subgroup(2, 3, 2, rng, ("rotations",))
+        with pytest.raises(ValueError, match="ties need"):
+            random_subgroup(2, 3, 1, rng, ("ties",))
+        with pytest.raises(ValueError, match="no element"):
+            random_subgroup(2, 1, 1, rng)
+
     def test_subgroup_starts_size(self):
         starts = subgroup_starts(3, 4, 2, 17, np.random.default_rng(2))
         assert len(starts) == 17 and all(r == 3 and x[0].shape == (3, 4) for r, x in starts)
