@@ -25,6 +25,10 @@ has the argument and its proof):
   Points with collapsed classes are common and have small basins from uniform starts (at
   ``(6, 4, 2)``, ``tau = 2``, one at cost 3.0359 was reached by about one uniform-type
   start in 25 000).
+* ``"subgroup"`` -- uniform starts in the fixed set of a random subgroup of the class and
+  sample relabellings times ``O(r)`` (:mod:`nc_verify.landscape.sources`), in the
+  ``(r, K, n)`` problems: the iteration is equivariant, so a start stays in its fixed set
+  and reaches the points of that symmetry, whose basins among uniform starts are small.
 * ``"symmetric"`` -- starts in fixed-point subspaces of class and sample
   permutations (the iteration is equivariant, so it stays there): features of a
   class tied up to sign, ``h_{k,i} = s_{k,i} v_k``, and classifiers tied in pairs.
@@ -106,6 +110,7 @@ from nc_verify.landscape.newton import gradient_tolerance, levenberg_marquardt, 
 from nc_verify.landscape.points import PointIndex, describe_point, found_point, found_points
 from nc_verify.landscape.rounding import gradient_rounding
 from nc_verify.landscape.solvers import solve
+from nc_verify.landscape.sources import subgroup_starts
 from nc_verify.objective.oblique import normalize_columns
 from nc_verify.objective.problem import UFMProblem, batched_costs, batched_loss_quantities
 from nc_verify.objective.protocol import blocks, check_problem
@@ -115,8 +120,8 @@ from nc_verify.utils.validation import as_rng, check_choice, check_int
 
 METHODS = ("lm", "newton", "descent")
 #: Where the starts come from (module docstring).
-SOURCES = ("strata", "small_r", "collapsed", "symmetric", "coincident", "clustered", "explore", "uniform", "subspace",
-           "family", "descent")
+SOURCES = ("strata", "small_r", "collapsed", "subgroup", "symmetric", "coincident", "clustered", "explore", "uniform",
+           "subspace", "family", "descent")
 #: Sources whose points are exact constructions: they need no second hit to count as saturated.
 ENUMERATED_SOURCES = ("strata",)
 #: A search is saturated when no new distinct point came in the last
@@ -321,8 +326,12 @@ def _round_tasks(p, index: int, batch: int, fraction: float, root_finders: tuple
             top = min(p.K, d)
             # the small problems are cheap (tangent dimension (r - 1)(K + N)) and hold the rare
             # points (at (6, 4, 2), tau = 2, the points found late span r = 2 and 3, many planar
-            # ones with small basins): min(8, 4^(top - r)) batches of starts for r
-            plan += [("small_r", r, batch) for r in range(2, top + 1) if r < d for _ in range(min(8, 4 ** (top - r)))]
+            # ones with small basins): min(4, 4^(top - r)) batches of starts for r
+            plan += [("small_r", r, batch) for r in range(2, top + 1) if r < d for _ in range(min(4, 4 ** (top - r)))]
+            # fixed-point subspaces of random subgroups (nc_verify.landscape.sources): at (9, 5, 2),
+            # tau = 1.5, the rarest tenth of the points came 3-6x as often per second as from
+            # small_r, most at r = 3, 4 (docs/search.md, "Where the points live")
+            plan += [("subgroup", r, batch) for r in range(2, top + 1) if r < d for _ in range(2 if r == 2 else 4)]
             plan += [("collapsed", r, batch) for r in range(2, top + 1) if p.n > 1]
             plan += [("symmetric", 0, batch), ("coincident", 0, batch), ("clustered", 0, batch)]
             tail = [("uniform", d, max(1, batch // 2)), ("family", d, max(1, batch // 2))]
@@ -364,6 +373,8 @@ def _task_starts(p, task: _Task, rng, family_points, pool):
         divisors = [m for m in range(1, n) if n % m == 0]
         q = p.resized(task.r, divisors[int(rng.integers(len(divisors)))])
         return [(task.r, q.random_point(rng)) for _ in range(task.size)]
+    if task.source == "subgroup":
+        return subgroup_starts(task.r, K, n, task.size, rng)
     out = []
     for _ in range(task.size):
         if task.source == "symmetric":
