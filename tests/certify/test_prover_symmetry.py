@@ -302,3 +302,24 @@ def test_cluster_boxes_joins_touching_and_periodic_boxes():
     H = np.array([a[1], b[1], c[1], e_hi])
     groups = FR.cluster_boxes(ch, L, H)
     assert [sorted(g.tolist()) for g in groups] == [[0, 1, 3], [2]]
+
+
+def test_chart_points_invert_the_chart_and_locate_the_etf(small):
+    """chart_points is the chart's inverse up to O(3) and relabelling (Gram matrices of the columns
+    agree); the ETF is the chart point 0 for the identity, and lies in an unresolved box of a small run."""
+    rng = np.random.default_rng(8)
+    V = rng.standard_normal((3, 6))
+    V /= np.linalg.norm(V, axis=0)
+    for s, x in FR.chart_points(CH1, V[:, :3], V[:, 3:]):
+        cols = list(s) + [3 + k for k in s]
+        W1, H1 = CH1.to_matrices(x)
+        X1 = np.concatenate([W1, H1], axis=1)
+        assert np.allclose(X1.T @ X1, V[:, cols].T @ V[:, cols], atol=1e-12)
+    W0, H0 = CH1.to_matrices(np.zeros(CH1.n_angles))
+    pts = dict((tuple(s), x) for s, x in FR.chart_points(CH1, W0, H0))
+    assert np.allclose(pts[(0, 1, 2)], 0.0, atol=1e-12)
+    rep = FR.locate_unresolved(CH1, small.leaves, [("ETF", W0, H0)])
+    assert rep["boxes"] == small.counts["unresolved"]
+    assert any(["ETF", [0, 1, 2]] in c["points"] for c in rep["clusters"])
+    assert abs(sum(c["volume"] for c in rep["clusters"]) - small.volume_fractions()["unresolved"]) < 1e-9 or \
+        rep["more_clusters"] > 0

@@ -675,7 +675,8 @@ def normal_form(bk, chart, Qp: PointQuantities, cw, eh, loss: ProverLoss, drop=N
 @dataclass
 class SphereQuantities:
     """Enclosures over a box of the :class:`~.chart.SphereChart`: ``G``, ``rowc``, ``colc``, ``T``
-    (as :class:`PointQuantities`, for the normal block) and the chart gradient and Hessian."""
+    (as :class:`PointQuantities`, for the normal block), the chart gradient and Hessian, and the
+    enclosed logit differences ``dc[(k, l)][j]``."""
 
     G: list
     T: object

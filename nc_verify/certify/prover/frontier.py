@@ -244,3 +244,46 @@ def chart_points(chart, W, H):
                 x[it] = ((phi - math.pi * float(th)) + math.pi) % (2 * math.pi) - math.pi
         out.append((s, x))
     return out
+
+
+def locate_unresolved(chart, leaves, points=(), *, max_clusters=20):
+    """The unresolved leaves in connected clusters, with the known critical points they contain.
+
+    Parameters
+    ----------
+    chart : the proof's chart
+    leaves : list of dict
+        A proof's leaves.
+    points : iterable of (str, W, H)
+        Named configurations (e.g. the critical points of a search), columns in a 3-space; every
+        relabelled copy (:func:`chart_points`) is located.
+    max_clusters : int
+        Clusters described (the largest by volume); the rest are counted.
+
+    Returns
+    -------
+    dict
+        ``{"boxes", "clusters": [...], "more_clusters"}``; per cluster ``boxes``, ``volume`` (fraction of
+        the domain), ``lo``/``hi`` (hull of its boxes, angle coordinates), ``center_deg``
+        (:meth:`~.chart.SphereChart.describe` of the hull's centre) and ``points`` (``[name, class
+        permutation]`` of every located copy).
+    """
+    un = [l for l in leaves if l["test"] == "unresolved"]
+    m = chart.n_angles
+    if not un:
+        return {"boxes": 0, "clusters": [], "more_clusters": 0}
+    lo = np.array([l["lo"][:m] for l in un])
+    hi = np.array([l["hi"][:m] for l in un])
+    vol = leaf_volumes(chart, un)
+    groups = cluster_boxes(chart, lo, hi)
+    located = [(name, s, x) for name, W, H in points for s, x in chart_points(chart, W, H)]
+    out = []
+    for g in sorted(groups, key=lambda g: -vol[g].sum()):
+        glo, ghi = lo[g].min(axis=0), hi[g].max(axis=0)
+        inside = []
+        for name, s, x in located:
+            if np.any(np.all((lo[g] - 1e-9 <= x) & (x <= hi[g] + 1e-9), axis=1)):
+                inside.append([name, list(s)])
+        out.append({"boxes": int(len(g)), "volume": float(vol[g].sum()), "lo": glo.tolist(), "hi": ghi.tolist(),
+                    "center_deg": chart.describe(0.5 * (glo + ghi)), "points": inside})
+    return {"boxes": len(un), "clusters": out[:max_clusters], "more_clusters": max(0, len(out) - max_clusters)}
