@@ -128,3 +128,23 @@ def test_intersect_both_backends():
     assert float(f.lo) == 0.5 and float(f.hi) == 2.0
     e = fl.intersect(fl.interval(0.0, 1.0), fl.interval(2.0, 3.0))
     assert not fl.is_pos(e) and not fl.is_neg(e)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")      # midpoints of whole-line enclosures
+def test_planted_sign_fault_in_the_differences_rejected_at_exactly_the_false_leaves(monkeypatch):
+    """A prover whose product form has the wrong sign (m_lj - m_kj): its discards are checked with
+    the correct enclosures; the flint checker rejects exactly the leaves whose claim the correct
+    numpy enclosures do not establish (some exist), and none of the others."""
+    from nc_verify.certify.prover import check_landscape_proof, prove_landscape
+    from nc_verify.certify.prover import proof as P
+    good = E._column_difference
+    monkeypatch.setattr(E, "_column_difference", lambda *a: -good(*a))
+    p = prove_landscape(3, 1, 1.0, max_boxes=20000, batch=2048, order="breadth", symmetry=True)
+    monkeypatch.setattr(E, "_column_difference", good)
+    ch = SphereChart(3, 1, 1.0, 1.0)
+    false = [i for i, l in enumerate(p.leaves) if l["test"] not in ("unresolved", "symmetry")
+             and not P.check_leaf(NUMPY, ch, ENC, l, l["lo"], l["hi"], True)[0]]
+    assert false
+    r = check_landscape_proof(p, max_failures=10 ** 6)
+    assert not r.valid
+    assert sorted(f["index"] for f in r.failures) == false, r.failures
