@@ -323,3 +323,15 @@ def test_chart_points_invert_the_chart_and_locate_the_etf(small):
     assert any(["ETF", [0, 1, 2]] in c["points"] for c in rep["clusters"])
     assert abs(sum(c["volume"] for c in rep["clusters"]) - small.volume_fractions()["unresolved"]) < 1e-9 or \
         rep["more_clusters"] > 0
+
+
+def test_cli_breadth_and_symmetry(capsys):
+    from nc_verify.cli import main
+    code = main(["prove", "--K", "3", "--n", "1", "--tau", "1", "--order", "breadth", "--symmetry",
+                 "--max-boxes", "300", "--no-check"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 3 and "proved: 0 % of the chart's domain" in out and "unresolved 100 %" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["prove", "--K", "3", "--n", "1", "--tau", "1", "--order", "best"])
+    assert exc.value.code == 2
+    assert main(["prove", "--K", "2", "--n", "1", "--tau", "1", "--order", "breadth", "--symmetry"]) == 2
