@@ -22,11 +22,14 @@ import time
 
 import numpy as np
 
+from . import enclosures as E
 from . import symmetry as S
-from .bnb import TESTS, _Evaluator, path_char, split_point
+from .bnb import TESTS, _Evaluator, _stack, path_char, split_point
 from .intervals import NUMPY as bk
+from .intervals import point
 
 ORDERS = ("depth", "breadth")
+SPLITS = ("widest", "smear")
 
 
 def _evaluate(ev, pool, workers, lo, hi):
@@ -39,8 +42,27 @@ def _evaluate(ev, pool, workers, lo, hi):
     return ev(lo, hi)
 
 
+def _smear_dims(chart, loss, lo, hi):
+    """Split coordinate per box: the largest smear ``w_a sum_i |H_ia(x_c)|`` (``H`` the float chart
+    Hessian at the centre: how much the gradient varies along ``a`` over the box); the widest
+    coordinate where the Hessian is not finite, and for ``tau``."""
+    B = lo.shape[0]
+    m = chart.n_angles
+    xc = 0.5 * (lo[:, :m] + hi[:, :m])
+    tmid = 0.5 * (lo[:, m] + hi[:, m]) if chart.tau_is_coordinate else np.full(B, chart.tau_lo)
+    Q = E.quantities(bk, chart, [point(xc[:, i]) for i in range(m)], point(tmid), loss)
+    with np.errstate(all="ignore"):
+        H = _stack(E.hessian(bk, chart, Q), (B,)).mid()
+        w = hi - lo
+        sm = w[:, :m] * np.abs(H).sum(axis=1)
+    widest = np.argmax(w, axis=1)
+    dims = np.argmax(np.where(np.isfinite(sm), sm, -1.0), axis=1)
+    bad = ~np.all(np.isfinite(sm), axis=1) | (widest >= m) | (w[np.arange(B), dims] <= 0.0)
+    return np.where(bad, widest, dims)
+
+
 def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, workers=None,
-                    progress=None, drop=None, symmetry=False):
+                    progress=None, drop=None, symmetry=False, split="widest"):
     """Breadth-first branch and bound over the chart's domain (same leaves format as :func:`.bnb.run_bnb`).
 
     Parameters
@@ -48,6 +70,9 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
     symmetry : bool
         Discard the boxes outside the fundamental domain of :mod:`.symmetry` first (label
         ``"symmetry"``; rank-3 chart only).
+    split : {"widest", "smear"}
+        Bisection coordinate of an undecided box: the widest, or the largest smear
+        (:func:`_smear_dims`).  The bisection point is always the midpoint (:func:`.bnb.split_point`).
 
     Returns
     -------
@@ -96,6 +121,13 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
                 for k, b in enumerate(rest):
                     if c[k] >= 0:
                         labels[b], data[b] = TESTS[c[k]], d[k]
+            split_dims = None
+            if split == "smear":
+                und = np.array([b for b in range(nb) if labels[b] is None], dtype=int)
+                split_dims = {}
+                if len(und):
+                    for b, dim in zip(und, _smear_dims(chart, loss, lo[und], hi[und])):
+                        split_dims[b] = dim
             new_lo, new_hi, new_path = [], [], []
             for b in range(nb):
                 if labels[b] is not None:
@@ -107,7 +139,7 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
                     leaves.append({"path": paths[b], "lo": lo[b].tolist(), "hi": hi[b].tolist(),
                                    "test": "unresolved", "data": {"why": "narrower than min_width"}})
                     continue
-                dim = int(np.argmax(w))
+                dim = int(np.argmax(w)) if split_dims is None else split_dims[b]
                 s = split_point(lo[b, dim], hi[b, dim])
                 l1, h1 = lo[b].copy(), hi[b].copy()
                 h1[dim] = s

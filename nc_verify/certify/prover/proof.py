@@ -32,7 +32,7 @@ from nc_verify.objective.closed_forms import theorem2_tau_limit
 from . import enclosures as E
 from . import symmetry as SYM
 from .bnb import TESTS, box_center, path_step, run_bnb, split_point
-from .frontier import ORDERS, run_bnb_breadth, volume_fractions
+from .frontier import ORDERS, SPLITS, run_bnb_breadth, volume_fractions
 from .chart import PlanarChart, SphereChart
 from .intervals import FlintBackend
 
@@ -251,7 +251,7 @@ class _Setup:
 
 def check_prove_arguments(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAULT_MAX_BOXES, workers=None,
                           progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, order="depth",
-                          symmetry=False, _drop=None, _stratum="all"):
+                          symmetry=False, split="widest", _drop=None, _stratum="all"):
     """Validate every argument of :func:`prove_landscape` (same signature) without any work.
 
     Returns the validated setup; raises ``TypeError``/``ValueError`` naming the parameter.
@@ -276,6 +276,10 @@ def check_prove_arguments(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=
         raise ValueError("symmetry=True needs the rank-3 chart (K = 3 with d=None, d >= 4 or d = 3, stratum 'all')")
     if symmetry and order != "breadth":
         raise ValueError("symmetry=True runs with order='breadth'")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if split != "widest" and order != "breadth":
+        raise ValueError(f"split={split!r} runs with order='breadth'")
     return st
 
 
@@ -476,7 +480,7 @@ def _classes(leaves, lemma3, K):
 
 def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAULT_MAX_BOXES, workers=None,
                     progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, order="depth", symmetry=False,
-                    _drop=None, _stratum="all"):
+                    split="widest", _drop=None, _stratum="all"):
     """Prove by interval branch and bound that every critical point of problem (4) is a global
     minimiser or a strict saddle (Theorem 2's dichotomy), at small sizes.
 
@@ -517,6 +521,10 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         Quotient by the relabelling of classes and samples (rank-3 chart, ``K = 3``, ``order="breadth"``):
         boxes outside the fundamental domain of :mod:`.symmetry` become ``symmetry`` leaves
         (``docs/prover.md``, Lemma 13).
+    split : {"widest", "smear"}
+        Bisection coordinate: the widest, or (``order="breadth"``) the largest smear
+        ``w_a sum_i |H_ia(x_c)|`` (the float chart Hessian at the centre).  Any coordinate is valid:
+        the checker rebuilds every box from its path.
 
     _stratum : {"all", "rank<=2"}
         ``"rank<=2"`` (``K = 3``, ``d >= 3``): the planar chart with the normal block, a proof for the
@@ -533,11 +541,11 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         Bad input, naming the parameter (before any computation).
     """
     st = check_prove_arguments(K, n, tau, d=d, loss=loss, max_boxes=max_boxes, workers=workers, progress=progress,
-                               min_width=min_width, batch=batch, order=order, symmetry=symmetry, _drop=_drop,
-                               _stratum=_stratum)
+                               min_width=min_width, batch=batch, order=order, symmetry=symmetry, split=split,
+                               _drop=_drop, _stratum=_stratum)
     t0 = time.perf_counter()
     search = run_bnb if order == "depth" else run_bnb_breadth
-    extra = {"symmetry": bool(symmetry)} if order == "breadth" else {}
+    extra = {"symmetry": bool(symmetry), "split": split} if order == "breadth" else {}
     leaves, evaluated = search(st.chart, st.enc, allow_normal=st.allow_normal, max_boxes=int(max_boxes),
                                min_width=float(min_width), batch=int(batch), workers=workers, progress=progress,
                                drop=_drop, **extra)
@@ -548,7 +556,7 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         reductions=meta["reductions"], counts=meta["counts"], classes=meta["classes"],
         unresolved=meta["unresolved"], leaves=leaves, seconds=seconds,
         settings={"max_boxes": int(max_boxes), "min_width": float(min_width), "batch": int(batch), "order": order,
-                  "symmetry": bool(symmetry)},
+                  "symmetry": bool(symmetry), "split": split},
         prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)", stratum=st.stratum,
         tau_exact=st.tau_exact)
 
