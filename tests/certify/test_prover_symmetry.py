@@ -365,3 +365,16 @@ def test_smear_split_against_a_finite_difference_hessian_and_checked():
     assert check_landscape_proof(p).valid
     with pytest.raises(ValueError, match="breadth"):
         prove_landscape(3, 1, TAU, max_boxes=10, split="smear")
+
+
+def test_locate_coarsens_many_boxes_to_ancestors(small):
+    """Above ``limit`` unresolved leaves the clusters are made of ancestors: the same volume, the
+    ETF still located."""
+    W0, H0 = CH1.to_matrices(np.zeros(CH1.n_angles))
+    fine = FR.locate_unresolved(CH1, small.leaves, [("ETF", W0, H0)], max_clusters=10 ** 6)
+    coarse = FR.locate_unresolved(CH1, small.leaves, [("ETF", W0, H0)], max_clusters=10 ** 6, limit=40)
+    assert fine["ancestor_depth"] is None and coarse["ancestor_depth"] < min(len(l["path"]) for l in small.leaves)
+    vol = lambda r: sum(c["volume"] for c in r["clusters"])
+    assert abs(vol(fine) - vol(coarse)) < 1e-12
+    assert sum(c["boxes"] for c in coarse["clusters"]) <= 40
+    assert any(["ETF", [0, 1, 2]] in c["points"] for c in coarse["clusters"])

@@ -278,7 +278,35 @@ def chart_points(chart, W, H):
     return out
 
 
-def locate_unresolved(chart, leaves, points=(), *, max_clusters=20):
+def _coarsen(chart, un, limit):
+    """Replace unresolved leaves by their ancestors at the deepest level with at most ``limit`` distinct
+    ancestors (``(lo, hi, volume)`` arrays; the ancestors' volume is that of their unresolved leaves)."""
+    from .bnb import path_step
+    depth = min(len(l["path"]) for l in un)
+    while depth > 0 and len({l["path"][:depth] for l in un}) > limit:
+        depth -= 1
+    dlo, dhi = chart.domain()
+    vol = leaf_volumes(chart, un)
+    groups = {}
+    for l, v in zip(un, vol):
+        groups[l["path"][:depth]] = groups.get(l["path"][:depth], 0.0) + float(v)
+    lo, hi, vols = [], [], []
+    for path, v in groups.items():
+        a, b = dlo.copy(), dhi.copy()
+        for ch in path:
+            dim, side = path_step(ch)
+            sp = split_point(a[dim], b[dim])
+            if side == 0:
+                b[dim] = sp
+            else:
+                a[dim] = sp
+        lo.append(a)
+        hi.append(b)
+        vols.append(v)
+    return np.array(lo), np.array(hi), np.array(vols), depth
+
+
+def locate_unresolved(chart, leaves, points=(), *, max_clusters=20, limit=20_000):
     """The unresolved leaves in connected clusters, with the known critical points they contain.
 
     Parameters
@@ -291,22 +319,30 @@ def locate_unresolved(chart, leaves, points=(), *, max_clusters=20):
         relabelled copy (:func:`chart_points`) is located.
     max_clusters : int
         Clusters described (the largest by volume); the rest are counted.
+    limit : int
+        With more unresolved leaves than this, they are replaced by their ancestors at the deepest
+        level of the tree with at most ``limit`` of them (the clustering is quadratic in the boxes).
 
     Returns
     -------
     dict
-        ``{"boxes", "clusters": [...], "more_clusters"}``; per cluster ``boxes``, ``volume`` (fraction of
-        the domain), ``lo``/``hi`` (hull of its boxes, angle coordinates), ``center_deg``
-        (:meth:`~.chart.SphereChart.describe` of the hull's centre) and ``points`` (``[name, class
-        permutation]`` of every located copy).
+        ``{"boxes", "ancestor_depth", "clusters": [...], "more_clusters"}``; per cluster ``boxes`` (of
+        the clustered boxes: leaves, or ancestors at ``ancestor_depth``), ``volume`` (fraction of the
+        domain left unresolved in it), ``lo``/``hi`` (hull of its boxes, angle coordinates),
+        ``center_deg`` (:meth:`~.chart.SphereChart.describe` of the hull's centre) and ``points``
+        (``[name, class permutation]`` of every located copy).
     """
     un = [l for l in leaves if l["test"] == "unresolved"]
     m = chart.n_angles
     if not un:
-        return {"boxes": 0, "clusters": [], "more_clusters": 0}
-    lo = np.array([l["lo"][:m] for l in un])
-    hi = np.array([l["hi"][:m] for l in un])
-    vol = leaf_volumes(chart, un)
+        return {"boxes": 0, "ancestor_depth": None, "clusters": [], "more_clusters": 0}
+    if len(un) > limit:
+        lo, hi, vol, depth = _coarsen(chart, un, limit)
+        lo, hi = lo[:, :m], hi[:, :m]
+    else:
+        lo = np.array([l["lo"][:m] for l in un])
+        hi = np.array([l["hi"][:m] for l in un])
+        vol, depth = leaf_volumes(chart, un), None
     groups = cluster_boxes(chart, lo, hi)
     located = [(name, s, x) for name, W, H in points for s, x in chart_points(chart, W, H)]
     out = []
@@ -318,4 +354,5 @@ def locate_unresolved(chart, leaves, points=(), *, max_clusters=20):
                 inside.append([name, list(s)])
         out.append({"boxes": int(len(g)), "volume": float(vol[g].sum()), "lo": glo.tolist(), "hi": ghi.tolist(),
                     "center_deg": chart.describe(0.5 * (glo + ghi)), "points": inside})
-    return {"boxes": len(un), "clusters": out[:max_clusters], "more_clusters": max(0, len(out) - max_clusters)}
+    return {"boxes": len(un), "ancestor_depth": depth, "clusters": out[:max_clusters],
+            "more_clusters": max(0, len(out) - max_clusters)}
