@@ -378,3 +378,12 @@ def test_locate_coarsens_many_boxes_to_ancestors(small):
     assert abs(vol(fine) - vol(coarse)) < 1e-12
     assert sum(c["boxes"] for c in coarse["clusters"]) <= 40
     assert any(["ETF", [0, 1, 2]] in c["points"] for c in coarse["clusters"])
+
+
+def test_locate_on_a_temperature_interval():
+    """With tau a box coordinate the clusters are made on the angle coordinates (shapes agree)."""
+    p = prove_landscape(3, 1, ("0.9", "1.1"), max_boxes=200, batch=200, order="breadth", symmetry=True)
+    ch = SphereChart(3, 1, *p.chart["tau"])
+    rep = FR.locate_unresolved(ch, p.leaves, limit=50)
+    assert rep["boxes"] == p.counts["unresolved"] and len(rep["clusters"]) >= 1
+    assert abs(sum(c["volume"] for c in rep["clusters"]) - p.volume_fractions()["unresolved"]) < 1e-9

@@ -216,7 +216,7 @@ def cluster_boxes(chart, lo, hi, *, tol=1e-9):
     per = np.zeros(lo.shape[1], dtype=bool)
     per[_periodic_coords(chart)] = True
     dlo, dhi = chart.domain()
-    period = dhi - dlo
+    period = (dhi - dlo)[: lo.shape[1]]                   # the boxes may omit the tau coordinate
     for start in range(0, B, 256):
         sl = slice(start, min(B, start + 256))
         a_lo, a_hi = lo[sl, None, :], hi[sl, None, :]
