@@ -67,7 +67,6 @@ def test_product_form_differences_at_points_and_wrong_variant(n):
     Sj = np.array([h[2, j] for h in H])
     phij = np.array([np.arctan2(h[1, j], h[0, j]) for h in H])
     C1, S1, phi1 = np.ones(150), np.zeros(150), np.zeros(150)
-    C3 = np.array([np.hypot(w[0, 2], w[1, 2]) for w in W])
     S3 = np.array([w[2, 2] for w in W])
     phi3 = np.array([np.arctan2(w[1, 2], w[0, 2]) for w in W])
     wrong = Cj * C1 * (np.cos(phi1 - phij) - np.cos(phi3 - phij)) + Sj * (S1 - S3)

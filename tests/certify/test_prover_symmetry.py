@@ -291,7 +291,8 @@ def test_cluster_boxes_joins_touching_and_periodic_boxes():
     lo, hi = ch.domain()
     base_lo, base_hi = lo.copy(), lo + 0.1 * (hi - lo)
     a = (base_lo, base_hi)
-    b = (base_lo + np.r_[0.1 * (hi - lo)[0], np.zeros(ch.dim - 1)], base_hi + np.r_[0.1 * (hi - lo)[0], np.zeros(ch.dim - 1)])
+    step = np.r_[0.1 * (hi - lo)[0], np.zeros(ch.dim - 1)]
+    b = (base_lo + step, base_hi + step)
     far_lo = base_lo.copy()
     far_lo[0] += 0.5 * (hi - lo)[0]
     c = (far_lo, far_lo + 0.1 * (hi - lo))

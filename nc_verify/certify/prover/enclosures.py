@@ -700,14 +700,15 @@ def _column_difference(bk, chart, x, trig, k, l, j):
     and the sample's azimuth enters once.  ``u = 0`` (``None``) columns use ``C_k - C_l = 2 sin^2(u_l/2)``.
     """
     cols = chart.columns()
-    (iuk, itk, thk), (iul, itl, thl), (iuj, itj, thj) = cols[k], cols[l], cols[chart.K + j]
+    (iuk, itk, thk), (iul, itl, thl) = cols[k], cols[l]
+    itj, thj = cols[chart.K + j][1:]
     zero = bk.point(0.0)
     tk = zero if itk is None else x[itk]
     tl = zero if itl is None else x[itl]
     half_d = _shifted_trig(bk, (tk - tl) * 0.5, (thk - thl) / 2)[1]
     s_sum = _shifted_trig(bk, (tk + tl) * 0.5 - x[itj], (thk + thl) / 2 - thj)[1]
     cB = _shifted_trig(bk, tl - x[itj], thl - thj)[0]
-    (Ck, Sk), (Cl, Sl) = trig[k], trig[l]
+    (Ck, Sk), Sl = trig[k], trig[l][1]
     Cj, Sj = trig[chart.K + j]
     dcos = -(s_sum * half_d) * 2.0
     inner = dcos if Ck is None else Ck * dcos
@@ -771,8 +772,8 @@ def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
     with ``D^{il} = grad(m_ij - m_lj)`` (shift-invariant losses, Laplacian-form Hessian only).
     The logit differences ``m_kj - m_lj`` (softmax, ``colc``) are the intersection of the product form
     (:func:`_column_difference`, tight where ``w_k`` and ``w_l`` are close) and the difference of the two
-    enclosures of ``m`` (tighter on wide boxes elsewhere).  The chart is not an isometry: these are coordinate derivatives of ``F``; the discard tests
-    use them as in ``docs/prover.md`` (Lemma 7).
+    enclosures of ``m`` (tighter on wide boxes elsewhere).  The chart is not an isometry: these are
+    coordinate derivatives of ``F``; the discard tests use them as in ``docs/prover.md`` (Lemma 7).
     """
     if not loss.shift_invariant:
         raise ValueError(f"loss {loss.spec!r}: the rank-3 chart supports shift-invariant losses only")
