@@ -388,3 +388,18 @@ def test_locate_on_a_temperature_interval():
     rep = FR.locate_unresolved(ch, p.leaves, limit=50)
     assert rep["boxes"] == p.counts["unresolved"] and len(rep["clusters"]) >= 1
     assert abs(sum(c["volume"] for c in rep["clusters"]) - p.volume_fractions()["unresolved"]) < 1e-9
+
+
+def test_proved_fraction_with_a_user_loss():
+    """The fraction comes from the recorded domain, so a proof with a user-defined loss (no spec to
+    rebuild) still reports it; depth first it is the volume of the discarded leaves too."""
+    import math
+
+    from nc_verify.certify.prover import PlantedWellLoss, summary_lines
+    from nc_verify.certify.prover.chart import PlanarChart
+    ch = PlanarChart(2, 1, 1.0, 1.0)
+    W0, H0 = ch.to_matrices(np.array([-math.pi / 2, 0.4, -0.5]))
+    p = prove_landscape(2, 1, TAU, d=2, loss=PlantedWellLoss(W0.T @ H0, beta=0.2, sigma=0.05), max_boxes=300)
+    vf = p.volume_fractions()
+    assert 0.0 < vf["resolved"] < 1.0 and abs(vf["resolved"] + vf["unresolved"] - 1.0) < 1e-12
+    assert any(line.startswith("proved: ") for line in summary_lines(p, None, "test"))

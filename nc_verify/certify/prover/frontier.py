@@ -162,10 +162,13 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
     return leaves, evaluated
 
 
-def leaf_volumes(chart, leaves) -> np.ndarray:
+def leaf_volumes(domain, leaves) -> np.ndarray:
     """Volume of each leaf as a fraction of the chart's domain, in the coordinates' measure
-    (the product of the widths over the domain's, ``tau`` included when it is a coordinate)."""
-    dlo, dhi = chart.domain()
+    (the product of the widths over the domain's, ``tau`` included when it is a coordinate).
+
+    ``domain`` is the chart or its ``(lo, hi)`` bounds."""
+    dlo, dhi = domain.domain() if hasattr(domain, "domain") else domain
+    dlo, dhi = np.asarray(dlo, float), np.asarray(dhi, float)
     if not leaves:
         return np.zeros(0)
     lo = np.array([l["lo"] for l in leaves])
@@ -173,11 +176,12 @@ def leaf_volumes(chart, leaves) -> np.ndarray:
     return np.prod((hi - lo) / (dhi - dlo), axis=1)
 
 
-def volume_fractions(chart, leaves) -> dict:
-    """Fraction of the domain per leaf label and ``"resolved"`` (every label but ``unresolved``).
+def volume_fractions(domain, leaves) -> dict:
+    """Fraction of the domain per leaf label and ``"resolved"`` (every label but ``unresolved``);
+    ``domain`` is the chart or its ``(lo, hi)`` bounds.
 
     The fractions sum to 1 up to rounding (the leaves tile the domain)."""
-    vol = leaf_volumes(chart, leaves)
+    vol = leaf_volumes(domain, leaves)
     out = {}
     for l, v in zip(leaves, vol):
         out[l["test"]] = out.get(l["test"], 0.0) + float(v)

@@ -384,9 +384,9 @@ class LandscapeProof:
 
     def volume_fractions(self) -> dict:
         """Fraction of the chart's domain (coordinate measure) per leaf label, and ``"resolved"``
-        (:func:`.frontier.volume_fractions`; derived from the leaves, not stored)."""
-        return volume_fractions(_setup(self.K, self.n, tuple(self.tau_exact) if isinstance(self.tau_exact, list)
-                                       else self.tau_exact, self.d, self.loss, self.stratum).chart, self.leaves)
+        (:func:`.frontier.volume_fractions` over the recorded domain; derived from the leaves, not
+        stored)."""
+        return volume_fractions((self.chart["domain_lo"], self.chart["domain_hi"]), self.leaves)
 
     @classmethod
     def load(cls, path) -> "LandscapeProof":
