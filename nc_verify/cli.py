@@ -415,7 +415,8 @@ def _cmd_prove(args) -> int:
     if (args.tau is None) == (args.tau_range is None):
         raise ValueError("give exactly one of --tau and --tau-range")
     tau = args.tau if args.tau_range is None else tuple(args.tau_range)
-    kw = dict(d=args.d, loss=args.loss, max_boxes=args.max_boxes, workers=args.workers)
+    kw = dict(d=args.d, loss=args.loss, max_boxes=args.max_boxes, workers=args.workers, order=args.order,
+              symmetry=args.symmetry, split=args.split)
     check_prove_arguments(args.K, args.n, tau, **kw)     # every argument, before any work or output
     unchecked = "--no-check" if args.no_check else None
     if unchecked is None:
@@ -607,6 +608,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", default="cross_entropy", help="loss spec (cross_entropy, label_smoothing:A, focal:G)")
     p.add_argument("--max-boxes", type=int, default=DEFAULT_MAX_BOXES, help="box budget")
     p.add_argument("--workers", type=int, default=None, help="worker processes for the box batches")
+    p.add_argument("--order", choices=("depth", "breadth"), default="depth",
+                   help="search order; breadth: a run that stops says which fraction of the domain it proved")
+    p.add_argument("--symmetry", action="store_true",
+                   help="K = 3: quotient by relabelling classes and samples (with --order breadth)")
+    p.add_argument("--split", choices=("widest", "smear"), default="widest",
+                   help="bisection coordinate: the widest, or the largest smear of the gradient (with --order breadth)")
     p.add_argument("--out", metavar="FILE.json", type=_out_file, default=None, help="write the proof as JSON")
     p.add_argument("--check", metavar="FILE.json", nargs="+", default=None,
                    help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify'); "

@@ -675,7 +675,8 @@ def normal_form(bk, chart, Qp: PointQuantities, cw, eh, loss: ProverLoss, drop=N
 @dataclass
 class SphereQuantities:
     """Enclosures over a box of the :class:`~.chart.SphereChart`: ``G``, ``rowc``, ``colc``, ``T``
-    (as :class:`PointQuantities`, for the normal block) and the chart gradient and Hessian."""
+    (as :class:`PointQuantities`, for the normal block), the chart gradient and Hessian, and the
+    enclosed logit differences ``dc[(k, l)][j]``."""
 
     G: list
     T: object
@@ -683,6 +684,48 @@ class SphereQuantities:
     colc: list
     grad: list
     hess: list
+    dc: dict = None
+
+
+def _column_difference(bk, chart, x, trig, k, l, j):
+    """``m_kj - m_lj = (w_k - w_l) . h_j`` in product form (classifier columns ``k, l``, sample ``j``).
+
+    With ``C = cos u``, ``S = sin u`` and azimuths ``phi``:
+    ``m_kj - m_lj = C_j [C_k (cos A - cos B) + (C_k - C_l) cos B] + S_j (S_k - S_l)`` where
+    ``A = phi_k - phi_j``, ``B = phi_l - phi_j``,
+    ``cos A - cos B = -2 sin((phi_k + phi_l)/2 - phi_j) sin((phi_k - phi_l)/2)``,
+    ``C_k - C_l = -2 sin((u_k + u_l)/2) sin((u_k - u_l)/2)`` and
+    ``S_k - S_l = 2 cos((u_k + u_l)/2) sin((u_k - u_l)/2)``: every factor that vanishes when
+    ``w_k = w_l`` is enclosed directly (no difference of two enclosures of nearly equal numbers),
+    and the sample's azimuth enters once.  ``u = 0`` (``None``) columns use ``C_k - C_l = 2 sin^2(u_l/2)``.
+    """
+    cols = chart.columns()
+    (iuk, itk, thk), (iul, itl, thl) = cols[k], cols[l]
+    itj, thj = cols[chart.K + j][1:]
+    zero = bk.point(0.0)
+    tk = zero if itk is None else x[itk]
+    tl = zero if itl is None else x[itl]
+    half_d = _shifted_trig(bk, (tk - tl) * 0.5, (thk - thl) / 2)[1]
+    s_sum = _shifted_trig(bk, (tk + tl) * 0.5 - x[itj], (thk + thl) / 2 - thj)[1]
+    cB = _shifted_trig(bk, tl - x[itj], thl - thj)[0]
+    (Ck, Sk), Sl = trig[k], trig[l][1]
+    Cj, Sj = trig[chart.K + j]
+    dcos = -(s_sum * half_d) * 2.0
+    inner = dcos if Ck is None else Ck * dcos
+    if iuk is None and iul is None:
+        dC, dS = None, None
+    elif iuk is None:                                   # u_k = 0: C_k - C_l = 2 sin^2(u_l/2), S_k - S_l = -S_l
+        dC, dS = bk.sqr(bk.sin(x[iul] * 0.5)) * 2.0, -Sl
+    elif iul is None:
+        dC, dS = -(bk.sqr(bk.sin(x[iuk] * 0.5)) * 2.0), Sk
+    else:
+        sd = bk.sin((x[iuk] - x[iul]) * 0.5)
+        dC = -(bk.sin((x[iuk] + x[iul]) * 0.5) * sd) * 2.0
+        dS = (bk.cos((x[iuk] + x[iul]) * 0.5) * sd) * 2.0
+    if dC is not None:
+        inner = inner + dC * cB
+    out = Cj * inner
+    return out if dS is None else out + Sj * dS
 
 
 def _pair_derivatives(Ck, Sk, Cj, Sj, cD, sD):
@@ -727,8 +770,10 @@ def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
     ``dF/dx_a = T sum_kj G_kj dm_kj/dx_a`` and
     ``d2F/dx_a dx_b = T^2 sum_j sum_{i<l} w^j_il D^{il}_a D^{il}_b + T sum_kj G_kj d2m_kj/dx_a dx_b``
     with ``D^{il} = grad(m_ij - m_lj)`` (shift-invariant losses, Laplacian-form Hessian only).
-    The chart is not an isometry: these are coordinate derivatives of ``F``; the discard tests
-    use them as in ``docs/prover.md`` (Lemma 7).
+    The logit differences ``m_kj - m_lj`` (softmax, ``colc``) are the intersection of the product form
+    (:func:`_column_difference`, tight where ``w_k`` and ``w_l`` are close) and the difference of the two
+    enclosures of ``m`` (tighter on wide boxes elsewhere).  The chart is not an isometry: these are
+    coordinate derivatives of ``F``; the discard tests use them as in ``docs/prover.md`` (Lemma 7).
     """
     if not loss.shift_invariant:
         raise ValueError(f"loss {loss.spec!r}: the rank-3 chart supports shift-invariant losses only")
@@ -758,9 +803,10 @@ def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
                          if idx[a] is not None and idx[b] is not None and e is not None}
     dc = {}
     for k in range(K):
-        for l in range(K):
-            if k != l:
-                dc[(k, l)] = [mval[k][j] - mval[l][j] for j in range(N)]
+        for l in range(k + 1, K):
+            dc[(k, l)] = [bk.intersect(_column_difference(bk, chart, x, trig, k, l, j), mval[k][j] - mval[l][j])
+                          for j in range(N)]
+            dc[(l, k)] = [-z for z in dc[(k, l)]]
     G, pairs, full = loss.enclose(bk, T, mval, labels, N, dc)
     if full is not None:
         raise ValueError(f"loss {loss.spec!r}: the rank-3 chart needs a Laplacian-form Hessian")
@@ -788,4 +834,4 @@ def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
             for ia, a in enumerate(keys):
                 for b in keys[ia:]:
                     addh(a, b, (w * TT) * (bk.sqr(D[a]) if a == b else D[a] * D[b]))
-    return SphereQuantities(G, T, rowc, colc, [T * g for g in grad], hess)
+    return SphereQuantities(G, T, rowc, colc, [T * g for g in grad], hess, dc)

@@ -310,6 +310,14 @@ class NumpyBackend:
         has the lower bound ``a.lo - max |x|`` of Gershgorin's rule and still encloses ``a - |x|``)."""
         return IA(np.zeros_like(x.mag()), x.mag())
 
+    @staticmethod
+    def intersect(x, y):
+        """``x & y`` for two enclosures of the same quantity (contains it if both do).  An empty
+        intersection (which valid enclosures cannot give) is the whole line: no sign test passes."""
+        lo, hi = np.maximum(x.lo, y.lo), np.minimum(x.hi, y.hi)
+        bad = ~(lo <= hi)
+        return IA(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
+
 
 class FI:
     """A closed interval ``[lo, hi]`` whose endpoints are exact ``flint.arb`` numbers.
@@ -506,6 +514,15 @@ class FlintBackend:
         a, b = abs(x.lo), abs(x.hi)
         m = a if a > b else b
         return FI(_ARB(0), m)
+
+    @staticmethod
+    def intersect(x, y):
+        """``x & y`` (see :meth:`NumpyBackend.intersect`)."""
+        lo = x.lo if x.lo > y.lo else y.lo
+        hi = x.hi if x.hi < y.hi else y.hi
+        if not lo <= hi:
+            return FI(_ARB.neg_inf(), _ARB.pos_inf())
+        return FI(lo, hi)
 
 
 NUMPY = NumpyBackend()

@@ -30,7 +30,9 @@ import numpy as np
 from nc_verify.objective.closed_forms import theorem2_tau_limit
 
 from . import enclosures as E
+from . import symmetry as SYM
 from .bnb import TESTS, box_center, path_step, run_bnb, split_point
+from .frontier import ORDERS, SPLITS, run_bnb_breadth, volume_fractions
 from .chart import PlanarChart, SphereChart
 from .intervals import FlintBackend
 
@@ -248,8 +250,8 @@ class _Setup:
 
 
 def check_prove_arguments(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAULT_MAX_BOXES, workers=None,
-                          progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, _drop=None,
-                          _stratum="all"):
+                          progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, order="depth",
+                          symmetry=False, split="widest", _drop=None, _stratum="all"):
     """Validate every argument of :func:`prove_landscape` (same signature) without any work.
 
     Returns the validated setup; raises ``TypeError``/``ValueError`` naming the parameter.
@@ -266,6 +268,18 @@ def check_prove_arguments(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=
         raise TypeError("progress must be callable(boxes_left, boxes_per_second) or None")
     if _drop not in E.DROPPABLE:
         raise ValueError(f"_drop must be one of {E.DROPPABLE}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    if not isinstance(symmetry, (bool, np.bool_)):
+        raise TypeError(f"symmetry must be True or False, got {symmetry!r}")
+    if symmetry and not SYM.applies(st.chart):
+        raise ValueError("symmetry=True needs the rank-3 chart (K = 3 with d=None, d >= 4 or d = 3, stratum 'all')")
+    if symmetry and order != "breadth":
+        raise ValueError("symmetry=True runs with order='breadth'")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if split != "widest" and order != "breadth":
+        raise ValueError(f"split={split!r} runs with order='breadth'")
     return st
 
 
@@ -368,6 +382,12 @@ class LandscapeProof:
                    js["loss"], js["chart"], js["reductions"], js["counts"], js["classes"], js["unresolved"],
                    js["leaves"], js["seconds"], js["settings"], js["prover_variant"], js["stratum"], js["tau_exact"])
 
+    def volume_fractions(self) -> dict:
+        """Fraction of the chart's domain (coordinate measure) per leaf label, and ``"resolved"``
+        (:func:`.frontier.volume_fractions` over the recorded domain; derived from the leaves, not
+        stored)."""
+        return volume_fractions((self.chart["domain_lo"], self.chart["domain_hi"]), self.leaves)
+
     @classmethod
     def load(cls, path) -> "LandscapeProof":
         """Read a proof file; :class:`ProofFileError` naming the file if it cannot be read as one."""
@@ -459,7 +479,8 @@ def _classes(leaves, lemma3, K):
 
 
 def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAULT_MAX_BOXES, workers=None,
-                    progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, _drop=None, _stratum="all"):
+                    progress=None, min_width=DEFAULT_MIN_WIDTH, batch=DEFAULT_BATCH, order="depth", symmetry=False,
+                    split="widest", _drop=None, _stratum="all"):
     """Prove by interval branch and bound that every critical point of problem (4) is a global
     minimiser or a strict saddle (Theorem 2's dichotomy), at small sizes.
 
@@ -491,6 +512,19 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         Called as ``progress(boxes_left, boxes_per_second)`` after every batch.
     min_width : float
         Boxes narrower than this are not split further (reported unresolved).
+    order : {"depth", "breadth"}
+        Order of the search: depth first (the smallest memory), or breadth first
+        (:func:`.frontier.run_bnb_breadth`): a run that spends its budget leaves the widest boxes,
+        spread over the domain, and :meth:`LandscapeProof.volume_fractions` says how much of the
+        domain is proved.  A finished proof has the same leaves either way.
+    symmetry : bool
+        Quotient by the relabelling of classes and samples (rank-3 chart, ``K = 3``, ``order="breadth"``):
+        boxes outside the fundamental domain of :mod:`.symmetry` become ``symmetry`` leaves
+        (``docs/prover.md``, Lemma 13).
+    split : {"widest", "smear"}
+        Bisection coordinate: the widest, or (``order="breadth"``) the largest smear
+        ``w_a sum_i |H_ia(x_c)|`` (the float chart Hessian at the centre).  Any coordinate is valid:
+        the checker rebuilds every box from its path.
 
     _stratum : {"all", "rank<=2"}
         ``"rank<=2"`` (``K = 3``, ``d >= 3``): the planar chart with the normal block, a proof for the
@@ -507,18 +541,22 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         Bad input, naming the parameter (before any computation).
     """
     st = check_prove_arguments(K, n, tau, d=d, loss=loss, max_boxes=max_boxes, workers=workers, progress=progress,
-                               min_width=min_width, batch=batch, _drop=_drop, _stratum=_stratum)
+                               min_width=min_width, batch=batch, order=order, symmetry=symmetry, split=split,
+                               _drop=_drop, _stratum=_stratum)
     t0 = time.perf_counter()
-    leaves, evaluated = run_bnb(st.chart, st.enc, allow_normal=st.allow_normal, max_boxes=int(max_boxes),
-                                min_width=float(min_width), batch=int(batch), workers=workers, progress=progress,
-                                drop=_drop)
+    search = run_bnb if order == "depth" else run_bnb_breadth
+    extra = {"symmetry": bool(symmetry), "split": split} if order == "breadth" else {}
+    leaves, evaluated = search(st.chart, st.enc, allow_normal=st.allow_normal, max_boxes=int(max_boxes),
+                               min_width=float(min_width), batch=int(batch), workers=workers, progress=progress,
+                               drop=_drop, **extra)
     seconds = time.perf_counter() - t0
     meta = _metadata(st, leaves, evaluated)
     return LandscapeProof(
         status=meta["status"], K=st.K, n=st.n, d=st.d, tau=st.tau, loss=st.enc.spec, chart=meta["chart"],
         reductions=meta["reductions"], counts=meta["counts"], classes=meta["classes"],
         unresolved=meta["unresolved"], leaves=leaves, seconds=seconds,
-        settings={"max_boxes": int(max_boxes), "min_width": float(min_width), "batch": int(batch)},
+        settings={"max_boxes": int(max_boxes), "min_width": float(min_width), "batch": int(batch), "order": order,
+                  "symmetry": bool(symmetry), "split": split},
         prover_variant="correct" if _drop is None else f"faulty: drops {_drop} term of eq. (8)", stratum=st.stratum,
         tau_exact=st.tau_exact)
 
@@ -529,6 +567,9 @@ def _metadata(st: _Setup, leaves, evaluated) -> dict:
     the prover (which writes them) and the checker (which compares the file's with these)."""
     chart = st.chart
     counts = {t: sum(1 for l in leaves if l["test"] == t) for t in TESTS}
+    n_sym = sum(1 for l in leaves if l["test"] == SYM.LABEL)
+    if n_sym:
+        counts[SYM.LABEL] = n_sym
     counts["unresolved"] = sum(1 for l in leaves if l["test"] == "unresolved")
     counts["evaluated"] = evaluated
     unresolved = [{"lo": l["lo"], "hi": l["hi"], "path": l["path"],
@@ -538,7 +579,8 @@ def _metadata(st: _Setup, leaves, evaluated) -> dict:
     # a proof of a stratum only is not a proof of the dichotomy: "not_proved", with the stratum recorded
     return {"status": "proved" if counts["unresolved"] == 0 and st.stratum == "all" else "not_proved",
             "chart": dict(chart.to_json(), domain_lo=dlo.tolist(), domain_hi=dhi.tolist()),
-            "reductions": st.reductions, "counts": counts, "classes": _classes(leaves, st.lemma3, st.K),
+            "reductions": st.reductions + ([SYM.LEMMA] if n_sym else []), "counts": counts,
+            "classes": _classes(leaves, st.lemma3, st.K),
             "unresolved": unresolved}
 
 
@@ -665,6 +707,8 @@ def check_leaf(bk, chart, enc, leaf, lo, hi, allow_normal):
             v = _finite_vector(data, "v", m)
         elif test == "saddle_normal":
             c, e = _finite_vector(data, "c", chart.K), _finite_vector(data, "e", chart.N)
+        elif test == SYM.LABEL:
+            return SYM.check_leaf(bk, chart, data, lo, hi)
         elif test == "etf_convex":
             Q = data.get("Q")
             if not isinstance(Q, list) or len(Q) != m:
@@ -926,7 +970,11 @@ def summary_lines(proof: LandscapeProof, check: ProofCheck = None, unchecked: st
         which = f"its member d = {dd}" if proof.d is None else f"d = {dd}"
         lines.append(f"note: {which} <= K = {K} is outside Theorem 2 (conjecture case)")
     lines.append(f"boxes: {c['evaluated']} evaluated; leaves: " +
-                 ", ".join(f"{t} {c[t]}" for t in TESTS) + f", unresolved {c['unresolved']}")
+                 ", ".join(f"{t} {c[t]}" for t in TESTS + (SYM.LABEL,) if t in c) + f", unresolved {c['unresolved']}")
+    if c["unresolved"]:
+        vf = proof.volume_fractions()
+        lines.append(f"proved: {100 * vf['resolved']:.4g} % of the chart's domain (coordinate measure), "
+                     f"unresolved {100 * vf.get('unresolved', 0.0):.4g} %")
     lines.append(f"time: {proof.seconds:.1f} s" + ("" if check is None else f" (check {check.seconds:.1f} s)"))
     for r in proof.reductions:
         lines.append(f"uses {r['name']}")
