@@ -298,6 +298,25 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
     stack_data = [None]
     ahead = {}                                           # path -> (code, data) of boxes not on the stack yet
     leaves = []
+    # batches worked off whose leaf records are not written yet: a parallel step writes them while
+    # the workers evaluate (the calling process's chunk is smaller by their cost), in order
+    pending = []
+    cost = {"leaf": 0.0, "box": None}                    # seconds per leaf record, per box evaluated here
+
+    def flush():
+        t = time.perf_counter()
+        n = 0
+        for lo, hi, paths, codes, data, rows in pending:
+            n += len(rows)
+            for b in rows.tolist():
+                leaves.append({"path": paths[b], "lo": lo[b].tolist(), "hi": hi[b].tolist(),
+                               "test": TESTS[codes[b]] if codes[b] >= 0 else "unresolved",
+                               "data": data[b] if codes[b] >= 0 else {"why": "narrower than min_width"}})
+        pending.clear()
+        if n:
+            cost["leaf"] = (time.perf_counter() - t) / n
+        return n
+
     evaluated = 0
     t0 = time.perf_counter()
     ev = _Evaluator(chart, loss, allow_normal, drop)
@@ -307,6 +326,7 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
     try:
         while len(stack_path):
             if evaluated >= max_boxes:
+                flush()
                 for i in range(len(stack_path)):
                     leaves.append({"path": stack_path[i], "lo": stack_lo[i].tolist(), "hi": stack_hi[i].tolist(),
                                    "test": "unresolved", "data": {"why": "box budget spent"}})
@@ -327,9 +347,19 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
                             break
                         lo, hi, paths = np.concatenate([lo, clo]), np.concatenate([hi, chi]), paths + cpaths
                         level = (clo, chi, cpaths)
-                chunks = np.array_split(np.arange(len(lo)), max(1, min(w, len(lo) // MIN_CHUNK)))
+                n, k = len(lo), max(1, min(w, len(lo) // MIN_CHUNK))
+                own = n // k                             # the calling process's share, less the leaf records'
+                if k > 1 and cost["box"]:
+                    backlog = sum(len(r[-1]) for r in pending) * cost["leaf"] / cost["box"]
+                    own = int(np.clip((n - (k - 1) * backlog) / k, 0, own))
+                chunks = [np.arange(own)] + np.array_split(np.arange(own, n), k - 1) if k > 1 else [np.arange(n)]
                 futs = [pool.submit(ev, lo[c], hi[c]) for c in chunks[1:]]
-                res = [ev(lo[chunks[0]], hi[chunks[0]])] + [f.result() for f in futs]
+                flush()
+                t = time.perf_counter()
+                res = [ev(lo[chunks[0]], hi[chunks[0]])] if own else []
+                if own:
+                    cost["box"] = (time.perf_counter() - t) / own
+                res += [f.result() for f in futs]
                 codes = np.concatenate([r[0] for r in res])
                 data = [d for r in res for d in r[1]]
                 stack_code[todo] = codes[:n_stack]
@@ -343,10 +373,9 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
             stack_code, stack_data = stack_code[:top], stack_data[:top]
             evaluated += nb
             leaf_rows, new_lo, new_hi, new_path = _split(lo, hi, paths, codes, min_width)
-            for b in leaf_rows.tolist():
-                leaves.append({"path": paths[b], "lo": lo[b].tolist(), "hi": hi[b].tolist(),
-                               "test": TESTS[codes[b]] if codes[b] >= 0 else "unresolved",
-                               "data": data[b] if codes[b] >= 0 else {"why": "narrower than min_width"}})
+            pending.append((lo, hi, paths, codes, data, leaf_rows))
+            if pool is None:
+                flush()
             if new_path:
                 found = [ahead.pop(p, (-2, None)) for p in new_path] if ahead else [(-2, None)] * len(new_path)
                 stack_lo = np.concatenate([stack_lo, new_lo])
@@ -357,6 +386,7 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
             if progress is not None:
                 dt = time.perf_counter() - t0
                 progress(len(stack_path), evaluated / dt if dt > 0 else 0.0)
+        flush()
     finally:
         if pool is not None:
             pool.shutdown()
