@@ -76,16 +76,34 @@ def import_pymanopt_without_autodiff() -> None:
 
 def dask_setup(worker) -> None:
     """dask's preload hook: a worker started with this module as preload imports pymanopt at once,
-    without the autodiff frameworks (:func:`import_pymanopt_without_autodiff`)."""
+    without the autodiff frameworks (:func:`import_pymanopt_without_autodiff`).
+
+    Parameters
+    ----------
+    worker : distributed.Worker
+        The worker starting (unused).
+    """
     import_pymanopt_without_autodiff()
 
 
 def local_cluster(n_workers: int):
-    """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes on 127.0.0.1.
+    """A ``LocalCluster`` of single-threaded worker processes on 127.0.0.1, set up for small dense batches.
 
-    Set up for small dense numerical batches: :data:`LOCAL_CLUSTER_CONFIG`, no dashboard, the
-    workers ignore SIGINT (:func:`workers_ignore_interrupt`) and preload this module
-    (:func:`dask_setup`).  The workers inherit dask's single-threaded BLAS and OpenMP settings.
+    :data:`LOCAL_CLUSTER_CONFIG`, no dashboard, workers that ignore SIGINT
+    (:func:`workers_ignore_interrupt`) and preload this module (:func:`dask_setup`); the
+    workers keep dask's single-threaded BLAS and OpenMP settings.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes, one thread each.
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Started; close it (or use it as a context manager).  Pass a ``distributed.Client`` of
+        it as ``scheduler=`` to :func:`~nc_verify.landscape.search.find_critical_points` to
+        reuse its workers across searches.
     """
     import dask
     import distributed
