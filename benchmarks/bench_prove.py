@@ -5,9 +5,10 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_prove.py [--quick] [--out docs/prover_runs/results.json]
 
 Writes a JSON record and a Markdown table next to it (same name, ``.md``).  ``--quick`` runs
-only the (2, 1) cases.  ``--speedup N`` instead times one case serially and with ``workers=N``
-(checking that the leaves are identical) and writes ``speedup.json`` next to ``--out``, with the
-load average at the start (on a shared machine the ratio is only as good as the idle cores).
+only the (2, 1) cases.  ``--speedup N`` instead times the cases of ``SPEEDUP_CASES`` serially and with ``workers=N``
+(checking that the leaves are identical), prints one ratio line per case and writes
+``speedup.json`` next to ``--out``, with the wall and CPU seconds and the load average (on a
+shared machine the ratio is only as good as the idle cores).
 ``--tau-pieces K N`` proves (K, n) (``TAU_PIECES``: (2, 1) over [0.05, 100], (2, 2) over
 [0.05, 10]) in pieces (``prove_tau_pieces``), re-checks and assembles them (``check_tau_pieces``),
 probes pieces at larger tau, and writes ``tau_pieces_K_N.json``/``.md`` next to ``--out``.  Every proved case is re-verified with ``check_landscape_proof`` from
@@ -66,24 +67,53 @@ CASES = [
 ]
 
 
-def speedup(workers, out, case=(2, 3, 1.0)):
-    """Serial vs ``workers``-process run of one case: times, ratio, identical leaves."""
-    K, n, tau = case
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    t = time.perf_counter()
-    a = prove_landscape(K, n, tau)
-    ts = time.perf_counter() - t
-    t = time.perf_counter()
-    b = prove_landscape(K, n, tau, workers=workers)
-    tp = time.perf_counter() - t
-    rec = {"case": f"({K},{n}) tau={tau:g}", "evaluated": a.counts["evaluated"], "serial_s": round(ts, 2),
-           "workers": workers, "parallel_s": round(tp, 2), "speedup": round(ts / tp, 2),
-           "identical_leaves": a.leaves == b.leaves, "cpu_count": os.cpu_count(),
-           "load_average_1min_at_start": load, "date": time.strftime("%Y-%m-%d %H:%M")}
-    print(json.dumps(rec))
+#: The cases of ``--speedup``: (label, K, n, tau, d, max_boxes); the second ends on its box budget.
+SPEEDUP_CASES = [("(2,3) tau=1", 2, 3, 1.0, None, 3 * 10**6),
+                 ("(3,1) tau=1 rank-3 chart, 2e5 boxes", 3, 1, 1.0, None, 2 * 10**5)]
+
+
+def _cpu():
+    """CPU seconds of this process and of its finished children (the pool's workers, once shut down)."""
+    import resource
+
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime, b.ru_utime + b.ru_stime
+
+
+def speedup(workers, out, cases=SPEEDUP_CASES):
+    """Serial vs ``workers``-process run of each case: wall and CPU seconds, the ratio, identical leaves.
+
+    Prints one line per case (``speed-up ...: R x``) and writes the records to ``out``.  The
+    ratio is wall-clock, only as good as the idle cores: the load average (1 minute, at the
+    start and the end) and the CPU seconds are printed beside it.
+    """
+    from _blas import blas_kernels
+
+    print(f"{blas_kernels()}; {os.cpu_count()} CPUs; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    prove_landscape(2, 1, 1.0)                                   # imports and caches, off the clock
+    recs = []
+    for label, K, n, tau, d, max_boxes in cases:
+        load = os.getloadavg()[0]
+        runs = []
+        for w in (None, workers):
+            c0, t = _cpu(), time.perf_counter()
+            p = prove_landscape(K, n, tau, d=d, max_boxes=max_boxes, workers=w)
+            wall, c1 = time.perf_counter() - t, _cpu()
+            runs.append((p, wall, c1[0] - c0[0], c1[1] - c0[1]))
+        (a, ts, cs, _), (b, tp, cp, cw) = runs
+        rec = {"case": label, "evaluated": a.counts["evaluated"], "status": a.status, "serial_s": round(ts, 2),
+               "serial_cpu_s": round(cs, 2), "workers": workers, "parallel_s": round(tp, 2),
+               "parallel_cpu_s": {"main": round(cp, 2), "workers": round(cw, 2)}, "speedup": round(ts / tp, 2),
+               "identical_leaves": a.leaves == b.leaves and a.counts == b.counts, "cpu_count": os.cpu_count(),
+               "load_average_1min": [round(load, 2), round(os.getloadavg()[0], 2)],
+               "date": time.strftime("%Y-%m-%d %H:%M")}
+        recs.append(rec)
+        print(f"speed-up {label}: serial {ts:.2f} s, workers={workers} {tp:.2f} s: {ts / tp:.2f}x; CPU serial "
+              f"{cs:.2f} s, parallel {cp:.2f} s main + {cw:.2f} s workers; identical leaves: "
+              f"{rec['identical_leaves']}; load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
     with open(out, "w") as fh:
-        json.dump(rec, fh, indent=1)
-    return rec
+        json.dump({"blas": blas_kernels(), "runs": recs}, fh, indent=1)
+    return recs
 
 
 TAU_PIECES = {  # (K, n): breakpoints (decimals, read exactly)
@@ -147,7 +177,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="docs/prover_runs/results.json")
     ap.add_argument("--speedup", type=int, default=0, metavar="N",
-                    help="time (2,3) tau=1 serially and with workers=N instead of the case table")
+                    help="time SPEEDUP_CASES serially and with workers=N instead of the case table")
     ap.add_argument("--tau-pieces", type=int, nargs=2, metavar=("K", "N"), default=None,
                     help=f"prove (K, n) in {sorted(TAU_PIECES)} over its tau range in checked pieces and assemble them")
     args = ap.parse_args(argv)
@@ -157,7 +187,8 @@ def main(argv=None):
             ap.error(f"--tau-pieces: no breakpoints for ({K}, {n}); known: {sorted(TAU_PIECES)}")
         return tau_pieces(K, n, os.path.join(os.path.dirname(args.out) or ".", f"tau_pieces_{K}_{n}"), 10**6)
     if args.speedup:
-        return speedup(args.speedup, os.path.join(os.path.dirname(args.out) or ".", "speedup.json"))
+        speedup(args.speedup, os.path.join(os.path.dirname(args.out) or ".", "speedup.json"))
+        return 0
     rows = []
     cases = [c for c in CASES if not args.quick or c[0].startswith("(2,1)")]
     with tempfile.TemporaryDirectory() as tmp:

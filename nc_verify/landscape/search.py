@@ -94,6 +94,7 @@ from __future__ import annotations
 import numbers
 import os
 import pickle
+import sys
 import time
 from dataclasses import dataclass
 
@@ -526,6 +527,12 @@ def _shared_value(value):
     return value
 
 
+def _is_client(obj) -> bool:
+    """Whether ``obj`` is a ``distributed.Client`` (False where dask.distributed is not installed)."""
+    distributed = sys.modules.get("distributed")
+    return distributed is not None and isinstance(obj, distributed.Client)
+
+
 def _wait(futures, return_when):
     from distributed import wait
 
@@ -533,27 +540,18 @@ def _wait(futures, return_when):
 
 
 def _client(workers, scheduler):
-    """A dask.distributed client (and the LocalCluster it owns, or None)."""
+    """A dask.distributed client and the LocalCluster it owns (None for a scheduler or a client given)."""
     try:
         import distributed
     except ImportError as exc:
         raise ImportError(_DISTRIBUTED_HINT) from exc
-    from nc_verify.utils.cluster import connect, workers_ignore_interrupt
+    from nc_verify.utils.cluster import connect, local_cluster
 
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, None
     if scheduler is not None:
         return connect(scheduler), None
-    import dask
-
-    # dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns off glibc's adaptive
-    # mmap threshold: the search's many megabyte-sized temporaries are then mapped and
-    # unmapped at every call (measured: the same batches took 1.5x the CPU time in such a
-    # worker, and a serial search 1.35x the time with the variable set).  A value the user
-    # set in the environment is inherited as usual.  The workers' sampling profiler (a
-    # stack sample every 10 ms) is off: it cost the workers about a tenth more CPU time.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                          "distributed.worker.profile.enabled": False}), workers_ignore_interrupt():
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None)
+    cluster = local_cluster(workers)
     return distributed.Client(cluster), cluster
 
 
@@ -628,12 +626,15 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
         changes the result for a given seed.
     workers : int, optional
         Run the batches on a dask ``LocalCluster`` of this many single-threaded
-        worker processes (the ``sweep`` extra).  Same result as the serial run.
-    scheduler : str, optional
-        Address of a running dask scheduler (``"tcp://host:8786"``); ``workers`` is then
-        ignored.  Start its workers without dask's default ``MALLOC_TRIM_THRESHOLD_``
-        (config ``distributed.nanny.pre-spawn-environ``): it costs the search about a third
-        more CPU time.
+        worker processes (the ``sweep`` extra; :func:`nc_verify.utils.cluster.local_cluster`),
+        started for this search and closed at its end.  Same result as the serial run.
+    scheduler : str or distributed.Client, optional
+        Address of a running dask scheduler (``"tcp://host:8786"``), or a connected
+        ``distributed.Client``, kept open: a warm cluster used by several searches starts its
+        workers and their imports once.  ``workers`` is then ignored.  Start its workers without
+        dask's default ``MALLOC_TRIM_THRESHOLD_`` (config ``distributed.nanny.pre-spawn-environ``):
+        it costs the search about a third more CPU time; and with the preload
+        ``nc_verify.utils.cluster`` (pymanopt without the autodiff frameworks, 2 s less per worker).
     checkpoint : str or path-like, optional
         Save the search's state there (module docstring) and resume from it when it
         exists: the result is the uninterrupted run's.  With ``seed=None`` a resumed
@@ -665,9 +666,9 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
         raise ValueError(f"descent_fraction must be in [0, 1], got {descent_fraction!r}")
     if workers is not None:
         workers = check_int(workers, "workers", 1)
-    if scheduler is not None and not isinstance(scheduler, str):
-        raise TypeError(f"scheduler must be an address string such as 'tcp://host:8786', "
-                        f"got {type(scheduler).__name__}")
+    if scheduler is not None and not isinstance(scheduler, str) and not _is_client(scheduler):
+        raise TypeError(f"scheduler must be an address string such as 'tcp://host:8786' or a "
+                        f"distributed.Client, got {type(scheduler).__name__}")
     if isinstance(checkpoint_interval, (bool, np.bool_)) or not isinstance(checkpoint_interval, numbers.Real) \
             or not checkpoint_interval >= 0:
         raise ValueError(f"checkpoint_interval must be a number of seconds >= 0, got {checkpoint_interval!r}")
@@ -706,7 +707,10 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     window = 1 if client is None else WINDOW_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
     snapshots = state["snapshots"] if state is not None else {-1: []}   # round -> points known after it
     #                                                                   (round 0 explores the families)
-    part = {"next": (0, False), "tasks": [], "args": None, "closes": None, "skip": merged}
+    # "starts": the starts of the batches taken so far; a batch that begins at or after start
+    # n_starts (the cap of an adaptive search) would never be merged: none is submitted ("end")
+    part = {"next": (0, False), "tasks": [], "args": None, "closes": None, "skip": merged, "starts": 0,
+            "end": False}
     inflight = []
 
     def shared(value):
@@ -721,7 +725,7 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
         return sum(1 for _, f, _, _ in inflight if f is None or not f.done())
 
     def refill():
-        while running() < window and len(inflight) < 2 * window:
+        while not part["end"] and running() < window and len(inflight) < 2 * window:
             if not part["tasks"]:
                 j, explore = part["next"]
                 if explore and j - 1 not in snapshots:
@@ -736,9 +740,14 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                 continue
             task = part["tasks"].pop(0)
             closes = part["closes"] if not part["tasks"] else None
+            begins = part["starts"]
+            part["starts"] += len(family_points) if task.source == "strata" else task.size
             if part["skip"]:                     # merged before a resume
                 part["skip"] -= 1
                 continue
+            if begins >= n_starts:
+                part["end"] = True
+                return
             args = part["args"]
             future = None if client is None else client.submit(_run_task, p_shared, task, *args, pure=False)
             inflight.append((task, future, args, closes))
@@ -793,11 +802,12 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                         "descent_costs": descent_costs, "counters": (n_converged, n_enumerated, last_new),
                         "snapshots": snapshots, "elapsed": spent + now - t0})
                     written = time.perf_counter()
-            if client is not None:
-                client.cancel([f for _, f, _, _ in inflight])
     finally:
         if client is not None:
-            client.close()
+            # the batches not merged (a stop, an error, Ctrl-C): a client given stays connected
+            client.cancel([f for _, f, _, _ in inflight if f is not None])
+            if client is not scheduler:
+                client.close()
         if cluster is not None:
             cluster.close()
     return _search_result({"points": index.points, "discovery": discovery, "descent_costs": descent_costs,

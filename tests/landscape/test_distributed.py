@@ -45,22 +45,28 @@ def serial():
 
 def test_one_two_and_three_workers_give_the_serial_result(serial):
     """One cluster of worker processes scaled 1 -> 2 -> 3: each search equals the serial one (the
-    window, 4 batches per worker, changes with the count, and so does the completion order)."""
+    window, 4 batches per worker, changes with the count, and so does the completion order).  The
+    searches reach it by its address, and by the connected client itself, which the search leaves
+    open (a warm cluster for the next search)."""
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         for n in (1, 2, 3):
             cluster.scale(n)
             client.wait_for_workers(n, timeout=120)
             assert len(client.scheduler_info()["workers"]) == n
+            target = client if n == 2 else cluster.scheduler_address
             _same_result(S.find_critical_points(UFMProblem(*SIZE), n_starts=STARTS, seed=3, progress=False,
-                                                scheduler=cluster.scheduler_address), serial)
+                                                scheduler=target), serial)
+            assert client.status == "running" and client.submit(abs, -n).result(timeout=60) == n
 
 
-_FINISHED, _LOCK, _RUN = [], threading.Lock(), S._run_task
+_STARTED, _FINISHED, _LOCK, _RUN = [], [], threading.Lock(), S._run_task
 
 
 def _delayed(p, task, *args):
     """``_run_task`` delayed so that batch 0 of a round waits longest (module level: dask pickles it by name)."""
+    with _LOCK:
+        _STARTED.append(task.key)
     time.sleep(0.02 * (7 - task.key[1] % 8))
     out = _RUN(p, task, *args)
     with _LOCK:
@@ -70,16 +76,23 @@ def _delayed(p, task, *args):
 
 def test_batches_finishing_out_of_order_give_the_serial_result(serial, monkeypatch):
     """Three worker threads, each batch delayed so that later batches of a round finish first:
-    the completion order differs from the submission order, the result does not."""
+    the completion order differs from the submission order, the result does not.  No batch
+    the serial search does not run is started (with a fixed ``n_starts`` a batch beginning at or
+    after the last start would be computed in vain: 12 batches are queued ahead here)."""
+    monkeypatch.setattr(S, "_run_task", _delayed)
+    _STARTED.clear()
+    S.find_critical_points(UFMProblem(*SIZE), n_starts=STARTS, seed=3, progress=False)
+    serial_batches = set(_STARTED)
+    _STARTED.clear()
     _FINISHED.clear()
     finished = _FINISHED
-    monkeypatch.setattr(S, "_run_task", _delayed)
     with distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         result = S.find_critical_points(UFMProblem(*SIZE), n_starts=STARTS, seed=3, progress=False,
                                         scheduler=cluster.scheduler_address)
     assert finished != sorted(finished), "no batch finished out of order: the test would prove nothing"
     _same_result(result, serial)
+    assert set(_STARTED) <= serial_batches, sorted(set(_STARTED) - serial_batches)
 
 
 def test_scheduler_and_workers_started_as_separate_processes(serial, tmp_path):

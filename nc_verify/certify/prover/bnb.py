@@ -231,9 +231,55 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
     return codes, data
 
 
+#: Boxes below which a chunk of a parallel step is not worth a process of its own (an evaluation
+#: has a fixed cost, about 15 ms at (2, 3): 32 boxes cost about 17 ms, 2048 about 160 ms).
+MIN_CHUNK = 32
+#: Boxes per process below which a parallel step also evaluates the descendants of its boxes
+#: ahead (children, grandchildren, ...: needed where the box is bisected, wasted where it is
+#: discarded): at (2, 3) about 200 boxes cost what the fixed cost of one evaluation does, so
+#: a step this small is mostly fixed cost, and one step then serves several of the serial run's.
+SPECULATE_BELOW = 256
+
+
+def _split(lo, hi, paths, codes, min_width):
+    """The bookkeeping of one evaluated batch, vectorised: which boxes are leaves, and the children.
+
+    Returns ``(leaf_rows, child_lo, child_hi, child_paths)``: the rows that are leaves, in
+    order (discarded, or undecided and narrower than ``min_width``), and the children of the
+    other rows, each row's right child then its left child (so that the left child is on top
+    of the stack, processed first), bisected along the widest coordinate at :func:`split_point`.
+    """
+    w = hi - lo
+    split = (codes < 0) & ~(w.max(axis=1) < min_width)
+    leaf_rows = np.flatnonzero(~split)
+    rows = np.flatnonzero(split)
+    dims = np.argmax(w[rows], axis=1)
+    s = split_point(lo[rows, dims], hi[rows, dims])
+    child_lo = np.repeat(lo[rows], 2, axis=0)
+    child_hi = np.repeat(hi[rows], 2, axis=0)
+    k = np.arange(len(rows))
+    child_lo[2 * k, dims] = s                            # right child: [s, hi]
+    child_hi[2 * k + 1, dims] = s                        # left child: [lo, s]
+    child_paths = [c for b, dim in zip(rows.tolist(), dims.tolist())
+                   for c in (paths[b] + path_char(dim, 1), paths[b] + path_char(dim, 0))]
+    return leaf_rows, child_lo, child_hi, child_paths
+
+
 def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, workers=None,
             progress=None, drop=None):
     """Branch and bound over the chart's domain.
+
+    Boxes are taken from the top of a stack, ``batch`` at a time (depth first); a box that
+    no test discards is bisected and its children pushed.
+
+    With ``workers = w > 1`` a batch's boxes are evaluated in ``w`` chunks, one by the calling
+    process and one by each of ``w - 1`` worker processes; a batch smaller than
+    :data:`SPECULATE_BELOW` boxes per process (the tail of a search, where the fixed cost of an
+    evaluation dominates) brings the descendants of its boxes along, level by level, within that
+    size, and the batches that follow take their verdicts from there without a step of their own.
+    A box's verdict depends on the box alone, and the stack is worked off batch by batch exactly
+    as in the serial run, so the leaves (their order included) and the count of boxes evaluated
+    are the serial run's for every ``workers`` and any box budget.
 
     Returns
     -------
@@ -241,68 +287,106 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
         ``{"path", "lo", "hi", "test", "data"}`` with ``test`` in :data:`TESTS` or
         ``"unresolved"``; the leaves' paths form a complete bisection tree of the domain.
     evaluated : int
-        Number of boxes evaluated.
+        Number of boxes evaluated by the serial run (boxes a parallel run evaluated ahead and
+        never used, descendants of discarded boxes, are not counted).
     """
     dlo, dhi = chart.domain()
-    plo, phi_, ppath = [dlo.copy()], [dhi.copy()], [""]
-    stack_lo = np.array(plo)
-    stack_hi = np.array(phi_)
-    stack_path = list(ppath)
+    stack_lo = np.array([dlo], dtype=float)
+    stack_hi = np.array([dhi], dtype=float)
+    stack_path = [""]
+    stack_code = np.full(1, -2)                          # verdicts, -2 where not evaluated yet
+    stack_data = [None]
+    ahead = {}                                           # path -> (code, data) of boxes not on the stack yet
     leaves = []
+    # batches worked off whose leaf records are not written yet: a parallel step writes them while
+    # the workers evaluate (the calling process's chunk is smaller by their cost), in order
+    pending = []
+    cost = {"leaf": 0.0, "box": None}                    # seconds per leaf record, per box evaluated here
+
+    def flush():
+        t = time.perf_counter()
+        n = 0
+        for lo, hi, paths, codes, data, rows in pending:
+            n += len(rows)
+            for b in rows.tolist():
+                leaves.append({"path": paths[b], "lo": lo[b].tolist(), "hi": hi[b].tolist(),
+                               "test": TESTS[codes[b]] if codes[b] >= 0 else "unresolved",
+                               "data": data[b] if codes[b] >= 0 else {"why": "narrower than min_width"}})
+        pending.clear()
+        if n:
+            cost["leaf"] = (time.perf_counter() - t) / n
+        return n
+
     evaluated = 0
     t0 = time.perf_counter()
     ev = _Evaluator(chart, loss, allow_normal, drop)
-    # workers - 1 processes; the calling process evaluates the first chunk of every batch itself
-    pool = cf.ProcessPoolExecutor(max_workers=workers - 1) if workers and workers > 1 else None
+    w = workers if workers and workers > 1 else 1
+    # workers - 1 processes; the calling process evaluates the first chunk of every step itself
+    pool = cf.ProcessPoolExecutor(max_workers=w - 1) if w > 1 else None
     try:
         while len(stack_path):
             if evaluated >= max_boxes:
+                flush()
                 for i in range(len(stack_path)):
                     leaves.append({"path": stack_path[i], "lo": stack_lo[i].tolist(), "hi": stack_hi[i].tolist(),
                                    "test": "unresolved", "data": {"why": "box budget spent"}})
                 break
             nb = min(batch, len(stack_path), max_boxes - evaluated)
-            lo, hi = stack_lo[-nb:], stack_hi[-nb:]
-            paths = stack_path[-nb:]
-            stack_lo, stack_hi, stack_path = stack_lo[:-nb], stack_hi[:-nb], stack_path[:-nb]
-            if pool is not None and nb >= 64:
-                # contiguous chunks, gathered in submission order: the leaves are those of the serial run
-                chunks = np.array_split(np.arange(nb), workers)
+            top = len(stack_path) - nb
+            todo = np.flatnonzero(stack_code[top:] == -2) + top
+            if len(todo):                                # a step: the batch's boxes not evaluated ahead
+                lo, hi = stack_lo[todo], stack_hi[todo]
+                n_stack = len(todo)
+                if pool is not None:                     # descendants of a small batch, evaluated ahead
+                    paths = [stack_path[i] for i in todo.tolist()]
+                    level = (lo, hi, paths)
+                    ahead.clear()                        # what is left of the last step's: never used
+                    while True:
+                        _, clo, chi, cpaths = _split(*level, np.full(len(level[2]), -1), min_width)
+                        if not cpaths or len(paths) + len(cpaths) > min(w * SPECULATE_BELOW, max_boxes - evaluated):
+                            break
+                        lo, hi, paths = np.concatenate([lo, clo]), np.concatenate([hi, chi]), paths + cpaths
+                        level = (clo, chi, cpaths)
+                n, k = len(lo), max(1, min(w, len(lo) // MIN_CHUNK))
+                own = n // k                             # the calling process's share, less the leaf records'
+                if k > 1 and cost["box"]:
+                    backlog = sum(len(r[-1]) for r in pending) * cost["leaf"] / cost["box"]
+                    own = int(np.clip((n - (k - 1) * backlog) / k, 0, own))
+                chunks = [np.arange(own)] + np.array_split(np.arange(own, n), k - 1) if k > 1 else [np.arange(n)]
                 futs = [pool.submit(ev, lo[c], hi[c]) for c in chunks[1:]]
-                res = [ev(lo[chunks[0]], hi[chunks[0]])] + [f.result() for f in futs]
+                flush()
+                t = time.perf_counter()
+                res = [ev(lo[chunks[0]], hi[chunks[0]])] if own else []
+                if own:
+                    cost["box"] = (time.perf_counter() - t) / own
+                res += [f.result() for f in futs]
                 codes = np.concatenate([r[0] for r in res])
                 data = [d for r in res for d in r[1]]
-            else:
-                codes, data = ev(lo, hi)
+                stack_code[todo] = codes[:n_stack]
+                for i, d in zip(todo.tolist(), data):
+                    stack_data[i] = d
+                for i in range(n_stack, len(codes)):
+                    ahead[paths[i]] = (codes[i], data[i])
+            lo, hi, paths = stack_lo[top:], stack_hi[top:], stack_path[top:]
+            codes, data = stack_code[top:], stack_data[top:]
+            stack_lo, stack_hi, stack_path = stack_lo[:top], stack_hi[:top], stack_path[:top]
+            stack_code, stack_data = stack_code[:top], stack_data[:top]
             evaluated += nb
-            new_lo, new_hi, new_path = [], [], []
-            for b in range(nb):
-                if codes[b] >= 0:
-                    leaves.append({"path": paths[b], "lo": lo[b].tolist(), "hi": hi[b].tolist(),
-                                   "test": TESTS[codes[b]], "data": data[b]})
-                    continue
-                w = hi[b] - lo[b]
-                if w.max() < min_width:
-                    leaves.append({"path": paths[b], "lo": lo[b].tolist(), "hi": hi[b].tolist(),
-                                   "test": "unresolved", "data": {"why": "narrower than min_width"}})
-                    continue
-                dim = int(np.argmax(w))
-                s = split_point(lo[b, dim], hi[b, dim])
-                l1, h1 = lo[b].copy(), hi[b].copy()
-                h1[dim] = s
-                l2, h2 = lo[b].copy(), hi[b].copy()
-                l2[dim] = s
-                # push right then left so that the left child is processed first (LIFO)
-                new_lo += [l2, l1]
-                new_hi += [h2, h1]
-                new_path += [paths[b] + path_char(dim, 1), paths[b] + path_char(dim, 0)]
+            leaf_rows, new_lo, new_hi, new_path = _split(lo, hi, paths, codes, min_width)
+            pending.append((lo, hi, paths, codes, data, leaf_rows))
+            if pool is None:
+                flush()
             if new_path:
-                stack_lo = np.concatenate([stack_lo, np.array(new_lo)]) if len(stack_lo) else np.array(new_lo)
-                stack_hi = np.concatenate([stack_hi, np.array(new_hi)]) if len(stack_hi) else np.array(new_hi)
+                found = [ahead.pop(p, (-2, None)) for p in new_path] if ahead else [(-2, None)] * len(new_path)
+                stack_lo = np.concatenate([stack_lo, new_lo])
+                stack_hi = np.concatenate([stack_hi, new_hi])
                 stack_path = stack_path + new_path
+                stack_code = np.concatenate([stack_code, [c for c, _ in found]])
+                stack_data = stack_data + [d for _, d in found]
             if progress is not None:
                 dt = time.perf_counter() - t0
                 progress(len(stack_path), evaluated / dt if dt > 0 else 0.0)
+        flush()
     finally:
         if pool is not None:
             pool.shutdown()
