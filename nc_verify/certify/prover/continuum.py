@@ -216,6 +216,18 @@ class ContinuumTest:
                 data[b] = {"members": certs}
 
 
+def certified_members(leaves) -> set:
+    """Sign vectors of the members certified in the ``continuum`` leaves (malformed data skipped:
+    the checker rejects it at its leaf)."""
+    out = set()
+    for l in leaves:
+        members = (l.get("data") or {}).get("members") if l.get("test") == "continuum" else None
+        for c in members if isinstance(members, list) else []:
+            if isinstance(c, dict) and isinstance(c.get("s"), list) and all(isinstance(z, int) for z in c["s"]):
+                out.add(tuple(c["s"]))
+    return out
+
+
 # ================================================================ checker side (flint)
 def _member_inside(fl, coords_pi, lo, hi):
     """Whether a member (coordinates in units of pi, exact) may lie in the box: ``False`` only

@@ -500,7 +500,7 @@ def _classes(leaves, lemma3, K):
                     "boxes": cnt["saddle_normal"],
                     "certificate": "fixed (c, e): normal-block form < 0 on the box (Lemma 2)"})
     if cnt["continuum"]:
-        members = {tuple(c["s"]) for l in leaves if l["test"] == "continuum" for c in l["data"]["members"]}
+        members = C.certified_members(leaves)
         out.append({"class": "not a local minimum (the stratum W = u 1^T, d = 2)", "boxes": cnt["continuum"],
                     "degenerate_members": len(members),
                     "certificate": "continuum boxes: every critical point has w_1 = w_2 (Lemma 14); a strict saddle "
