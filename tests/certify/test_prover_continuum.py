@@ -3,7 +3,7 @@ fourth-order descent certificates, planted faults and forged leaves.
 
 Every lemma is checked against :class:`nc_verify.UFMProblem` (float code independent of the
 prover's enclosures and of the arb series): the degenerate members are critical with a PSD
-Hessian, the off-stratum critical points of Lemma 14 sit exactly at tau |w_1 - w_2| = log(P/Q)
+Hessian, the off-stratum critical points of Lemma W2 sit exactly at tau |w_1 - w_2| = log(P/Q)
 (and not at the plausible wrong values), and the cost along the descent curve falls like
 -t^4 / (8 N^2).
 """
@@ -38,7 +38,7 @@ def _member_matrices(signs):
 
 
 def _off_stratum_point(n, tau, c, r):
-    """(alpha_2, phi) with |w_1 - w_2| = r and h_j = eps_j c_j e, e = (w_2 - w_1)/r (Lemma 14)."""
+    """(alpha_2, phi) with |w_1 - w_2| = r and h_j = eps_j c_j e, e = (w_2 - w_1)/r (Lemma W2)."""
     alpha = 2 * math.asin(r / 2)
     eps = np.array([-1] * n + [1] * n)
     phi = alpha / 2 + np.pi / 2 + np.where(eps * np.array(c) > 0, 0.0, np.pi)    # angle of +-e
@@ -56,7 +56,7 @@ def _contains(leaf, x, m):
     return all(a - 1e-12 <= z <= b + 1e-12 for a, b, z in zip(leaf["lo"][:m], leaf["hi"][:m], x))
 
 
-# ------------------------------------------------------------------ the members (Lemma 13)
+# ------------------------------------------------------------------ the members (Lemma W1)
 @pytest.mark.parametrize("K, n", [(2, 1), (2, 2), (2, 3), (3, 2)])
 def test_degenerate_members_are_the_critical_psd_points_of_the_stratum(K, n):
     members = C.degenerate_members(K, n)
@@ -89,7 +89,7 @@ def test_member_chart_coordinates_map_to_the_member():
             assert np.all((lo <= x) & (x <= hi))
 
 
-# ------------------------------------------------------------------ off the stratum (Lemma 14)
+# ------------------------------------------------------------------ off the stratum (Lemma W2)
 @pytest.mark.parametrize("n, tau, c", [(2, 1.0, (1, 1, 1, -1)), (3, 0.7, (1, 1, 1, 1, -1, -1)),
                                        (3, 1.3, (1, -1, 1, 1, 1, -1)), (4, 0.45, (1, 1, 1, -1, 1, 1, -1, 1))])
 def test_off_stratum_critical_points_at_log_p_over_q(n, tau, c):
@@ -112,7 +112,7 @@ def test_off_stratum_ratio_is_the_smallest_admissible():
     assert C.off_stratum_ratio(2) == 3 and C.off_stratum_ratio(3) == 2
 
 
-# ------------------------------------------------------------------ descent (Lemma 15)
+# ------------------------------------------------------------------ descent (Lemma W3)
 @pytest.mark.parametrize("n, tau, which", [(1, 1.0, 0), (2, 0.6, 3), (3, 2.5, 7)])
 def test_fourth_order_descent_matches_the_cost(n, tau, which):
     ch = PlanarChart(2, n, tau, tau)
@@ -212,7 +212,7 @@ def test_continuum_claim_without_lemma14_rejected_where_off_stratum_points_lie(t
     r = check_landscape_proof(path, max_failures=10 ** 6)
     assert not r.valid
     bad = {f["index"] for f in r.failures}
-    assert all(p.leaves[i]["test"] == "continuum" and "Lemma 14" in f["why"]
+    assert all(p.leaves[i]["test"] == "continuum" and "Lemma W2" in f["why"]
                for i, f in zip(bad, r.failures))
     # an off-stratum critical point (tau r = log 3) lies in a rejected continuum box
     ch = PlanarChart(2, n, tau, tau)
@@ -294,7 +294,7 @@ def test_unforged_weak_file_is_proved(weak21, tmp_path):
 
 
 def test_forged_continuum_leaf_midpoint_bound_rejected(weak22, tmp_path):
-    """Lemma 14's bound at the box's midpoint (a weaker reading) but not on the whole box, which
+    """Lemma W2's bound at the box's midpoint (a weaker reading) but not on the whole box, which
     holds an off-stratum critical point: the continuum claim is false there."""
     alpha, phi = _off_stratum_point(N_F, TAU_F, (1, 1, 1, -1), math.log(3) / TAU_F)
     x = _chart_point(CH_F, alpha, phi)
@@ -307,7 +307,7 @@ def test_forged_continuum_leaf_midpoint_bound_rejected(weak22, tmp_path):
     path, lo, hi = _path_to(x, accept)
     assert np.all((lo <= x) & (x <= hi))
     out, idx = _forge(weak22, path, "continuum", {"members": []}, tmp_path)
-    assert "Lemma 14" in _rejected_exactly(out, idx)
+    assert "Lemma W2" in _rejected_exactly(out, idx)
 
 
 def test_forged_continuum_leaf_missing_or_wrong_member_certificate_rejected(weak21, tmp_path):

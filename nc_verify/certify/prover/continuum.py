@@ -6,14 +6,14 @@ points whose *degenerate members* -- every feature ``h_j = s_j v`` with ``v`` pe
 (``docs/continua.md``).  No box around them passes a second-order test, so the strict-saddle
 form of the landscape is false there.  The *weak form*, "every critical point is a global
 minimiser or not a local minimum", is proved with one more leaf label (``docs/prover.md``,
-Lemmas 13-15):
+Lemmas W1-W4):
 
 ``continuum`` (``K = 2``, ``d = 2``, cross-entropy)
     the box ``X`` lies in ``|alpha_2| < pi`` with ``tau_hi * 2 max_X |sin(alpha_2 / 2)| < L_n``,
-    ``L_n = log((n + 1) / (n - 1))`` (``L_1 = +inf``).  By Lemma 14 every critical point in ``X``
+    ``L_n = log((n + 1) / (n - 1))`` (``L_1 = +inf``).  By Lemma W2 every critical point in ``X``
     then has ``w_1 = w_2``; on that stratum a critical point is a strict saddle unless it is a
-    degenerate member (Lemma 13), and every degenerate member in ``X`` carries a *descent
-    certificate* (Lemma 15): along the curve ``phi_{j0}(t) = phi_{j0} + t``,
+    degenerate member (Lemma W1), and every degenerate member in ``X`` carries a *descent
+    certificate* (Lemma W3): along the curve ``phi_{j0}(t) = phi_{j0} + t``,
     ``alpha_2(t) = -lam t^2`` (other angles fixed), ``f(t) - log K = c_4(xi) t^4`` with
     ``c_4(xi) = f^{(4)}(xi) / 4!`` for some ``xi in [0, t]``; a ball enclosure of ``c_4`` over
     ``[0, s_1]`` (and the box's temperatures) below 0 makes ``f < log K = f(member)`` on
@@ -42,14 +42,14 @@ SERIES_PREC = 128                 # bits for the descent series (a handful of me
 # ================================================================ what is supported
 def weak_form_supported(K, d, enc):
     """``(ok, reason)``: whether ``continuum`` leaves exist for this problem (``K = 2``,
-    ``d = 2``, cross-entropy: Lemma 14 uses the logistic form of the loss)."""
+    ``d = 2``, cross-entropy: Lemma W2 uses the logistic form of the loss)."""
     spec = getattr(enc, "spec", None)
     if d != 2:
         return False, "the weak form is the d = 2 case; for d >= 3 the strict-saddle form is proved"
     if spec != "cross_entropy":
-        return False, f"continuum leaves need cross-entropy (Lemma 14), got loss {spec!r}"
+        return False, f"continuum leaves need cross-entropy (Lemma W2), got loss {spec!r}"
     if K != 2:
-        return False, ("continuum leaves are implemented for K = 2 only (Lemma 14's reduction of the "
+        return False, ("continuum leaves are implemented for K = 2 only (Lemma W2's reduction of the "
                        "off-stratum critical points uses the single margin of K = 2)")
     return True, ""
 
@@ -58,14 +58,14 @@ def weak_form_supported(K, d, enc):
 def off_stratum_ratio(n: int):
     """The smallest ``P / Q > 1`` with ``P + Q = 2 n``, ``Q >= 1`` (``None`` when ``n = 1``: none).
 
-    By Lemma 14 a critical point with ``0 < |alpha_2| < pi`` has ``tau |w_1 - w_2| = log(P / Q)``
+    By Lemma W2 a critical point with ``0 < |alpha_2| < pi`` has ``tau |w_1 - w_2| = log(P / Q)``
     for such ``P, Q``; ``P - Q`` is even, so the smallest ratio is ``(n + 1) / (n - 1)``."""
     return None if n == 1 else Fraction(n + 1, n - 1)
 
 
 def degenerate_members(K: int, n: int):
     """Sign vectors ``s`` (tuples of +-1, length ``N = K n``, class-major) of the degenerate members
-    ``W = u 1^T``, ``h_j = s_j v``: every class sum ``sum_{j in k} s_j`` the same (Lemma 13).
+    ``W = u 1^T``, ``h_j = s_j v``: every class sum ``sum_{j in k} s_j`` the same (Lemma W1).
 
     There are ``sum_m C(n, m)^K`` of them (``C(2n, n)`` for ``K = 2``)."""
     per_class = list(itertools.product((1, -1), repeat=n))
@@ -94,7 +94,7 @@ def member_coordinates(chart, signs):
 
 
 def descent_lambda(chart, signs, j0, tau_mid):
-    """The coefficient ``lam`` of the descent curve (Lemma 15) that minimises the leading term:
+    """The coefficient ``lam`` of the descent curve (Lemma W3) that minimises the leading term:
     ``lam = eps_{j0} s_{j0} / (N tau)`` with ``eps = -1`` for class 1 and ``+1`` for class 2
     (``K = 2``), giving ``c_4 = -1 / (8 N^2)`` at ``tau = tau_mid``."""
     eps = 1 if chart.labels[j0] == 1 else -1
@@ -104,7 +104,7 @@ def descent_lambda(chart, signs, j0, tau_mid):
 # ================================================================ the fourth-order coefficient
 def descent_c4(K, n, signs, j0, lam, s1, tau_lo, tau_hi, prec=SERIES_PREC):
     """Ball enclosure of ``f^{(4)}(xi) / 4!`` over ``xi in [0, s1]`` and ``tau in [tau_lo, tau_hi]``
-    along the curve of Lemma 15 through the member ``signs`` (``flint.arb``).
+    along the curve of Lemma W3 through the member ``signs`` (``flint.arb``).
 
     The curve, in absolute angles: ``alpha_1 = 0``, ``alpha_k(t) = -lam t^2`` (``k >= 2``),
     ``phi_j = s_j pi / 2`` and ``phi_{j0}(t) = s_{j0} pi / 2 + t``.  Per sample, with
@@ -243,11 +243,11 @@ def _member_inside(fl, coords_pi, lo, hi):
 def check_continuum_leaf(chart, data, lo, hi, cache):
     """Re-verify a ``continuum`` leaf in flint balls; ``(ok, why)``.
 
-    Checks (``docs/prover.md``, Lemmas 13-15): the box's ``alpha_2`` range lies in ``(-pi, pi)``
-    and ``tau_hi * 2 max |sin(alpha_2 / 2)| < log((n + 1) / (n - 1))`` (Lemma 14, recomputed from
+    Checks (``docs/prover.md``, Lemmas W1-W4): the box's ``alpha_2`` range lies in ``(-pi, pi)``
+    and ``tau_hi * 2 max |sin(alpha_2 / 2)| < log((n + 1) / (n - 1))`` (Lemma W2, recomputed from
     ``n``); every degenerate member the box may contain (enumerated here, decided at 200 bits)
     has a certificate in the leaf; each certificate's ``c_4`` enclosure over ``[0, s1]`` and the
-    box's temperatures is ``< 0`` (Lemma 15).  ``cache`` maps verified certificates to verdicts.
+    box's temperatures is ``< 0`` (Lemma W3).  ``cache`` maps verified certificates to verdicts.
     """
     from nc_verify.certify._flint import working_precision
 
@@ -278,7 +278,7 @@ def check_continuum_leaf(chart, data, lo, hi, cache):
             L = (arb(ratio.numerator) / ratio.denominator).log()
             if not bool(arb(thi) * r < L):
                 return False, (f"tau * |w_1 - w_2| may reach log({ratio}) on the box: critical points off "
-                               "the stratum w_1 = w_2 are not excluded (Lemma 14)")
+                               "the stratum w_1 = w_2 are not excluded (Lemma W2)")
         for s in degenerate_members(chart.K, chart.n):
             if not _member_inside(fl, member_coordinates(chart, s), lo[:m], hi[:m]):
                 continue
@@ -291,5 +291,5 @@ def check_continuum_leaf(chart, data, lo, hi, cache):
                 cache[key] = bool(c4 < 0)
             if not cache[key]:
                 return False, (f"fourth-order coefficient along the descent curve of member s = {list(s)} "
-                               "not < 0 on [0, s1] (Lemma 15)")
+                               "not < 0 on [0, s1] (Lemma W3)")
     return True, ""

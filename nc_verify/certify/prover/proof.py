@@ -100,13 +100,13 @@ REDUCTIONS_WEAK_D2 = [
      "statement": "f attains its minimum at a local minimum, which lies in no gradient, saddle or continuum box, "
                   "hence in an etf_convex box, whose only critical point is the ETF slice point. So the ETF "
                   "orbit is the set of global minimisers and no other critical point is a local minimum."},
-    {"name": "Lemma 13 (d = 2 stratum W = u 1^T)",
+    {"name": "Lemma W1 (d = 2 stratum W = u 1^T)",
      "statement": "d = 2, shift-invariant loss symmetric off target: a critical point with w_1 = ... = w_K = u is "
                   "a strict saddle unless every h_j = +-v (v _|_ u) with equal class sums (a degenerate member)."},
-    {"name": "Lemma 14 (K = 2, d = 2, off the stratum)",
+    {"name": "Lemma W2 (K = 2, d = 2, off the stratum)",
      "statement": "Cross-entropy, K = 2, d = 2: a critical point with 0 < |alpha_2| < pi has tau |w_1 - w_2| = "
                   "log(P/Q), P + Q = 2n, P > Q >= 1; so tau |w_1 - w_2| >= log((n+1)/(n-1)) (none for n = 1)."},
-    {"name": "Lemma 15 (fourth-order descent)",
+    {"name": "Lemma W3 (fourth-order descent)",
      "statement": "At a degenerate member, along phi_j0(t) = phi_j0 + t, alpha_2(t) = -lam t^2, f(t) - f(0) = "
                   "f(xi) t^4 / 24 with xi in [0, t]; a ball enclosure of f/24 over [0, s1] below 0 "
                   "makes f < f(member) for 0 < t <= s1: the member is not a local minimum."},
@@ -343,7 +343,7 @@ class LandscapeProof:
     form : {"strict saddle", "no spurious local minimum"}
         Which form of the landscape the proof proves: every critical point is a global minimiser
         or a strict saddle, or (the weak form, ``d = 2``) a global minimiser or not a local
-        minimum (``continuum`` leaves; ``docs/prover.md``, Lemmas 13-15).
+        minimum (``continuum`` leaves; ``docs/prover.md``, Lemmas W1-W4).
     """
 
     status: str
@@ -503,9 +503,9 @@ def _classes(leaves, lemma3, K):
         members = C.certified_members(leaves)
         out.append({"class": "not a local minimum (the stratum W = u 1^T, d = 2)", "boxes": cnt["continuum"],
                     "degenerate_members": len(members),
-                    "certificate": "continuum boxes: every critical point has w_1 = w_2 (Lemma 14); a strict saddle "
-                                   "(Lemma 13) or a degenerate member with a fourth-order descent curve whose "
-                                   "coefficient is enclosed below 0 (Lemma 15)"})
+                    "certificate": "continuum boxes: every critical point has w_1 = w_2 (Lemma W2); a strict saddle "
+                                   "(Lemma W1) or a degenerate member with a fourth-order descent curve whose "
+                                   "coefficient is enclosed below 0 (Lemma W3)"})
     if lemma3 and K == 2:
         out.append({"class": "strict saddle (non-planar points of the stratum w_1 = w_2)", "boxes": 0,
                     "certificate": "Lemma 3 (analytic)"})
@@ -554,11 +554,11 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
         What to prove.  ``None``: the weak form ``"no spurious local minimum"`` for ``d = 2`` with
         cross-entropy (the strict-saddle form is false there: ``docs/continua.md``), the strict-saddle
         form otherwise.  The weak form adds ``continuum`` leaves (``K = 2``; ``docs/prover.md``,
-        Lemmas 13-15); it is refused for ``d != 2`` and losses other than cross-entropy.
+        Lemmas W1-W4); it is refused for ``d != 2`` and losses other than cross-entropy.
     _fault : {None, "c4_sign", "continuum_bound"}
         Negative controls of the weak form (the checker must reject the boxes that use them): the
         descent certificates with a flipped fourth-order coefficient, or ``continuum`` labels
-        without Lemma 14's bound.
+        without Lemma W2's bound.
     _stratum : {"all", "rank<=2"}
         ``"rank<=2"`` (``K = 3``, ``d >= 3``): the planar chart with the normal block, a proof for the
         configurations spanning at most a 2-plane only (Lemma 6); ``status`` is then ``not_proved``.
