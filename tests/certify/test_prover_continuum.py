@@ -141,14 +141,15 @@ def test_fourth_order_descent_matches_the_cost(n, tau, which):
 
 
 # ------------------------------------------------------------------ proofs
-@pytest.mark.parametrize("n, tau", [(1, 1.0), (1, ("0.5", "1.9")), (2, 0.7)])
+@pytest.mark.parametrize("n, tau", [(1, 1.0), (1, ("0.5", "1.9")), (2, 2.0)])
 def test_weak_form_proved_and_rechecked(n, tau, tmp_path):
     p = prove_landscape(2, n, tau, d=2)
     assert p.form == C.WEAK and p.status == "proved", p.counts
     assert p.counts["continuum"] > 0 and p.counts["etf_convex"] > 0 and p.counts["unresolved"] == 0
     ch = PlanarChart(2, n, 1.0, 1.0)
     m = ch.n_angles
-    cont = [l for l in p.leaves if l["test"] == "continuum"]
+    modes = {l["data"]["mode"] for l in p.leaves if l["test"] == "continuum"}
+    assert modes == ({"bound", "feature"} if tau == 2.0 else {"bound"})       # both modes of Lemma W4 used
     for s in C.degenerate_members(2, n):                                  # every member in a continuum leaf
         x = [float(q) * math.pi for q in C.member_coordinates(ch, s)]
         inside = [l for l in p.leaves if _contains(l, x, m)]
@@ -265,14 +266,18 @@ def _rejected_exactly(path, idx):
     return r.failures[0]["why"]
 
 
-def _path_to(x, accept, max_depth=60):
+def _path_to(x, accept, js, max_depth=60):
     """Bisection path (widest side first, as the prover splits) of the first box containing ``x``
-    that satisfies ``accept(lo, hi)``."""
+    that satisfies ``accept(lo, hi)`` and is a node of the proof ``js``'s tree (so that replacing
+    its subtree by one leaf keeps a complete cover)."""
     from nc_verify.certify.prover.bnb import path_char, split_point
+    leaves = {l["path"] for l in js["leaves"]}
     lo, hi, path = DLO.copy(), DHI.copy(), ""
     for _ in range(max_depth):
         if accept(lo, hi):
             return path, lo, hi
+        if path in leaves:
+            break
         dim = int(np.argmax(hi - lo))
         s = split_point(lo[dim], hi[dim])
         side = int(x[dim] >= s)
@@ -304,9 +309,26 @@ def test_forged_continuum_leaf_midpoint_bound_rejected(weak22, tmp_path):
 
     def accept(lo, hi):
         return TAU_F * r_of(0.5 * (lo[0] + hi[0])) < L - 1e-3 and TAU_F * r_of(hi[0]) > L + 1e-3 and hi[0] < 0
-    path, lo, hi = _path_to(x, accept)
+    path, lo, hi = _path_to(x, accept, weak22)
     assert np.all((lo <= x) & (x <= hi))
-    out, idx = _forge(weak22, path, "continuum", {"members": []}, tmp_path)
+    out, idx = _forge(weak22, path, "continuum", {"mode": "bound", "members": []}, tmp_path)
+    assert "Lemma W2" in _rejected_exactly(out, idx)
+
+
+def test_forged_continuum_leaf_feature_mode_at_the_midpoint_rejected(weak22, tmp_path):
+    """Mode "feature": h_j is not perpendicular to w_1 + w_2 at the box's midpoint (a weaker
+    reading) but is somewhere in the box, which holds an off-stratum critical point (there every
+    h_j is perpendicular to w_1 + w_2)."""
+    alpha, phi = _off_stratum_point(N_F, TAU_F, (1, 1, 1, -1), math.log(3) / TAU_F)
+    x = _chart_point(CH_F, alpha, phi)
+    assert np.allclose(np.cos(phi - alpha / 2), 0.0, atol=1e-15)          # h_j _|_ w_1 + w_2 for every j
+    q = lambda lo, hi: ((0.5 * (lo[0] + hi[0]) / 2 - 0.5 * (lo[1] + hi[1])) / math.pi)
+
+    def accept(lo, hi):
+        return hi[0] < 0 and abs(q(lo, hi) - round(q(lo, hi))) > 0.01 and max(hi - lo) < 1.6
+    path, lo, hi = _path_to(x, accept, weak22)
+    assert np.all((lo <= x) & (x <= hi))
+    out, idx = _forge(weak22, path, "continuum", {"mode": "feature", "j": 0, "members": []}, tmp_path)
     assert "Lemma W2" in _rejected_exactly(out, idx)
 
 
@@ -322,11 +344,11 @@ def test_forged_continuum_leaf_missing_or_wrong_member_certificate_rejected(weak
                 and strictly_inside(l, l["data"]["members"][0]["s"]))
     certs = leaf["data"]["members"]
     # one member left out (the others kept): the box may hold it, so it needs its own certificate
-    out, idx = _forge(weak21, leaf["path"], "continuum", {"members": certs[1:]}, tmp_path)
+    out, idx = _forge(weak21, leaf["path"], "continuum", dict(leaf["data"], members=certs[1:]), tmp_path)
     assert "no descent certificate" in _rejected_exactly(out, idx)
     # the step alpha_2 = -lam t^2 with the sign of lam flipped: f rises along that curve
     flipped = [dict(certs[0], lam=-certs[0]["lam"])] + certs[1:]
-    out, idx = _forge(weak21, leaf["path"], "continuum", {"members": flipped}, tmp_path)
+    out, idx = _forge(weak21, leaf["path"], "continuum", dict(leaf["data"], members=flipped), tmp_path)
     assert "fourth-order" in _rejected_exactly(out, idx)
     s, lam = certs[0]["s"], certs[0]["lam"]
     prob = UFMProblem(2, 2, 1, TAU_F)
@@ -335,8 +357,9 @@ def test_forged_continuum_leaf_missing_or_wrong_member_certificate_rejected(weak
     assert prob.cost(*_matrices(lam * 1e-4, phi)) > math.log(2)           # ascent along the forged curve
     assert prob.cost(*_matrices(-lam * 1e-4, phi)) < math.log(2)          # descent along the real one
     # non-finite or malformed certificate data
-    for bad in ({"members": [dict(certs[0], lam=float("inf"))]}, {"members": [dict(certs[0], s=[1, 1, 1])]},
-                {"members": "all"}):
+    for bad in ({"mode": "bound", "members": [dict(certs[0], lam=float("inf"))]},
+                {"mode": "bound", "members": [dict(certs[0], s=[1, 1, 1])]}, {"mode": "bound", "members": "all"},
+                {"mode": "feature", "j": 7, "members": certs}, {"members": certs}):
         out, idx = _forge(weak21, leaf["path"], "continuum", bad, tmp_path)
         js = json.loads(out.read_text().replace("Infinity", "1e999"))      # strict JSON: inf as an overflow
         out.write_text(json.dumps(js))
@@ -347,7 +370,7 @@ def test_forged_continuum_leaf_missing_or_wrong_member_certificate_rejected(weak
 def test_continuum_leaf_refused_in_a_strict_form_proof(tmp_path):
     js = prove_landscape(2, 1, 1.0, d=2, form=C.STRICT, min_width=1e-2).to_json()
     un = next(l for l in js["leaves"] if l["test"] == "unresolved")
-    un["test"], un["data"] = "continuum", {"members": []}
+    un["test"], un["data"] = "continuum", {"mode": "bound", "members": []}
     js["counts"]["unresolved"] -= 1
     js["counts"]["continuum"] += 1
     path = tmp_path / "strict.json"

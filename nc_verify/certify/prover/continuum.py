@@ -9,8 +9,10 @@ minimiser or not a local minimum", is proved with one more leaf label (``docs/pr
 Lemmas W1-W4):
 
 ``continuum`` (``K = 2``, ``d = 2``, cross-entropy)
-    the box ``X`` lies in ``|alpha_2| < pi`` with ``tau_hi * 2 max_X |sin(alpha_2 / 2)| < L_n``,
-    ``L_n = log((n + 1) / (n - 1))`` (``L_1 = +inf``).  By Lemma W2 every critical point in ``X``
+    the box ``X`` lies in ``|alpha_2| < pi`` and either (mode ``"bound"``)
+    ``tau_hi * 2 max_X |sin(alpha_2 / 2)| < L_n``, ``L_n = log((n + 1) / (n - 1))`` (``L_1 = +inf``),
+    or (mode ``"feature"``, sample ``j``) ``a_2 / 2 - t_j`` takes no value in ``pi Z`` on ``X``
+    (``h_j`` is nowhere perpendicular to ``w_1 + w_2``).  By Lemma W2 every critical point in ``X``
     then has ``w_1 = w_2``; on that stratum a critical point is a strict saddle unless it is a
     degenerate member (Lemma W1), and every degenerate member in ``X`` carries a *descent
     certificate* (Lemma W3): along the curve ``phi_{j0}(t) = phi_{j0} + t``,
@@ -202,7 +204,14 @@ class ContinuumTest:
         a_lo, a_hi = math.pi + lo[:, 0], math.pi + hi[:, 0]              # alpha_2 = pi + a_2 (K = 2)
         with np.errstate(all="ignore"):
             r = 2.0 * np.maximum(np.abs(np.sin(0.5 * a_lo)), np.abs(np.sin(0.5 * a_hi)))
-            ok = (codes < 0) & (a_hi < -1e-9 + math.pi) & (a_lo > 1e-9 - math.pi) & (thi * r * (1 + 1e-9) < self.L)
+            inside = (codes < 0) & (a_hi < -1e-9 + math.pi) & (a_lo > 1e-9 - math.pi)
+            bound = inside & (thi * r * (1 + 1e-9) < self.L)
+            # x_j = a_2/2 - t_j over the box, in units of pi: no integer inside (with a margin)
+            ql = (0.5 * lo[:, :1] - hi[:, 1:m]) / math.pi
+            qh = (0.5 * hi[:, :1] - lo[:, 1:m]) / math.pi
+            fl = np.floor(ql)
+            feat = (ql > fl + 1e-9) & (qh < fl + 1 - 1e-9)                    # (B, N)
+        ok = bound | (inside & feat.any(axis=1))
         for b in np.nonzero(ok)[0]:
             inside = np.all((self.coords >= lo[b, :m] - 1e-9) & (self.coords <= hi[b, :m] + 1e-9), axis=1)
             certs = []
@@ -213,7 +222,8 @@ class ContinuumTest:
                 certs.append(c)
             else:
                 codes[b] = code
-                data[b] = {"members": certs}
+                data[b] = ({"mode": "bound", "members": certs} if bound[b] else
+                           {"mode": "feature", "j": int(np.argmax(feat[b])), "members": certs})
 
 
 def certified_members(leaves) -> set:
@@ -244,15 +254,20 @@ def check_continuum_leaf(chart, data, lo, hi, cache):
     """Re-verify a ``continuum`` leaf in flint balls; ``(ok, why)``.
 
     Checks (``docs/prover.md``, Lemmas W1-W4): the box's ``alpha_2`` range lies in ``(-pi, pi)``
-    and ``tau_hi * 2 max |sin(alpha_2 / 2)| < log((n + 1) / (n - 1))`` (Lemma W2, recomputed from
-    ``n``); every degenerate member the box may contain (enumerated here, decided at 200 bits)
+    and, by the leaf's mode, ``tau_hi * 2 max |sin(alpha_2 / 2)| < log((n + 1) / (n - 1))`` (Lemma W2,
+    recomputed from ``n``) or ``a_2 / 2 - t_j`` avoids ``pi Z`` on the box; every degenerate member the box may contain (enumerated here, decided at 200 bits)
     has a certificate in the leaf; each certificate's ``c_4`` enclosure over ``[0, s1]`` and the
     box's temperatures is ``< 0`` (Lemma W3).  ``cache`` maps verified certificates to verdicts.
     """
     from nc_verify.certify._flint import working_precision
 
     m = chart.n_angles
-    members = data.get("members")
+    mode, members = data.get("mode"), data.get("members")
+    if mode not in ("bound", "feature"):
+        return False, "invalid certificate data: 'mode' must be 'bound' or 'feature'"
+    j = data.get("j")
+    if mode == "feature" and (isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < chart.N):
+        return False, f"invalid certificate data: 'j' must be a sample index in [0, {chart.N})"
     if not isinstance(members, list):
         return False, "invalid certificate data: 'members' must be a list"
     certs = {}
@@ -274,7 +289,14 @@ def check_continuum_leaf(chart, data, lo, hi, cache):
             return False, "the box's alpha_2 range is not inside (-pi, pi)"
         r = 2 * max((a_lo / 2).sin().abs_upper(), (a_hi / 2).sin().abs_upper())
         ratio = off_stratum_ratio(chart.n)
-        if ratio is not None:
+        if mode == "feature":
+            ql = (arb(lo[0]) / 2 - arb(hi[1 + j])) / pi
+            qh = (arb(hi[0]) / 2 - arb(lo[1 + j])) / pi
+            k = math.floor(float(ql.mid()))
+            if not (bool(ql > k) and bool(qh < k + 1)):
+                return False, (f"a_2/2 - t_{j + 1} may reach a multiple of pi on the box (h_{j + 1} perpendicular to "
+                               "w_1 + w_2): critical points off the stratum are not excluded (Lemma W2)")
+        elif ratio is not None:
             L = (arb(ratio.numerator) / ratio.denominator).log()
             if not bool(arb(thi) * r < L):
                 return False, (f"tau * |w_1 - w_2| may reach log({ratio}) on the box: critical points off "

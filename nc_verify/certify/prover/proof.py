@@ -105,7 +105,8 @@ REDUCTIONS_WEAK_D2 = [
                   "a strict saddle unless every h_j = +-v (v _|_ u) with equal class sums (a degenerate member)."},
     {"name": "Lemma W2 (K = 2, d = 2, off the stratum)",
      "statement": "Cross-entropy, K = 2, d = 2: a critical point with 0 < |alpha_2| < pi has tau |w_1 - w_2| = "
-                  "log(P/Q), P + Q = 2n, P > Q >= 1; so tau |w_1 - w_2| >= log((n+1)/(n-1)) (none for n = 1)."},
+                  "log(P/Q), P + Q = 2n, P > Q >= 1 (so tau |w_1 - w_2| >= log((n+1)/(n-1)); none for n = 1), and "
+                  "every h_j _|_ w_1 + w_2."},
     {"name": "Lemma W3 (fourth-order descent)",
      "statement": "At a degenerate member, along phi_j0(t) = phi_j0 + t, alpha_2(t) = -lam t^2, f(t) - f(0) = "
                   "f(xi) t^4 / 24 with xi in [0, t]; a ball enclosure of f/24 over [0, s1] below 0 "
