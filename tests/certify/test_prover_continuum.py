@@ -377,3 +377,27 @@ def test_continuum_leaf_refused_in_a_strict_form_proof(tmp_path):
     path.write_text(json.dumps(js))
     r = check_landscape_proof(path, max_failures=10 ** 6)
     assert not r.valid and any("weak-form" in f["why"] for f in r.failures)
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_prints_the_form(capsys, tmp_path):
+    from nc_verify.cli import main
+
+    def run(*argv):
+        try:
+            code = main(["prove", *argv])
+        except SystemExit as exc:
+            code = exc.code
+        out = capsys.readouterr()
+        return code, " ".join(out.out.split()), out.err
+
+    out_file = tmp_path / "p.json"
+    code, out, _ = run("--K", "2", "--n", "1", "--tau", "1", "--d", "2", "--out", str(out_file))
+    assert code == 0 and "form: no spurious local minimum" in out and "PROVED:" in out and "continuum" in out
+    code, out, _ = run("--check", str(out_file))
+    assert code == 0 and "form: no spurious local minimum" in out
+    code, out, _ = run("--K", "2", "--n", "1", "--tau", "1", "--d", "2", "--form", "strict-saddle",
+                       "--max-boxes", "300")
+    assert code == 3 and "form: strict saddle" in out and "NOT PROVED" in out
+    code, _, err = run("--K", "2", "--n", "1", "--tau", "1", "--form", "no-spurious-local-minimum")
+    assert code == 2 and "form" in err
