@@ -255,6 +255,7 @@ def main(argv=None):
         md.append(f"| {r['case']} | {r['d']} | {r['status']} | {r['stratum']} | {c['evaluated']} | {c['gradient']} | "
                   f"{c['saddle_inplane']} | {c['saddle_normal']} | {c['etf_convex']} | {c['unresolved']} | "
                   f"{r['prove_s']} | {r.get('check', '-')} | {r.get('check_s', '-')} | {r['note']} |")
+    md += ["", "d = 2 in the weak form (no spurious local minimum, `continuum` leaves): `d2_weak.md` (`--d2`)."]
     with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
         fh.write("\n".join(md) + "\n")
 
