@@ -239,6 +239,21 @@ def certified_members(leaves) -> set:
 
 
 # ================================================================ checker side (flint)
+def _members_near(chart, lo, hi, cache):
+    """The members (sign vectors and exact coordinates in units of pi) within ``1e-9`` of the box
+    in float arithmetic; every other member is certainly outside (``|fl(q pi) - q pi| < 1e-15``
+    for ``|q| <= 1``, far below the margin).  The table is built once per chart (``cache``)."""
+    key = ("members", chart.K, chart.n)
+    if key not in cache:
+        ms = degenerate_members(chart.K, chart.n)
+        coords = [member_coordinates(chart, s) for s in ms]
+        cache[key] = (ms, coords, np.array([[float(q) * math.pi for q in c] for c in coords]))
+    ms, coords, xf = cache[key]
+    m = chart.n_angles
+    near = np.all((xf >= np.asarray(lo[:m]) - 1e-9) & (xf <= np.asarray(hi[:m]) + 1e-9), axis=1)
+    return [(ms[i], coords[i]) for i in np.nonzero(near)[0]]
+
+
 def _member_inside(fl, coords_pi, lo, hi):
     """Whether a member (coordinates in units of pi, exact) may lie in the box: ``False`` only
     when some coordinate is certainly outside ``[lo_i, hi_i]``."""
@@ -301,8 +316,8 @@ def check_continuum_leaf(chart, data, lo, hi, cache):
             if not bool(arb(thi) * r < L):
                 return False, (f"tau * |w_1 - w_2| may reach log({ratio}) on the box: critical points off "
                                "the stratum w_1 = w_2 are not excluded (Lemma W2)")
-        for s in degenerate_members(chart.K, chart.n):
-            if not _member_inside(fl, member_coordinates(chart, s), lo[:m], hi[:m]):
+        for s, coords in _members_near(chart, lo, hi, cache):
+            if not _member_inside(fl, coords, lo[:m], hi[:m]):
                 continue
             c = certs.get(s)
             if c is None:
