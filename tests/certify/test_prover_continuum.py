@@ -401,3 +401,44 @@ def test_cli_prints_the_form(capsys, tmp_path):
     assert code == 3 and "form: strict saddle" in out and "NOT PROVED" in out
     code, _, err = run("--K", "2", "--n", "1", "--tau", "1", "--form", "no-spurious-local-minimum")
     assert code == 2 and "form" in err
+
+
+# ------------------------------------------------------------------ the checker's precision retry
+def test_gradient_leaf_needs_more_than_53_bits():
+    """A naive gradient leaf of (2, 2), d = 2, tau in [0.5, 1.9]: component 0 lies in
+    [1.8e-16, 0.75] on the box (its minimum at a corner, 1.81e-16 in 50-digit arithmetic); 53-bit
+    balls give a lower end of -1.3e-16, 128-bit balls 1.7e-16 > 0.  The checker retries a failing
+    leaf at RETRY_PREC bits, so the leaf is confirmed; a false leaf fails at every precision."""
+    import itertools
+
+    import mpmath as mp
+
+    from nc_verify.certify._flint import working_precision
+    from nc_verify.certify.prover.intervals import FlintBackend
+
+    st = P._setup(2, 2, ("0.5", "1.9"), 2, "cross_entropy")
+    ch = st.chart
+    lo, hi = P._rebuild(*ch.domain(), "dfhjbdfhjacegikdfhja", ch.dim)
+    leaf = {"test": "gradient", "data": {"mode": "naive", "i": 0}}
+    with working_precision(53):
+        ok53, _ = P.check_leaf(FlintBackend(), ch, st.enc, leaf, lo, hi, False)
+    with working_precision(P.RETRY_PREC):
+        ok, _ = P.check_leaf(FlintBackend(), ch, st.enc, leaf, lo, hi, False)
+    assert not ok53 and ok
+    mp.mp.dps = 40
+
+    def g0(c):                               # -tau sum_j G_2j sin(alpha_2 - phi_j), independent of the prover
+        a2, *t, tau = [mp.mpf(z) for z in c]
+        al, phi = [mp.mpf(0), mp.pi + a2], [t[0], t[1], mp.pi + t[2], mp.pi + t[3]]
+        out = 0
+        for j, y in enumerate((0, 0, 1, 1)):
+            M = [tau * mp.cos(a - phi[j]) for a in al]
+            p2 = 1 / (1 + mp.exp(M[0] - M[1]))
+            out += (p2 - y) / 4 * mp.sin(al[1] - phi[j])
+        return -tau * out
+    corner_min = min(g0(c) for c in itertools.product(*zip(lo, hi)))
+    assert 1e-16 < corner_min < 3e-16                                    # a genuine, tiny margin
+    # another label on the same box (component 1, whose enclosure holds 0) fails at 128 bits too
+    bad = {"test": "gradient", "data": {"mode": "naive", "i": 1}}
+    with working_precision(P.RETRY_PREC):
+        assert not P.check_leaf(FlintBackend(), ch, st.enc, bad, lo, hi, False)[0]
