@@ -540,7 +540,8 @@ def prove_landscape(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=DEFAUL
     d : int or None
         ``None`` (default): every ``d > K`` at once (Lemmas 1-3 of ``docs/prover.md``; for
         ``K = 2`` an int ``>= 3`` is covered by the same proof, for ``K = 3`` an int ``>= 4``); ``d = 2`` is the planar problem only
-        (for ``K = 2`` that is ``d = K``, a case of the paper's conjecture, false there).
+        (for ``K = 2`` that is ``d = K``, a case of the paper's conjecture: false there in the strict-saddle form, proved in the weak
+        form, see ``form``).
     loss : str or loss object
         ``"cross_entropy"``, ``"label_smoothing:ALPHA"``, ``"mse"`` (``d = 2``), or a loss with
         ``prover_enclosure()`` (see :class:`~.enclosures.PlantedWellLoss`).
