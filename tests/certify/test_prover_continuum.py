@@ -177,6 +177,10 @@ def test_strict_form_unchanged_and_weak_form_refused_elsewhere():
             prove_landscape(2, 1, 1.0, form=C.WEAK, **kw)
     with pytest.raises(ValueError, match="form"):
         prove_landscape(2, 1, 1.0, d=2, form="weak")
+    with pytest.raises(ValueError, match="_fault"):
+        prove_landscape(2, 1, 1.0, _fault="c4_sign")                       # no continuum leaves to fault
+    with pytest.raises(ValueError, match="_fault"):
+        prove_landscape(2, 1, 1.0, d=2, _fault="c4")
     assert prove_landscape(2, 1, 1.0, d=2, loss="mse", max_boxes=50).form == C.STRICT
 
 

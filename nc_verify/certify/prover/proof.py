@@ -294,6 +294,8 @@ def check_prove_arguments(K, n, tau, *, d=None, loss="cross_entropy", max_boxes=
     st = _setup(K, n, tau, d, loss, _stratum, form)
     if _fault not in C.FAULTS:
         raise ValueError(f"_fault must be one of {C.FAULTS}")
+    if _fault is not None and not st.continuum:
+        raise ValueError("_fault plants a fault in the continuum leaves: it needs the weak form (d = 2, K = 2)")
     _check_int(max_boxes, "max_boxes", 1)
     if workers is not None:
         _check_int(workers, "workers", 1)
