@@ -416,7 +416,8 @@ def _cmd_prove(args) -> int:
         raise ValueError("give exactly one of --tau and --tau-range")
     tau = args.tau if args.tau_range is None else tuple(args.tau_range)
     kw = dict(d=args.d, loss=args.loss, max_boxes=args.max_boxes, workers=args.workers, order=args.order,
-              symmetry=args.symmetry, split=args.split)
+              symmetry=args.symmetry, split=args.split,
+              form=None if args.form is None else args.form.replace("-", " "))
     check_prove_arguments(args.K, args.n, tau, **kw)     # every argument, before any work or output
     unchecked = "--no-check" if args.no_check else None
     if unchecked is None:
@@ -606,6 +607,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prove for every tau in [LO, HI] (decimals read exactly; tau becomes a box coordinate)")
     p.add_argument("--d", type=int, default=None, help="feature dimension; default: every d > K at once")
     p.add_argument("--loss", default="cross_entropy", help="loss spec (cross_entropy, label_smoothing:A, focal:G)")
+    p.add_argument("--form", choices=("strict-saddle", "no-spurious-local-minimum"), default=None,
+                   help="what to prove; default: no-spurious-local-minimum at d = 2 with cross-entropy (strict "
+                        "saddle is false there), strict-saddle otherwise")
     p.add_argument("--max-boxes", type=int, default=DEFAULT_MAX_BOXES, help="box budget")
     p.add_argument("--workers", type=int, default=None, help="worker processes for the box batches")
     p.add_argument("--order", choices=("depth", "breadth"), default="depth",

@@ -111,7 +111,8 @@ def test_module_entry_point():
 
 def test_prove_and_check(tmp_path, capsys):
     """nc-verify prove: (2, 1) at tau = 1 is proved for every d > 2 (exit 0), its file re-checks (exit 0);
-    at d = 2 the degenerate member W = u 1^T, H = v 1^T leaves boxes unresolved (exit 3, undecided)."""
+    at d = 2 the degenerate member W = u 1^T, H = v 1^T leaves boxes unresolved in the strict-saddle form
+    (exit 3, undecided), and the weak form (no spurious local minimum, the d = 2 default) is proved."""
     from nc_verify.cli import main
 
     out = tmp_path / "proof.json"
@@ -119,8 +120,10 @@ def test_prove_and_check(tmp_path, capsys):
     assert "status: proved" in capsys.readouterr().out
     assert main(["prove", "--check", str(out)]) == 0
     assert "valid" in capsys.readouterr().out
-    assert main(["prove", "--K", "2", "--n", "1", "--tau", "1", "--d", "2"]) == 3
+    assert main(["prove", "--K", "2", "--n", "1", "--tau", "1", "--d", "2", "--form", "strict-saddle"]) == 3
     assert "unresolved box" in capsys.readouterr().out
+    assert main(["prove", "--K", "2", "--n", "1", "--tau", "1", "--d", "2"]) == 0
+    assert "form: no spurious local minimum" in capsys.readouterr().out
     assert main(["prove", "--K", "2", "--n", "1"]) == 2
     assert "exactly one of --tau and --tau-range" in capsys.readouterr().err
 

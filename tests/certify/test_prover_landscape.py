@@ -129,8 +129,9 @@ def test_progress_callback():
 def test_d2_not_proved_at_degenerate_member(tmp_path):
     """d = K = 2: the member W = u 1^T, H = v 1^T, v _|_ u of the critical continuum has a PSD
     Hessian (eigenvalues 0, 0, 0, 0.5 at tau = 1) and is no strict saddle: the prover must fail
-    there, and only there."""
-    p = prove_landscape(2, 1, 1.0, d=2, min_width=1e-3)
+    there, and only there (the strict-saddle form; the weak form is proved in test_prover_continuum.py)."""
+    p = prove_landscape(2, 1, 1.0, d=2, min_width=1e-3, form="strict saddle")
+    assert p.form == "strict saddle" and p.counts["continuum"] == 0
     assert p.status == "not_proved" and p.counts["unresolved"] > 0
     members = [np.array([-math.pi, math.pi / 2, -math.pi / 2]), np.array([-math.pi, -math.pi / 2, math.pi / 2])]
     un = [l for l in p.leaves if l["test"] == "unresolved"]

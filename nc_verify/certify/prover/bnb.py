@@ -18,6 +18,9 @@ Each box of a batch is tested, in this order (``docs/prover.md``, "Discard tests
     diagonally dominant with positive diagonal (Gershgorin) for a fixed float
     matrix ``Q``: ``H`` is positive definite on the box, so the ETF is its only
     critical point.
+``continuum``
+    (d) (``d = 2``, the weak form only; run last) every critical point in the box lies on the
+    stratum ``W = u 1^T`` and none is a local minimum (:mod:`.continuum`).
 
 A box that passes none is bisected along its widest coordinate at ``(lo + hi) / 2``
 (the path of bisections is recorded so that the checker can rebuild the box and
@@ -36,7 +39,7 @@ from . import enclosures as E
 from .intervals import IA, point
 from .intervals import NUMPY as bk
 
-TESTS = ("gradient", "saddle_inplane", "saddle_normal", "etf_convex")
+TESTS = ("gradient", "saddle_inplane", "saddle_normal", "etf_convex", "continuum")
 _PATH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -90,11 +93,15 @@ def _pos_or_neg(x: IA):
 
 
 class _Evaluator:
-    def __init__(self, chart, loss, allow_normal: bool, drop=None):
+    def __init__(self, chart, loss, allow_normal: bool, drop=None, continuum=None):
         self.chart, self.loss, self.allow_normal, self.drop = chart, loss, allow_normal, drop
+        self.continuum = continuum
 
     def __call__(self, lo, hi):
-        return evaluate_boxes(self.chart, self.loss, lo, hi, self.allow_normal, self.drop)
+        codes, data = evaluate_boxes(self.chart, self.loss, lo, hi, self.allow_normal, self.drop)
+        if self.continuum is not None and (codes < 0).any():      # (d), on the boxes left
+            self.continuum(lo, hi, codes, data, TESTS.index("continuum"))
+        return codes, data
 
 
 def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
@@ -266,7 +273,7 @@ def _split(lo, hi, paths, codes, min_width):
 
 
 def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, workers=None,
-            progress=None, drop=None):
+            progress=None, drop=None, continuum=None):
     """Branch and bound over the chart's domain.
 
     Boxes are taken from the top of a stack, ``batch`` at a time (depth first); a box that
@@ -319,7 +326,7 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
 
     evaluated = 0
     t0 = time.perf_counter()
-    ev = _Evaluator(chart, loss, allow_normal, drop)
+    ev = _Evaluator(chart, loss, allow_normal, drop, continuum)
     w = workers if workers and workers > 1 else 1
     # workers - 1 processes; the calling process evaluates the first chunk of every step itself
     pool = cf.ProcessPoolExecutor(max_workers=w - 1) if w > 1 else None

@@ -62,7 +62,7 @@ def _smear_dims(chart, loss, lo, hi):
 
 
 def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, workers=None,
-                    progress=None, drop=None, symmetry=False, split="widest"):
+                    progress=None, drop=None, continuum=None, symmetry=False, split="widest"):
     """Breadth-first branch and bound over the chart's domain (same leaves format as :func:`.bnb.run_bnb`).
 
     Parameters
@@ -89,7 +89,7 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
     leaves = []
     evaluated = 0
     t0 = time.perf_counter()
-    ev = _Evaluator(chart, loss, allow_normal, drop)
+    ev = _Evaluator(chart, loss, allow_normal, drop, continuum)
     pool = cf.ProcessPoolExecutor(max_workers=workers - 1) if workers and workers > 1 else None
     try:
         while pending:
