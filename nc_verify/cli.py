@@ -403,7 +403,7 @@ def _cmd_prove(args) -> int:
         else:                                                # temperature pieces, re-checked and assembled
             from nc_verify.certify.prover import check_tau_pieces
 
-            result = check_tau_pieces(args.check)
+            result = check_tau_pieces(args.check, workers=args.workers)
             for path, piece in zip(args.check, result.pieces):
                 _say(f"  {path}: {piece.message}")
         _say(str(result))
@@ -606,7 +606,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--d", type=int, default=None, help="feature dimension; default: every d > K at once")
     p.add_argument("--loss", default="cross_entropy", help="loss spec (cross_entropy, label_smoothing:A, focal:G)")
     p.add_argument("--max-boxes", type=int, default=DEFAULT_MAX_BOXES, help="box budget")
-    p.add_argument("--workers", type=int, default=None, help="worker processes for the box batches")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes for the box batches (with --check FILE...: pieces re-checked at once)")
     p.add_argument("--out", metavar="FILE.json", type=_out_file, default=None, help="write the proof as JSON")
     p.add_argument("--check", metavar="FILE.json", nargs="+", default=None,
                    help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify'); "
