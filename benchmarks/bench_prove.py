@@ -9,7 +9,7 @@ only the (2, 1) cases.  ``--speedup N`` instead times one case serially and with
 (checking that the leaves are identical) and writes ``speedup.json`` next to ``--out``, with the
 load average at the start (on a shared machine the ratio is only as good as the idle cores).
 ``--tau-pieces K N`` proves (K, n) (``TAU_PIECES``: (2, 1) over [0.05, 100], (2, 2) over
-[0.05, 20]) in pieces (``prove_tau_pieces``, box budget 3 000 000 per piece), re-checks and
+[0.05, 30]) in pieces (``prove_tau_pieces``, box budget 3 000 000 per piece), re-checks and
 assembles them (``check_tau_pieces``, ``--workers`` processes),
 probes pieces at larger tau, and writes ``tau_pieces_K_N.json``/``.md`` next to ``--out``.  Every proved case is re-verified with ``check_landscape_proof`` from
 the saved file (not-proved runs only when they have <= 50 000 leaves).  Times are wall-clock seconds on the machine that ran it (one process).
@@ -89,7 +89,7 @@ def speedup(workers, out, case=(2, 3, 1.0)):
 
 TAU_PIECES = {  # (K, n): breakpoints (decimals, read exactly)
     (2, 1): ["0.05", "0.5", "1.9", "5", "10", "20", "30", "40", "50", "60", "70", "80", "90", "100"],
-    (2, 2): ["0.05", "0.5", "1.9", "5", "10", "15", "20"],
+    (2, 2): ["0.05", "0.5", "1.9", "5", "10", "15", "20", "30"],
 }
 TAU_PROBES = {(2, 1): [("100", "110"), ("200", "210"), ("340", "350")]}   # beyond the range: how the cost grows
 
