@@ -10,7 +10,8 @@ only the (2, 1) cases.  ``--speedup N`` instead times the cases of ``SPEEDUP_CAS
 ``speedup.json`` next to ``--out``, with the wall and CPU seconds and the load average (on a
 shared machine the ratio is only as good as the idle cores).
 ``--tau-pieces K N`` proves (K, n) (``TAU_PIECES``: (2, 1) over [0.05, 100], (2, 2) over
-[0.05, 10]) in pieces (``prove_tau_pieces``), re-checks and assembles them (``check_tau_pieces``),
+[0.05, 30]) in pieces (``prove_tau_pieces``, box budget 3 000 000 per piece), re-checks and
+assembles them (``check_tau_pieces``, ``--workers`` processes),
 probes pieces at larger tau, and writes ``tau_pieces_K_N.json``/``.md`` next to ``--out``.
 ``--d2`` proves the weak form "no spurious local minimum" at d = 2 (``D2_CASES``; ``--quick``: the
 cases under a minute) and writes ``d2_weak.json``/``.md`` next to ``--out``.  Every proved case is re-verified with ``check_landscape_proof`` from
@@ -172,12 +173,12 @@ def d2_weak(out, quick):
 
 TAU_PIECES = {  # (K, n): breakpoints (decimals, read exactly)
     (2, 1): ["0.05", "0.5", "1.9", "5", "10", "20", "30", "40", "50", "60", "70", "80", "90", "100"],
-    (2, 2): ["0.05", "0.5", "1.9", "5", "10"],
+    (2, 2): ["0.05", "0.5", "1.9", "5", "10", "15", "20", "30"],
 }
 TAU_PROBES = {(2, 1): [("100", "110"), ("200", "210"), ("340", "350")]}   # beyond the range: how the cost grows
 
 
-def tau_pieces(K, n, out, max_boxes):
+def tau_pieces(K, n, out, max_boxes, workers=None):
     """Prove (K, n), every d >= 3, over the range of ``TAU_PIECES`` in pieces, re-check and assemble
     them; then probe the pieces of ``TAU_PROBES`` (numpy layer only) within the same box budget."""
     from nc_verify.certify.prover import check_tau_pieces, prove_tau_pieces
@@ -190,7 +191,7 @@ def tau_pieces(K, n, out, max_boxes):
                                                               f"{p.counts} {p.seconds:.1f} s", flush=True))
         files = sorted(os.path.join(tmp, f) for f in os.listdir(tmp))
         t = time.perf_counter()
-        assembled = check_tau_pieces(files)
+        assembled = check_tau_pieces(files, workers=workers)
         check_s = time.perf_counter() - t
         for f, p, c in zip(files, proofs, assembled.pieces):
             rows.append({"tau": p.tau_exact, "status": p.status, "counts": p.counts, "prove_s": round(p.seconds, 2),
@@ -202,7 +203,8 @@ def tau_pieces(K, n, out, max_boxes):
         probes.append({"tau": p.tau_exact, "status": p.status, "counts": p.counts, "prove_s": round(p.seconds, 2)})
         print(json.dumps(probes[-1]), flush=True)
     rec = {"case": f"({K},{n}) every d>=3, cross_entropy", "assembled": assembled.message,
-           "assembled_status": assembled.status, "assemble_check_s": round(check_s, 2), "max_boxes": max_boxes,
+           "assembled_status": assembled.status, "assemble_check_s": round(check_s, 2), "check_workers": workers,
+           "max_boxes": max_boxes,
            "pieces": rows, "probes": probes, "load_average_1min_at_start": load, "cpu_count": os.cpu_count(),
            "machine": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M")}
     print(assembled.message)
@@ -210,7 +212,7 @@ def tau_pieces(K, n, out, max_boxes):
         json.dump(rec, fh, indent=1)
     bp = TAU_PIECES[(K, n)]
     md = [f"# ({K}, {n}), every d >= 3, every tau in [{bp[0]}, {bp[-1]}], in pieces", "",
-          f"{assembled.message} (assembly and re-check {check_s:.0f} s; 1-minute load average "
+          f"{assembled.message} (assembly and re-check {check_s:.0f} s with {workers or 1} process(es); 1-minute load average "
           f"{load} on {os.cpu_count()} cores at the start; box budget {max_boxes} per piece).", "",
           "| tau | status | evaluated | gradient | saddle in-plane | saddle normal | ETF convex | unresolved | "
           "prove s | check | check s | file MB |", "|" + "---|" * 12]
@@ -235,6 +237,8 @@ def main(argv=None):
     ap.add_argument("--tau-pieces", type=int, nargs=2, metavar=("K", "N"), default=None,
                     help=f"prove (K, n) in {sorted(TAU_PIECES)} over its tau range in checked pieces and assemble them")
     ap.add_argument("--d2", action="store_true", help="prove the d = 2 weak form cases (D2_CASES) instead")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="with --tau-pieces: processes re-checking the pieces at once (check_tau_pieces)")
     args = ap.parse_args(argv)
     if args.d2:
         return d2_weak(os.path.join(os.path.dirname(args.out) or ".", "d2_weak"), args.quick)
@@ -242,7 +246,8 @@ def main(argv=None):
         K, n = args.tau_pieces
         if (K, n) not in TAU_PIECES:
             ap.error(f"--tau-pieces: no breakpoints for ({K}, {n}); known: {sorted(TAU_PIECES)}")
-        return tau_pieces(K, n, os.path.join(os.path.dirname(args.out) or ".", f"tau_pieces_{K}_{n}"), 10**6)
+        return tau_pieces(K, n, os.path.join(os.path.dirname(args.out) or ".", f"tau_pieces_{K}_{n}"), 3 * 10**6,
+                          workers=args.workers)
     if args.speedup:
         speedup(args.speedup, os.path.join(os.path.dirname(args.out) or ".", "speedup.json"))
         return 0

@@ -403,7 +403,7 @@ def _cmd_prove(args) -> int:
         else:                                                # temperature pieces, re-checked and assembled
             from nc_verify.certify.prover import check_tau_pieces
 
-            result = check_tau_pieces(args.check)
+            result = check_tau_pieces(args.check, workers=args.workers)
             for path, piece in zip(args.check, result.pieces):
                 _say(f"  {path}: {piece.message}")
         _say(str(result))
@@ -611,7 +611,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what to prove; default: no-spurious-local-minimum at d = 2 with cross-entropy (strict "
                         "saddle is false there), strict-saddle otherwise")
     p.add_argument("--max-boxes", type=int, default=DEFAULT_MAX_BOXES, help="box budget")
-    p.add_argument("--workers", type=int, default=None, help="worker processes for the box batches")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes for the box batches (with --check FILE...: pieces re-checked at once)")
     p.add_argument("--order", choices=("depth", "breadth"), default="depth",
                    help="search order; breadth: a run that stops says which fraction of the domain it proved")
     p.add_argument("--symmetry", action="store_true",

@@ -343,3 +343,60 @@ def test_log1p_refuses_at_minus_one_exactly():
     assert r.lo == -np.inf and r.hi == np.inf
     r = I.log1p(I.interval(np.nextafter(-1.0, 0.0), 0.5))
     assert np.isfinite(r.lo)
+
+
+# ------------------------------------------------- the flint layer's product by sign cases (exact ends)
+_SIGNED = [(0.0, 0.0), (0.0, 1.5), (0.5, 2.0), (-1.5, 0.0), (-2.0, -0.25), (-0.75, 1.25), (-3.0, 0.5)]
+
+
+def _exact_product_hull(a, b):
+    from fractions import Fraction as Fr
+    ps = [Fr(x) * Fr(y) for x in a for y in b]
+    return min(ps), max(ps)
+
+
+def test_fi_product_is_the_corner_hull_for_every_sign_pattern():
+    """FI picks two corner products by the signs of the ends (four only when both straddle 0):
+    every pattern (zero, positive, negative, straddling; ends at 0) must give exactly the hull
+    of the four corner products (these corners are exact in binary64, so no rounding).  The
+    wrong variant that reads a straddling factor as non-negative (lo = a c, hi = b d) is
+    shown to miss the hull."""
+    from fractions import Fraction as Fr
+    for a in _SIGNED:
+        for b in _SIGNED:
+            r = _fi(*a) * _fi(*b)
+            lo, hi = _exact_product_hull(a, b)
+            assert Fr(float(r.lo)) == lo and Fr(float(r.hi)) == hi, (a, b, r)
+    a, b = (-0.75, 1.25), (0.5, 2.0)
+    wrong_lo = Fr(a[0]) * Fr(b[0])                 # -0.375, but -0.75 * 2 = -1.5 is a product too
+    assert wrong_lo > _exact_product_hull(a, b)[0]
+
+
+@pytest.mark.parametrize("s", [3.0, -2.5, 0.0, -0.0, 7])
+def test_fi_scalar_product_and_quotient(s):
+    """x * s and x / s for an exact scalar order their ends by the sign of s; the quotient by a
+    negative scalar swaps them (the wrong order gives lo > hi, caught here)."""
+    from fractions import Fraction as Fr
+    x = _fi(-0.5, 1.5)
+    r = x * s
+    assert (Fr(float(r.lo)), Fr(float(r.hi))) == _exact_product_hull((-0.5, 1.5), (s, s))
+    if s != 0:
+        q = x / s
+        ends = sorted([Fr(-0.5) / Fr(s), Fr(3, 2) / Fr(s)])
+        assert bool(q.lo <= float(ends[0])) and bool(q.hi >= float(ends[1]))
+        assert bool(q.lo <= q.hi) and Fr(float(q.hi)) - Fr(float(q.lo)) <= (ends[1] - ends[0]) * (1 + Fr(1, 2**50))
+
+
+def test_fi_trig_extremum_just_inside_and_outside():
+    """The flint layer's cos/sin locate the extrema in floats with a margin: an interval whose end
+    is one ulp past an extremum reaches +-1; one ending 1e-6 short of it does not (the margin,
+    about 1e-12 turns, is far below; a margin of 1e-6 turns would fail here)."""
+    half_pi = math.pi / 2
+    r = FB.sin(FB.interval(half_pi - 0.5, np.nextafter(half_pi, 4.0)))
+    assert r.hi == 1
+    r = FB.sin(FB.interval(half_pi - 0.5, half_pi - 1e-6))
+    assert bool(r.hi < 1)
+    r = FB.cos(FB.interval(-2.0, -math.pi + 1e-6))
+    assert bool(r.lo > -1)
+    r = FB.cos(FB.interval(-4.0, -math.pi + 1e-6))
+    assert r.lo == -1

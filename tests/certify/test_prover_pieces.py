@@ -77,3 +77,45 @@ def test_cli_checks_and_assembles_pieces(pieces, capsys):
     assert main(["prove", "--check", *files]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "together they prove every tau in [0.5, 1.9]" in text and "verdict: pass" in text
+
+
+def test_parallel_check_gives_the_serial_verdict(pieces):
+    """workers=2 re-checks the pieces in two processes: the same verdict, messages, leaves checked
+    and order of pieces as the serial check (given in reverse order: results stay in input order)."""
+    out, _ = pieces
+    files = list(reversed(sorted(out.glob("piece_*.json"))))
+    serial = check_tau_pieces(files)
+    par = check_tau_pieces(files, workers=2)
+    assert (par.valid, par.status, par.tau_exact, par.message) == (serial.valid, serial.status, serial.tau_exact,
+                                                                    serial.message)
+    assert [(c.status, c.checked, c.message) for c in par.pieces] == [(c.status, c.checked, c.message)
+                                                                      for c in serial.pieces]
+
+
+def test_parallel_check_rejects_a_corrupted_piece(pieces, tmp_path):
+    """The corrupted piece of test_an_invalid_piece_is_named, checked in a worker process, is
+    named and rejected as in the serial path."""
+    out, _ = pieces
+    js = json.loads((out / "piece_01.json").read_text())
+    leaf = next(l for l in js["leaves"] if l["test"] == "saddle_normal")
+    leaf["data"]["c"], leaf["data"]["e"] = [0.0, 0.0], [0.0, 0.0]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(js))
+    r = check_tau_pieces([out / "piece_00.json", bad], workers=2)
+    assert not r.valid and r.status == "invalid" and "piece 1" in r.message
+    assert r.pieces[0].status == "proved" and r.pieces[1].status == "invalid"
+
+
+@pytest.mark.parametrize("workers", [0, -1, True, 1.5, "2"])
+def test_bad_workers(pieces, workers):
+    out, _ = pieces
+    with pytest.raises(ValueError, match="workers"):
+        check_tau_pieces(sorted(out.glob("piece_*.json")), workers=workers)
+
+
+def test_cli_checks_pieces_in_parallel(pieces, capsys):
+    out, _ = pieces
+    files = [str(f) for f in sorted(out.glob("piece_*.json"))]
+    assert main(["prove", "--check", *files, "--workers", "2"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "together they prove every tau in [0.5, 1.9]" in text and "verdict: pass" in text

@@ -36,7 +36,7 @@ def subtracted(ch, lo, hi):
     def m(k, j):
         (iuk, itk, thk), (iuj, itj, thj) = cols[k], cols[3 + j]
         base = (zero if itk is None else x[itk]) - x[itj]
-        cD = E._shifted_trig(bk, base, thk - thj)[0]
+        cD = E.shifted_trig(bk, base, thk - thj)[0]
         Cj, Sj = bk.cos(x[iuj]), bk.sin(x[iuj])
         if iuk is None:
             return Cj * cD

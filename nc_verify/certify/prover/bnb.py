@@ -22,7 +22,8 @@ Each box of a batch is tested, in this order (``docs/prover.md``, "Discard tests
     (d) (``d = 2``, the weak form only; run last) every critical point in the box lies on the
     stratum ``W = u 1^T`` and none is a local minimum (:mod:`.continuum`).
 
-A box that passes none is bisected along its widest coordinate at ``(lo + hi) / 2``
+A box that passes none is bisected at ``(lo + hi) / 2`` along its widest side, angle and
+temperature widths weighed by functions of the box's temperature (:func:`split_coordinate`)
 (the path of bisections is recorded so that the checker can rebuild the box and
 prove coverage), or left unresolved when narrower than ``min_width`` or when the box
 budget is spent.
@@ -57,13 +58,53 @@ def split_point(lo: float, hi: float) -> float:
     return 0.5 * (lo + hi)
 
 
+def split_coordinate(width, tau_lo, tau_hi, n_angles: int):
+    """The coordinate along which a box is bisected: the widest side, the angles' widths weighed by
+    ``sqrt(tau_hi)`` and the temperature's (coordinate ``n_angles``, when ``tau`` is one) by
+    ``1 + 1 / (2 tau_lo)`` (the box's temperature ends).
+
+    The logits ``tau cos(alpha_k - phi_j)`` move by up to ``tau`` per radian of an angle and by up to
+    1 per unit of ``tau``, and the chart gradient's prefactor ``tau`` by ``w / tau_lo`` relatively over
+    a temperature width ``w``; the square root is an empirical compromise between weighing the
+    angles by ``tau`` (too many angle splits at ``tau`` of 0.5 to 5) and not at all (the raw widest
+    side, too many temperature splits above ``tau`` = 5).  Measured box counts, (2, 2): 22 589
+    against 201 091 (raw widest side) on ``[0.05, 0.5]``, 299 121 against 486 019 on ``[5, 10]``,
+    132 809 against 133 413 on ``[1.9, 5]``; (2, 1) on ``[50, 60]``: 14 497 against 63 933.  At one
+    temperature this is the widest side.
+
+    ``width`` is one box's widths, shape (D,) (returns an int), or a batch's, shape (B, D), with
+    ``tau_lo``, ``tau_hi`` scalars or shape (B,) (returns an int array, shape (B,)).
+    """
+    w = np.array(width, dtype=float)
+    one = w.ndim == 1
+    w = np.atleast_2d(w)
+    tau_lo = np.asarray(tau_lo, dtype=float).reshape(-1, 1)
+    tau_hi = np.asarray(tau_hi, dtype=float).reshape(-1, 1)
+    w[:, :n_angles] *= np.sqrt(tau_hi)
+    if w.shape[1] > n_angles:
+        w[:, n_angles:n_angles + 1] *= 1.0 + 0.5 / tau_lo
+    dims = np.argmax(w, axis=1)
+    return int(dims[0]) if one else dims
+
+
+def bisection_dims(chart, lo, hi) -> np.ndarray:
+    """:func:`split_coordinate` of each box of a batch ``lo``, ``hi`` (shape (B, D)) of ``chart``'s
+    domain: the temperature ends are the box's own where ``tau`` is a coordinate, else the chart's."""
+    m = chart.n_angles
+    if chart.tau_is_coordinate:
+        return split_coordinate(hi - lo, lo[:, m], hi[:, m], m)
+    return split_coordinate(hi - lo, chart.tau_lo, chart.tau_hi, m)
+
+
 def box_center(lo, hi):
     """Centre used by the mean-value form (any point of the box is valid)."""
     return np.clip(0.5 * (np.asarray(lo) + np.asarray(hi)), lo, hi)
 
 
-def _stack(entries, shape_b):
-    """List (or list of lists) of IA/None -> one IA with trailing axes (zeros for None)."""
+def stack_intervals(entries, shape_b):
+    """List (or list of lists) of IA/None -> one IA with trailing axes (zeros for None).
+
+    Shared by the depth-first (:func:`run_bnb`) and breadth-first (:mod:`.frontier`) searches."""
     def conv(e):
         if e is None:
             z = np.zeros(shape_b)
@@ -92,7 +133,10 @@ def _pos_or_neg(x: IA):
     return (x.lo > 0.0) | (x.hi < 0.0)
 
 
-class _Evaluator:
+class BoxEvaluator:
+    """The discard tests of a batch of boxes, ``(codes, data)`` per box (a picklable callable sent to
+    the worker processes); shared by :func:`run_bnb` and :func:`.frontier.run_bnb_breadth`."""
+
     def __init__(self, chart, loss, allow_normal: bool, drop=None, continuum=None):
         self.chart, self.loss, self.allow_normal, self.drop = chart, loss, allow_normal, drop
         self.continuum = continuum
@@ -137,7 +181,7 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
 
     Qb = E.quantities(bk, chart, xs, T, loss)
     # ---- (a) naive gradient
-    g_box = _stack(E.gradient(chart, Qb, loss), sb)
+    g_box = stack_intervals(E.gradient(chart, Qb, loss), sb)
     ok = _pos_or_neg(g_box)
     for b in np.nonzero(ok.any(axis=1))[0]:
         codes[b] = 0
@@ -147,13 +191,13 @@ def evaluate_boxes(chart, loss, lo, hi, allow_normal, drop=None):
         return codes, data
     # ---- float Hessian at the centre (directions, preconditioner)
     Qcm = E.quantities(bk, chart, xcs, point(tmid), loss)
-    Hc = _stack(E.hessian(bk, chart, Qcm, drop), sb).mid()                       # (B, m, m)
+    Hc = stack_intervals(E.hessian(bk, chart, Qcm, drop), sb).mid()                       # (B, m, m)
     Hc = 0.5 * (Hc + np.swapaxes(Hc, 1, 2))
     Hc = np.where(np.isfinite(Hc), Hc, 0.0)      # only a heuristic for directions: any finite matrix will do
     # ---- (a) mean-value forms
     Qc = E.quantities(bk, chart, xcs, T, loss)
-    g_c = _stack(E.gradient(chart, Qc, loss), sb)                                 # (B, m)
-    J = _stack(E.hessian(bk, chart, Qb, drop), sb)                               # (B, m, m)
+    g_c = stack_intervals(E.gradient(chart, Qc, loss), sb)                                 # (B, m)
+    J = stack_intervals(E.hessian(bk, chart, Qb, drop), sb)                               # (B, m, m)
     with np.errstate(all="ignore"):
         try:
             Rinv = np.linalg.pinv(Hc)
@@ -248,19 +292,20 @@ MIN_CHUNK = 32
 SPECULATE_BELOW = 256
 
 
-def _split(lo, hi, paths, codes, min_width):
+def _split(chart, lo, hi, paths, codes, min_width):
     """The bookkeeping of one evaluated batch, vectorised: which boxes are leaves, and the children.
 
     Returns ``(leaf_rows, child_lo, child_hi, child_paths)``: the rows that are leaves, in
     order (discarded, or undecided and narrower than ``min_width``), and the children of the
     other rows, each row's right child then its left child (so that the left child is on top
-    of the stack, processed first), bisected along the widest coordinate at :func:`split_point`.
+    of the stack, processed first), bisected along the coordinate of :func:`split_coordinate` at
+    :func:`split_point`.
     """
     w = hi - lo
     split = (codes < 0) & ~(w.max(axis=1) < min_width)
     leaf_rows = np.flatnonzero(~split)
     rows = np.flatnonzero(split)
-    dims = np.argmax(w[rows], axis=1)
+    dims = bisection_dims(chart, lo[rows], hi[rows])
     s = split_point(lo[rows, dims], hi[rows, dims])
     child_lo = np.repeat(lo[rows], 2, axis=0)
     child_hi = np.repeat(hi[rows], 2, axis=0)
@@ -326,7 +371,7 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
 
     evaluated = 0
     t0 = time.perf_counter()
-    ev = _Evaluator(chart, loss, allow_normal, drop, continuum)
+    ev = BoxEvaluator(chart, loss, allow_normal, drop, continuum)
     w = workers if workers and workers > 1 else 1
     # workers - 1 processes; the calling process evaluates the first chunk of every step itself
     pool = cf.ProcessPoolExecutor(max_workers=w - 1) if w > 1 else None
@@ -349,7 +394,7 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
                     level = (lo, hi, paths)
                     ahead.clear()                        # what is left of the last step's: never used
                     while True:
-                        _, clo, chi, cpaths = _split(*level, np.full(len(level[2]), -1), min_width)
+                        _, clo, chi, cpaths = _split(chart, *level, np.full(len(level[2]), -1), min_width)
                         if not cpaths or len(paths) + len(cpaths) > min(w * SPECULATE_BELOW, max_boxes - evaluated):
                             break
                         lo, hi, paths = np.concatenate([lo, clo]), np.concatenate([hi, chi]), paths + cpaths
@@ -379,7 +424,7 @@ def run_bnb(chart, loss, *, allow_normal, max_boxes, min_width, batch=2048, work
             stack_lo, stack_hi, stack_path = stack_lo[:top], stack_hi[:top], stack_path[:top]
             stack_code, stack_data = stack_code[:top], stack_data[:top]
             evaluated += nb
-            leaf_rows, new_lo, new_hi, new_path = _split(lo, hi, paths, codes, min_width)
+            leaf_rows, new_lo, new_hi, new_path = _split(chart, lo, hi, paths, codes, min_width)
             pending.append((lo, hi, paths, codes, data, leaf_rows))
             if pool is None:
                 flush()

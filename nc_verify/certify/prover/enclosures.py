@@ -32,6 +32,7 @@ the checker never uses it).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -397,15 +398,39 @@ def _angle(bk, chart, x, k=None, j=None):
     return x[chart.K - 1 + j]
 
 
-def _shifted_trig(bk, base, q):
+def _quarter_turns(q):
+    """``r`` in 0..3 when the rational ``q`` is ``r/2`` modulo 2 (a whole number of quarter turns), else None."""
+    return int(2 * q) % 4 if (2 * q).denominator == 1 else None
+
+
+def shifted_trig(bk, base, q, r=False):
     """``cos(base + q pi), sin(base + q pi)`` for an interval ``base`` and a rational ``q``
-    (``q`` a multiple of 1/2: exact quarter turns, no enclosure of pi needed)."""
-    if (2 * q).denominator == 1:                 # quarter turns: exact
+    (``q`` a multiple of 1/2: exact quarter turns, no enclosure of pi needed; ``r``, if given, is
+    :func:`_quarter_turns` of ``q``)."""
+    if r is False:
+        r = _quarter_turns(q)
+    if r is not None:                            # quarter turns: exact
         c, s = bk.cos(base), bk.sin(base)
-        r = int(2 * q) % 4
         return [(c, s), (-s, c), (-c, -s), (s, -c)][r]
     arg = base + bk.pi_multiple(q)
     return bk.cos(arg), bk.sin(arg)
+
+
+@functools.lru_cache(maxsize=32)
+def _planar_shifts(offsets, labels):
+    """The rational shifts (units of ``pi``) :func:`quantities` needs, with their quarter turns:
+    ``one[k][j]`` for ``c_kj, s_kj`` and, per pair ``k < l``, ``half[(k, l)]`` for ``D`` and
+    ``pair[(k, l)][j]`` for ``S`` (each a pair ``(q, r)``)."""
+    K = len(offsets)
+    one = [[(offsets[k] - offsets[y], _quarter_turns(offsets[k] - offsets[y])) for y in labels] for k in range(K)]
+    half, pair = {}, {}
+    for k in range(K):
+        for l in range(k + 1, K):
+            q = (offsets[k] - offsets[l]) / 2
+            half[(k, l)] = (q, _quarter_turns(q))
+            qs = [(offsets[k] + offsets[l]) / 2 - offsets[y] for y in labels]
+            pair[(k, l)] = [(q_, _quarter_turns(q_)) for q_ in qs]
+    return one, half, pair
 
 
 def quantities(bk, chart, x, T, loss: ProverLoss):
@@ -432,24 +457,24 @@ def quantities(bk, chart, x, T, loss: ProverLoss):
     if getattr(chart, "kind", "planar") == "sphere3":
         return sphere_quantities(bk, chart, x, T, loss)
     K, N, labels, off = chart.K, chart.N, chart.labels, chart.offsets
+    one, half_, pair = _planar_shifts(tuple(off), tuple(int(y) for y in labels))
     c = [[None] * N for _ in range(K)]
     s = [[None] * N for _ in range(K)]
     for k in range(K):
         for j in range(N):
             t = x[K - 1 + j]
             base = -t if k == 0 else x[k - 1] - t
-            c[k][j], s[k][j] = _shifted_trig(bk, base, off[k] - off[labels[j]])
+            c[k][j], s[k][j] = shifted_trig(bk, base, *one[k][j])
     dc, ds = {}, {}
     for k in range(K):
         for l in range(k + 1, K):
             ak, al = _angle(bk, chart, x, k=k), _angle(bk, chart, x, k=l)
             diff = (-al if ak is None else ak - al) * 0.5          # (a_k - a_l)/2, exact halving
-            half = (off[k] - off[l]) / 2
-            sD = _shifted_trig(bk, diff, half)[1]
+            sD = shifted_trig(bk, diff, *half_[(k, l)])[1]
             dc[(k, l)], ds[(k, l)], dc[(l, k)], ds[(l, k)] = [], [], [], []
             for j in range(N):
                 ssum = (al * 0.5 if ak is None else (ak + al) * 0.5) - x[K - 1 + j]
-                cS, sS = _shifted_trig(bk, ssum, (off[k] + off[l]) / 2 - off[labels[j]])
+                cS, sS = shifted_trig(bk, ssum, *pair[(k, l)][j])
                 dck = -(sS * sD) * 2.0
                 dsk = (cS * sD) * 2.0
                 dc[(k, l)].append(dck)
@@ -705,9 +730,9 @@ def _column_difference(bk, chart, x, trig, k, l, j):
     zero = bk.point(0.0)
     tk = zero if itk is None else x[itk]
     tl = zero if itl is None else x[itl]
-    half_d = _shifted_trig(bk, (tk - tl) * 0.5, (thk - thl) / 2)[1]
-    s_sum = _shifted_trig(bk, (tk + tl) * 0.5 - x[itj], (thk + thl) / 2 - thj)[1]
-    cB = _shifted_trig(bk, tl - x[itj], thl - thj)[0]
+    half_d = shifted_trig(bk, (tk - tl) * 0.5, (thk - thl) / 2)[1]
+    s_sum = shifted_trig(bk, (tk + tl) * 0.5 - x[itj], (thk + thl) / 2 - thj)[1]
+    cB = shifted_trig(bk, tl - x[itj], thl - thj)[0]
     (Ck, Sk), Sl = trig[k], trig[l][1]
     Cj, Sj = trig[chart.K + j]
     dcos = -(s_sum * half_d) * 2.0
@@ -793,7 +818,7 @@ def sphere_quantities(bk, chart, x, T, loss: ProverLoss) -> SphereQuantities:
             tk = None if itk is None else x[itk]
             tj = x[itj]
             base = -tj if tk is None else tk - tj
-            cD, sD = _shifted_trig(bk, base, thk - thj)
+            cD, sD = shifted_trig(bk, base, thk - thj)
             (Ck, Sk), (Cj, Sj) = trig[k], trig[cj]
             mv, g, h = _pair_derivatives(Ck, Sk, Cj, Sj, cD, sD)
             idx = {"uk": iuk, "pk": itk, "uj": iuj, "pj": itj}

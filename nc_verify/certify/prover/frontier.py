@@ -24,7 +24,7 @@ import numpy as np
 
 from . import enclosures as E
 from . import symmetry as S
-from .bnb import TESTS, _Evaluator, _stack, path_char, split_point
+from .bnb import TESTS, BoxEvaluator, stack_intervals, bisection_dims, path_char, split_point
 from .intervals import NUMPY as bk
 from .intervals import point
 
@@ -52,7 +52,7 @@ def _smear_dims(chart, loss, lo, hi):
     tmid = 0.5 * (lo[:, m] + hi[:, m]) if chart.tau_is_coordinate else np.full(B, chart.tau_lo)
     Q = E.quantities(bk, chart, [point(xc[:, i]) for i in range(m)], point(tmid), loss)
     with np.errstate(all="ignore"):
-        H = _stack(E.hessian(bk, chart, Q), (B,)).mid()
+        H = stack_intervals(E.hessian(bk, chart, Q), (B,)).mid()
         w = hi - lo
         sm = w[:, :m] * np.abs(H).sum(axis=1)
     widest = np.argmax(w, axis=1)
@@ -89,7 +89,7 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
     leaves = []
     evaluated = 0
     t0 = time.perf_counter()
-    ev = _Evaluator(chart, loss, allow_normal, drop, continuum)
+    ev = BoxEvaluator(chart, loss, allow_normal, drop, continuum)
     pool = cf.ProcessPoolExecutor(max_workers=workers - 1) if workers and workers > 1 else None
     try:
         while pending:
@@ -122,6 +122,7 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
                     if c[k] >= 0:
                         labels[b], data[b] = TESTS[c[k]], d[k]
             split_dims = None
+            widest = bisection_dims(chart, lo, hi)           # the depth-first search's rule (bnb)
             if split == "smear":
                 und = np.array([b for b in range(nb) if labels[b] is None], dtype=int)
                 split_dims = {}
@@ -139,7 +140,7 @@ def run_bnb_breadth(chart, loss, *, allow_normal, max_boxes, min_width, batch=20
                     leaves.append({"path": paths[b], "lo": lo[b].tolist(), "hi": hi[b].tolist(),
                                    "test": "unresolved", "data": {"why": "narrower than min_width"}})
                     continue
-                dim = int(np.argmax(w)) if split_dims is None else split_dims[b]
+                dim = int(widest[b]) if split_dims is None else split_dims[b]
                 s = split_point(lo[b, dim], hi[b, dim])
                 l1, h1 = lo[b].copy(), hi[b].copy()
                 h1[dim] = s

@@ -342,6 +342,14 @@ class FI:
         self.lo = lo
         self.hi = hi
 
+    @classmethod
+    def _exact(cls, lo, hi):
+        """``[lo, hi]`` from endpoints known not to be NaN (no check)."""
+        out = object.__new__(cls)
+        out.lo = lo
+        out.hi = hi
+        return out
+
     @staticmethod
     def _c(x):
         if isinstance(x, FI):
@@ -353,24 +361,51 @@ class FI:
         return f"FI([{float(self.lo)!r}, {float(self.hi)!r}])"
 
     def __neg__(self):
-        return FI(-self.hi, -self.lo)
+        return FI._exact(-self.hi, -self.lo)
 
     def __add__(self, o):
-        o = FI._c(o)
-        return FI((self.lo + o.lo).lower(), (self.hi + o.hi).upper())
+        if isinstance(o, FI):
+            return FI((self.lo + o.lo).lower(), (self.hi + o.hi).upper())
+        c = _ARB(o) if isinstance(o, int) else _ARB(float(o))
+        return FI((self.lo + c).lower(), (self.hi + c).upper())
 
     __radd__ = __add__
 
     def __sub__(self, o):
-        o = FI._c(o)
-        return FI((self.lo - o.hi).lower(), (self.hi - o.lo).upper())
+        if isinstance(o, FI):
+            return FI((self.lo - o.hi).lower(), (self.hi - o.lo).upper())
+        c = _ARB(o) if isinstance(o, int) else _ARB(float(o))
+        return FI((self.lo - c).lower(), (self.hi - c).upper())
 
     def __rsub__(self, o):
         return FI._c(o) - self
 
     def __mul__(self, o):
-        o = FI._c(o)
-        ps = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi]
+        a, b = self.lo, self.hi
+        if not isinstance(o, FI):
+            if isinstance(o, (int, float)) and math.isfinite(o) and a.is_finite() and b.is_finite():
+                # an exact scalar: two products, the order given by its sign
+                c = _ARB(o) if isinstance(o, int) else _ARB(float(o))
+                if o >= 0:
+                    return FI._exact((a * c).lower(), (b * c).upper())
+                return FI._exact((b * c).lower(), (a * c).upper())
+            o = FI._c(o)
+        c, d = o.lo, o.hi
+        if a.is_finite() and b.is_finite() and c.is_finite() and d.is_finite():
+            # finite endpoints: the extreme corners by the signs (two products unless both straddle 0)
+            if a >= 0:
+                lo, hi = (a * c, b * d) if c >= 0 else (b * c, a * d) if d <= 0 else (b * c, b * d)
+            elif b <= 0:
+                lo, hi = (a * d, b * c) if c >= 0 else (b * d, a * c) if d <= 0 else (a * d, a * c)
+            elif c >= 0:
+                lo, hi = a * d, b * d
+            elif d <= 0:
+                lo, hi = b * c, a * c
+            else:
+                lo1, lo2, hi1, hi2 = (a * d).lower(), (b * c).lower(), (a * c).upper(), (b * d).upper()
+                return FI._exact(lo1 if lo1 < lo2 else lo2, hi1 if hi1 > hi2 else hi2)
+            return FI._exact(lo.lower(), hi.upper())
+        ps = [a * c, a * d, b * c, b * d]
         lows = [p.lower() for p in ps]
         ups = [p.upper() for p in ps]
         if any(z.is_nan() for z in lows + ups):
@@ -386,10 +421,26 @@ class FI:
     __rmul__ = __mul__
 
     def __truediv__(self, o):
+        a, b = self.lo, self.hi
+        if (not isinstance(o, FI) and isinstance(o, (int, float)) and math.isfinite(o) and o != 0
+                and a.is_finite() and b.is_finite()):
+            # an exact nonzero scalar: one rounding per end instead of an enclosed reciprocal
+            c = _ARB(o) if isinstance(o, int) else _ARB(float(o))
+            if o > 0:
+                return FI._exact((a / c).lower(), (b / c).upper())
+            return FI._exact((b / c).lower(), (a / c).upper())
         return self * _fi_recip(FI._c(o))
 
 
 _ARB = None
+
+
+def _arb_cos(z):
+    return z.cos()
+
+
+def _arb_sin(z):
+    return z.sin()
 
 
 def _fi_recip(x: FI) -> FI:
@@ -398,20 +449,27 @@ def _fi_recip(x: FI) -> FI:
     return FI(_ARB.neg_inf(), _ARB.pos_inf())
 
 
-def _fi_trig(x: FI, f, max_at, min_at, pi) -> FI:
+def _fi_trig(x: FI, f, max_at, min_at) -> FI:
+    """``f`` (cos or sin) on ``x``: the endpoint values, and 1 / -1 where ``x`` (widened by 1e-12
+    turns) meets ``max_at + 2 k pi`` / ``min_at + 2 k pi`` (``max_at``, ``min_at``: arb balls)."""
     a, b = x.lo, x.hi
     fa, fb = f(a), f(b)
-    lo = fa.lower() if fa.lower() < fb.lower() else fb.lower()
-    hi = fa.upper() if fa.upper() > fb.upper() else fb.upper()
-    two_pi = 2 * pi
-    if bool((b - a) >= two_pi) or not (abs(float(a)) < 1e6 and abs(float(b)) < 1e6):
+    lo, lo2, hi, hi2 = fa.lower(), fb.lower(), fa.upper(), fb.upper()
+    if lo2 < lo:
+        lo = lo2
+    if hi2 > hi:
+        hi = hi2
+    af, bf = float(a), float(b)
+    if not (abs(af) < 1e6 and abs(bf) < 1e6) or bf - af >= _TWO_PI:
         return FI(_ARB(-1), _ARB(1))
-    for shift, is_max in ((max_at, True), (min_at, False)):
-        sh = Fraction(shift)
-        sp = pi * sh.numerator / sh.denominator
-        t_lo = float(((a - sp) / two_pi).lower()) - 1e-12
-        t_hi = float(((b - sp) / two_pi).upper()) + 1e-12
-        if math.ceil(t_lo) <= math.floor(t_hi):
+    # whether max_at + 2 k pi (min_at + 2 k pi) lies in [a, b], in turns t = (x - shift) / (2 pi), in
+    # floats: float(a) is within one ulp of a, and the subtraction and the division add a few ulps,
+    # so the computed t is within (|a| + 4) 2**-50 of the exact one; the margin is four times that
+    # plus 1e-12 turns (an extremum just outside the interval is included: that only widens)
+    margin = 1e-12 + (max(abs(af), abs(bf)) + 4.0) * 2.0 ** -48
+    for sp, is_max in ((max_at, True), (min_at, False)):
+        spf = float(sp)
+        if math.ceil((af - spf) / _TWO_PI - margin) <= math.floor((bf - spf) / _TWO_PI + margin):
             if is_max:
                 hi = _ARB(1)
             else:
@@ -437,6 +495,7 @@ class FlintBackend:
         self.arb = self.fl.arb
         _ARB = self.arb
         self._pi = self.arb.pi()
+        self._pi_2, self._0 = self._pi / 2, self.arb(0)
 
     def point(self, x):
         a = self.arb(float(x))
@@ -483,10 +542,10 @@ class FlintBackend:
         return FI((small * small).lower(), hi)
 
     def cos(self, x):
-        return _fi_trig(x, lambda z: z.cos(), 0, 1, self._pi)
+        return _fi_trig(x, _arb_cos, self._0, self._pi)
 
     def sin(self, x):
-        return _fi_trig(x, lambda z: z.sin(), Fraction(1, 2), Fraction(-1, 2), self._pi)
+        return _fi_trig(x, _arb_sin, self._pi_2, -self._pi_2)
 
     @staticmethod
     def is_pos(x):

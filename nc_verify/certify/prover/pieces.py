@@ -10,6 +10,7 @@ every ``tau`` in the union (``docs/prover.md``, "A temperature range in pieces")
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -91,13 +92,23 @@ class TauPiecesCheck:
         return self.message
 
 
-def check_tau_pieces(proofs) -> TauPiecesCheck:
+def _check_piece(proof):
+    """Load a piece once and re-check it: ``(ProofCheck, (K, n, d, loss, stratum), tau_exact)``, the
+    statement read from the same data the checker verified."""
+    pr = proof if isinstance(proof, LandscapeProof) else LandscapeProof.load(proof)
+    return check_landscape_proof(pr), (pr.K, pr.n, pr.d, pr.loss, pr.stratum), pr.tau_exact
+
+
+def check_tau_pieces(proofs, *, workers=None) -> TauPiecesCheck:
     """Re-check proofs of temperature pieces and assemble them.
 
     Parameters
     ----------
     proofs : list of path or LandscapeProof
         The pieces, in any order.
+    workers : int or None
+        Processes re-checking pieces at the same time (each piece is an independent proof);
+        ``None`` or 1: one after the other in this process.  The verdict does not depend on it.
 
     Returns
     -------
@@ -110,20 +121,26 @@ def check_tau_pieces(proofs) -> TauPiecesCheck:
     """
     if not isinstance(proofs, (list, tuple)) or not proofs:
         raise ValueError("proofs must be a non-empty list of proof files or LandscapeProof objects")
-    loaded = [p if isinstance(p, LandscapeProof) else LandscapeProof.load(p) for p in proofs]
-    checks = [check_landscape_proof(p) for p in proofs]
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
+    if workers is None or workers == 1 or len(proofs) == 1:
+        results = [_check_piece(p) for p in proofs]
+    else:
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(proofs))) as pool:
+            results = list(pool.map(_check_piece, proofs))      # in the order given, as the serial loop
+    checks = [r[0] for r in results]
 
     def fail(msg):
         return TauPiecesCheck(False, "invalid", None, checks, f"invalid: {msg}")
     bad = [i for i, c in enumerate(checks) if not c.valid]
     if bad:
         return fail(f"piece {bad[0]} is not a valid proof: {checks[bad[0]].message}")
-    problem = {(p.K, p.n, p.d, p.loss, p.stratum) for p in loaded}
+    problem = {r[1] for r in results}
     if len(problem) != 1:
         return fail(f"the pieces state different problems (K, n, d, loss, stratum): {sorted(map(str, problem))}")
     ivs = []
-    for p in loaded:
-        t = p.tau_exact
+    for r in results:
+        t = r[2]
         ivs.append((Fraction(t[0]), Fraction(t[1])) if isinstance(t, list) else (Fraction(t), Fraction(t)))
     order = sorted(range(len(ivs)), key=lambda i: ivs[i])
     lo, hi = ivs[order[0]]

@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .enclosures import _shifted_trig
+from .enclosures import shifted_trig
 
 LABEL = "symmetry"
 
@@ -64,14 +64,14 @@ def pair_differences(bk, x):
     a2, u3, t3 = x[0], x[1], x[2]
     third = Fraction(1, 3)
     # (phi_2 + phi_3)/2 = (a_2 + t_3)/2 exactly; (phi_2 - phi_3)/2 = (a_2 - t_3)/2 + 2 pi/3
-    s_sum = _shifted_trig(bk, (a2 + t3) * 0.5, Fraction(0))[1]
-    s_dif = _shifted_trig(bk, (a2 - t3) * 0.5, 2 * third)[1]
-    c_phi3 = _shifted_trig(bk, t3, -2 * third)[0]
+    s_sum = shifted_trig(bk, (a2 + t3) * 0.5, Fraction(0))[1]
+    s_dif = shifted_trig(bk, (a2 - t3) * 0.5, 2 * third)[1]
+    c_phi3 = shifted_trig(bk, t3, -2 * third)[0]
     s_half_u = bk.sin(u3 * 0.5)
     d1 = -(s_sum * s_dif) * 2.0 + bk.sqr(s_half_u) * c_phi3 * 2.0
     # phi_3 - phi_2/2 = t_3 - a_2/2 - pi; phi_2/2 = a_2/2 + pi/3
-    s_a = _shifted_trig(bk, t3 - a2 * 0.5, Fraction(-1))[1]
-    s_b = _shifted_trig(bk, a2 * 0.5, third)[1]
+    s_a = shifted_trig(bk, t3 - a2 * 0.5, Fraction(-1))[1]
+    s_b = shifted_trig(bk, a2 * 0.5, third)[1]
     d2 = -(bk.cos(u3) * (s_a * s_b)) * 2.0
     return d1, d2
 
