@@ -191,7 +191,7 @@ def test_search_plan_has_subgroup_batches_for_every_small_r():
 
 
 def test_search_plan_weights_the_near_coincident_sources():
-    """4 batches each of coincident and clustered per round, 1 of symmetric (docs/search.md, yield table).
+    """4 batches each of coincident and clustered per round, 1 of symmetric (docs/search.md, "The points found late").
 
     The former plan (1 batch each) and a plan raising only one of the two fail the equality.
     """
