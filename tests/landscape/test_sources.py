@@ -188,3 +188,19 @@ def test_search_plan_has_subgroup_batches_for_every_small_r():
                 got[t.r] = got.get(t.r, 0) + 1
                 assert t.size == 32
         assert got == rs, size
+
+
+def test_search_plan_weights_the_near_coincident_sources():
+    """4 batches each of coincident and clustered per round, 1 of symmetric (docs/search.md, "The points found late").
+
+    The former plan (1 batch each) and a plan raising only one of the two fail the equality.
+    """
+    from nc_verify.landscape.search import _round_tasks
+
+    def counts(size):
+        tasks = _round_tasks(UFMProblem(*size), 1, 32, 0.02, ("lm",))
+        return {s: sum(1 for t in tasks if t.source == s) for s in ("coincident", "clustered", "symmetric")}
+
+    for size in [(7, 5, 2, 1.5), (3, 4, 1, 1.0), (10, 6, 3, 0.8)]:
+        got = counts(size)
+        assert got == {"coincident": 4, "clustered": 4, "symmetric": 1}, size
