@@ -60,6 +60,24 @@ def test_saturation_needs_every_random_point_hit_twice():
     assert is_saturated(d, [_Point(5, {"uniform": 5}), _Point(1, {"strata": 1})])
 
 
+def test_explore_hits_are_not_independent_draws():
+    """A point reached once by a random start and eight times by ``explore`` starts (perturbations of
+    the points found) is still a singleton: the search is not saturated, and the Good-Turing estimate
+    counts it.  Counting the explore hits (the rule before) would call the search saturated with an
+    estimate of 0."""
+    from nc_verify.landscape.search import CriticalPointSearch
+    d = _discovery(MIN_SATURATION_STARTS, 10)
+    rare = _Point(9, {"subgroup": 1, "explore": 8})
+    common = _Point(20, {"small_r": 12, "explore": 8})
+    exact = _Point(3, {"strata": 1, "explore": 2})
+    assert not is_saturated(d, [common, rare, exact])
+    assert is_saturated(d, [common, _Point(10, {"subgroup": 2, "explore": 8}), exact])
+    search = CriticalPointSearch(points=[common, rare, exact], n_starts=len(d), n_converged=32,
+                                 discovery=d, descent_costs=np.zeros(0), n_enumerated=1)
+    # independent converged random starts: 12 + 1 (the exact point's hits and every explore hit left out)
+    assert search.unseen_probability == 1 / 13
+
+
 # --------------------------------------------------------------------------- BLAS threads
 @pytest.mark.parametrize("T, limited", [(threads.SMALL_TANGENT_DIMENSION, True),
                                         (threads.SMALL_TANGENT_DIMENSION + 1, False)])

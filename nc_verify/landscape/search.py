@@ -66,15 +66,16 @@ same seed.  The results of a round are merged in batch order, start by start.
 Saturation: the search is *saturated* when it has used at least
 :data:`MIN_SATURATION_STARTS` starts, the last :data:`SATURATION_FRACTION` of them
 found no new distinct point (with the default one half: doubling the starts found
-nothing new), and every distinct point was reached by at least two random starts
-(so the Good-Turing estimate below is zero); points of the exact enumeration
-(``"strata"``) are known exactly and need no second hit.  With ``n_starts=None``
+nothing new), and every distinct point was reached by at least two independent random
+starts (so the Good-Turing estimate below is zero); points of the exact enumeration
+(``"strata"``) are known exactly and need no second hit, and the ``"explore"`` starts, drawn
+around the points already found, are not independent draws: their hits do not count.  With ``n_starts=None``
 the search runs until it is saturated or reaches ``max_starts``.  Saturation is
 evidence, not proof, that every critical point has been found: a point whose
 basin catches a fraction ``p`` of the starts is missed by ``m`` starts with
 probability ``(1 - p)^m``.  The Good-Turing estimate of the chance that one more
-start finds a new point (points hit by exactly one random start / converged
-random starts) is reported alongside.
+start finds a new point (points reached by at most one independent random start /
+converged independent random starts) is reported alongside.
 
 Distinct points are kept modulo the symmetries of the problem, hashed by cost
 (:class:`~nc_verify.landscape.points.PointIndex`).
@@ -125,6 +126,12 @@ SOURCES = ("strata", "small_r", "collapsed", "subgroup", "symmetric", "coinciden
            "subspace", "family", "descent")
 #: Sources whose points are exact constructions: they need no second hit to count as saturated.
 ENUMERATED_SOURCES = ("strata",)
+#: Sources whose starts are drawn around the points already found (perturbations of them): their hits
+#: are no independent draws, so they count neither as a point's second hit in the saturation rule
+#: nor in the Good-Turing estimate (at (9, 5, 2), tau = 1.5, a point reached by one random start in
+#: about 10^5 was then hit 8 times by "explore" starts, and a search missing another such point
+#: declared itself saturated).
+DEPENDENT_SOURCES = ("explore",)
 #: A search is saturated when no new distinct point came in the last
 #: ``SATURATION_FRACTION`` of its starts, and it used at least ``MIN_SATURATION_STARTS``.
 SATURATION_FRACTION = 0.5
@@ -154,8 +161,13 @@ CHECKPOINT_VERSION = 1
 _DISTRIBUTED_HINT = 'a distributed search needs dask.distributed: pip install "nc-verify[sweep]"'
 
 
+def _enumerated(point) -> bool:
+    return any(point.sources.get(s, 0) for s in ENUMERATED_SOURCES)
+
+
 def _random_hits(point) -> int:
-    return point.hits - sum(point.sources.get(s, 0) for s in ENUMERATED_SOURCES)
+    """Hits by independent random starts: neither the exact enumeration nor :data:`DEPENDENT_SOURCES`."""
+    return point.hits - sum(point.sources.get(s, 0) for s in ENUMERATED_SOURCES + DEPENDENT_SOURCES)
 
 
 @dataclass
@@ -191,20 +203,22 @@ class CriticalPointSearch:
     def saturated(self) -> bool:
         """At least :data:`MIN_SATURATION_STARTS` starts, none new in the last
         :data:`SATURATION_FRACTION` of them, and every distinct point not from the exact
-        enumeration reached by at least two random starts."""
+        enumeration reached by at least two independent random starts (the exact enumeration and
+        :data:`DEPENDENT_SOURCES` left out)."""
         return is_saturated(self.discovery, self.points)
 
     @property
     def unseen_probability(self) -> float:
         """Good-Turing estimate of the chance that one more start finds a new point.
 
-        ``(points hit by exactly one start, a random one) / (converged random starts)``;
-        NaN without a converged random start.
+        ``(points reached by at most one independent random start) / (converged independent random
+        starts)``, leaving out the exact enumeration and the starts of :data:`DEPENDENT_SOURCES`
+        (a point found by those alone counts as unseen); NaN without a converged random start.
         """
-        n = self.n_converged - self.n_enumerated
+        n = sum(_random_hits(p) for p in self.points if not _enumerated(p))
         if n <= 0:
             return float("nan")
-        return sum(p.hits == 1 and _random_hits(p) == 1 for p in self.points) / n
+        return sum(not _enumerated(p) and _random_hits(p) <= 1 for p in self.points) / n
 
     @property
     def last_new_point_at(self) -> int:
@@ -251,7 +265,7 @@ def is_saturated(discovery, points) -> bool:
     m = len(discovery)
     if m < MIN_SATURATION_STARTS or not points:
         return False
-    if any(p.hits < 2 and _random_hits(p) > 0 for p in points):
+    if any(not _enumerated(p) and _random_hits(p) < 2 for p in points):
         return False
     last_new = int(np.argmax(np.asarray(discovery) == discovery[-1])) + 1
     return last_new <= (1.0 - SATURATION_FRACTION) * m
