@@ -93,6 +93,22 @@ def test_relative_links_resolve(page):
     assert not broken, f"{page.relative_to(ROOT)} links to missing files: {broken}"
 
 
+#: Control characters a TeX command turns into when written from a Python string without escaping
+#: its backslash (``"\\tau"`` spelt ``"\tau"`` is a tab then "au"; ``\b``, ``\f``, ``\v``, ``\a`` alike).
+CONTROL = re.compile(r"[\t\a\b\f\v]")
+
+
+@pytest.mark.parametrize("page", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_control_characters(page):
+    """A formula like "$\\tau = 2$" written with "\\t" unescaped renders as "au = 2" without any error."""
+    lines = [i + 1 for i, line in enumerate(page.read_text(encoding="utf-8").splitlines()) if CONTROL.search(line)]
+    assert not lines, f"{page.relative_to(ROOT)}: control characters (a TeX backslash lost?) on lines {lines}"
+
+
+def test_control_character_check_sees_a_lost_backslash():
+    assert CONTROL.search("$\tau = 2$") and not CONTROL.search(r"$\tau = 2$")
+
+
 def test_link_checker_sees_links():
     # the checker must find links in prose and skip those in code
     sample = "see [a](x.md) and ![b](img/y.png \"t\") and [c](https://e.org) `[d](no.md)`\n```\n[e](no2.md)\n```\n"
