@@ -46,13 +46,19 @@ def test_pieces_of_different_problems_are_rejected(pieces):
     assert not r.valid and "different problems" in r.message
 
 
-def test_an_invalid_piece_is_named(pieces, tmp_path):
-    out, _ = pieces
+def _corrupted_piece(out, tmp_path):
+    """Piece 1 with one ``saddle_normal`` certificate zeroed (the normal-block form is then 0, not < 0)."""
     js = json.loads((out / "piece_01.json").read_text())
     leaf = next(l for l in js["leaves"] if l["test"] == "saddle_normal")
     leaf["data"]["c"], leaf["data"]["e"] = [0.0, 0.0], [0.0, 0.0]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(js))
+    return bad
+
+
+def test_an_invalid_piece_is_named(pieces, tmp_path):
+    out, _ = pieces
+    bad = _corrupted_piece(out, tmp_path)
     r = check_tau_pieces([out / "piece_00.json", bad])
     assert not r.valid and "piece 1" in r.message
 
@@ -96,11 +102,7 @@ def test_parallel_check_rejects_a_corrupted_piece(pieces, tmp_path):
     """The corrupted piece of test_an_invalid_piece_is_named, checked in a worker process, is
     named and rejected as in the serial path."""
     out, _ = pieces
-    js = json.loads((out / "piece_01.json").read_text())
-    leaf = next(l for l in js["leaves"] if l["test"] == "saddle_normal")
-    leaf["data"]["c"], leaf["data"]["e"] = [0.0, 0.0], [0.0, 0.0]
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(js))
+    bad = _corrupted_piece(out, tmp_path)
     r = check_tau_pieces([out / "piece_00.json", bad], workers=2)
     assert not r.valid and r.status == "invalid" and "piece 1" in r.message
     assert r.pieces[0].status == "proved" and r.pieces[1].status == "invalid"
