@@ -89,7 +89,8 @@ def dask_setup(worker) -> None:
 def local_cluster(n_workers: int):
     """A ``LocalCluster`` of single-threaded worker processes on 127.0.0.1, set up for small dense batches.
 
-    :data:`LOCAL_CLUSTER_CONFIG`, no dashboard, workers that ignore SIGINT
+    :data:`LOCAL_CLUSTER_CONFIG`, no dashboard, dask's logs at ERROR level (the cancelled
+    batches of a search that stops are no warning), workers that ignore SIGINT
     (:func:`workers_ignore_interrupt`) and preload this module (:func:`dask_setup`); the
     workers keep dask's single-threaded BLAS and OpenMP settings.
 
@@ -105,12 +106,17 @@ def local_cluster(n_workers: int):
         it as ``scheduler=`` to :func:`~nc_verify.landscape.search.find_critical_points` to
         reuse its workers across searches.
     """
+    import logging
+
     import dask
     import distributed
 
     with dask.config.set(LOCAL_CLUSTER_CONFIG), workers_ignore_interrupt():
+        # silence_logs=ERROR: a search that stops cancels the batches still in flight, and each
+        # worker would log a WARNING "... ended with CancelledError" for every one of them
         return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None, preload=[__name__])
+                                        host="127.0.0.1", dashboard_address=None, preload=[__name__],
+                                        silence_logs=logging.ERROR)
 
 
 def connect(scheduler: str):
