@@ -621,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bisection coordinate: the widest, or the largest smear of the gradient (with --order breadth)")
     p.add_argument("--out", metavar="FILE.json", type=_out_file, default=None, help="write the proof as JSON")
     p.add_argument("--check", metavar="FILE.json", nargs="+", default=None,
-                   help="re-verify a saved proof in python-flint balls instead of proving (extra 'certify'); "
+                   help="re-verify a saved proof (arb-enclosed functions; extra 'certify') instead of proving; "
                         "several files: temperature pieces of one problem, re-checked and assembled")
     p.add_argument("--no-check", action="store_true",
                    help="skip the flint re-check that follows a proof by default (the verdict is then "

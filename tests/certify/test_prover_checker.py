@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 from fractions import Fraction
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -101,11 +102,28 @@ def forge(js, path, test, data, tmp_path):
     return out, next(i for i, l in enumerate(leaves) if l["path"] == path)
 
 
+def scalar_fallbacks(path_file):
+    """Paths of the leaves the batched check hands to the one-by-one flint check (those it could
+    not confirm), with the verdict."""
+    with mock.patch.object(P, "check_leaf", wraps=P.check_leaf) as spy:
+        r = check_landscape_proof(path_file, max_failures=10 ** 6)
+    return {c.args[3]["path"] for c in spy.call_args_list}, r
+
+
 def rejected_exactly(path_file, idx, test):
-    r = check_landscape_proof(path_file, max_failures=10 ** 6)
-    assert not r.valid and r.status == "invalid", r.message
-    assert [(f["index"], f["test"]) for f in r.failures] == [(idx, test)], r.failures
-    return r.failures[0]["why"]
+    """Both checkers reject exactly the forged leaf, with the same reason; in the batched one the
+    batch stage itself refuses it (it is the only leaf handed to the flint check)."""
+    whys = []
+    for batched in (True, False):
+        r = check_landscape_proof(path_file, max_failures=10 ** 6, batched=batched)
+        assert not r.valid and r.status == "invalid", r.message
+        assert [(f["index"], f["test"]) for f in r.failures] == [(idx, test)], r.failures
+        whys.append(r.failures[0]["why"])
+    assert whys[0] == whys[1]
+    if test in P.BATCHED_TESTS:
+        fallbacks, _ = scalar_fallbacks(path_file)
+        assert fallbacks == {json.loads(open(path_file).read())["leaves"][idx]["path"]}
+    return whys[0]
 
 
 def etf_leaf(js):

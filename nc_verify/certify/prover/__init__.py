@@ -1,8 +1,9 @@
 """Computer-assisted proof of Theorem 2's landscape at small sizes.
 
 Exhaustive interval branch and bound over a gauge-fixed chart of the critical
-points of problem (4), with a checker that re-verifies a saved proof in
-python-flint balls.  Mathematics: ``docs/prover.md``.
+points of problem (4), with a checker that re-verifies a saved proof with every function
+value enclosed by python-flint's arb (in batches, or leaf by leaf in flint balls).
+Mathematics: ``docs/prover.md``.
 
 * :func:`prove_landscape` -- run the prover, returns a :class:`LandscapeProof`.
 * :func:`check_landscape_proof` -- re-check a saved proof, returns a :class:`ProofCheck`

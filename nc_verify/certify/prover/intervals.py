@@ -191,21 +191,36 @@ def _widen(lo, hi):
     return (_down(lo - (np.abs(lo) * REL_ERR + ABS_ERR)), _up(hi + (np.abs(hi) * REL_ERR + ABS_ERR)))
 
 
+def _libm_values(f):
+    """Enclosures of ``f`` at float points from numpy's ufunc, widened by the assumed error bound."""
+    def values(a):
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            y = f(a)
+        return _widen(y, y)
+    return values
+
+
+def _exp(x: IA, values) -> IA:
+    lo, hi = values(x.lo)[0], values(x.hi)[1]
+    return _safe(np.maximum(lo, 0.0), hi)
+
+
+def _log1p(x: IA, values) -> IA:
+    bad = ~(x.lo > -1.0) | np.isnan(x.hi)
+    lo, hi = values(np.where(bad, 0.0, x.lo))[0], values(np.where(bad, 0.0, x.hi))[1]
+    return _safe(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
+
+
 def exp(x: IA) -> IA:
     """Enclosure of ``exp`` (monotone; endpoint values widened by the assumed error bound)."""
-    with np.errstate(over="ignore", under="ignore"):
-        lo, hi = _widen(np.exp(x.lo), np.exp(x.hi))
-    return _safe(np.maximum(lo, 0.0), hi)
+    return _exp(x, _libm_values(np.exp))
 
 
 def log1p(x: IA) -> IA:
     """Enclosure of ``log(1 + x)`` (monotone; endpoint values widened by the assumed error
     bound, which is relative, so small ``x`` keep their relative accuracy).  Requires
     ``x.lo > -1``; otherwise the result is ``[-inf, inf]`` (no sign test can pass on it)."""
-    bad = ~(x.lo > -1.0) | np.isnan(x.hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lo, hi = _widen(np.log1p(np.where(bad, 0.0, x.lo)), np.log1p(np.where(bad, 0.0, x.hi)))
-    return _safe(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
+    return _log1p(x, _libm_values(np.log1p))
 
 
 def recip(x: IA) -> IA:
@@ -231,9 +246,11 @@ def _contains_shifted_period(lo, hi, shift):
     return k * _TWO_PI + shift <= hi + _EXTREMUM_TOL
 
 
-def _trig(x: IA, f, max_at, min_at) -> IA:
-    vlo, vhi = f(x.lo), f(x.hi)
-    lo, hi = _widen(np.minimum(vlo, vhi), np.maximum(vlo, vhi))
+def _trig(x: IA, values, max_at, min_at) -> IA:
+    """``values(points) -> (lo, hi)`` encloses cos or sin at float points; the extrema inside ``x``
+    (``max_at``, ``min_at`` modulo ``2 pi``) are added."""
+    (alo, ahi), (blo, bhi) = values(x.lo), values(x.hi)
+    lo, hi = np.minimum(alo, blo), np.maximum(ahi, bhi)
     hi = np.where(_contains_shifted_period(x.lo, x.hi, max_at), 1.0, hi)
     lo = np.where(_contains_shifted_period(x.lo, x.hi, min_at), -1.0, lo)
     full = (x.hi - x.lo >= _TWO_PI) | (np.maximum(np.abs(x.lo), np.abs(x.hi)) > 1e6) | ~np.isfinite(x.lo + x.hi)
@@ -244,12 +261,12 @@ def _trig(x: IA, f, max_at, min_at) -> IA:
 
 def cos(x: IA) -> IA:
     """Enclosure of ``cos`` (maxima at ``2 k pi``, minima at ``pi + 2 k pi``)."""
-    return _trig(x, np.cos, 0.0, np.pi)
+    return _trig(x, _libm_values(np.cos), 0.0, np.pi)
 
 
 def sin(x: IA) -> IA:
     """Enclosure of ``sin`` (maxima at ``pi/2 + 2 k pi``, minima at ``-pi/2 + 2 k pi``)."""
-    return _trig(x, np.sin, 0.5 * np.pi, -0.5 * np.pi)
+    return _trig(x, _libm_values(np.sin), 0.5 * np.pi, -0.5 * np.pi)
 
 
 # ----------------------------------------------------------------- backends
@@ -317,6 +334,74 @@ class NumpyBackend:
         lo, hi = np.maximum(x.lo, y.lo), np.minimum(x.hi, y.hi)
         bad = ~(lo <= hi)
         return IA(np.where(bad, -_INF, lo), np.where(bad, _INF, hi))
+
+
+#: Bits of the arb balls of :class:`CheckedNumpyBackend`'s function values (53 gives balls about an
+#: ulp wide, so enclosures of 6 ulps; 64 gives 3).
+ARB_VALUE_PREC = 64
+
+
+def _arb_values(method: str):
+    """Enclosures of an arb function at float points, one ball per distinct point: ``values(a) ->
+    (lo, hi)`` with ``lo <= f(a) <= hi`` proved by arb (no assumed libm error bound).
+
+    The balls are computed at :data:`ARB_VALUE_PREC` bits (radius far below an ulp); converting
+    their ends to floats (to nearest: within half an ulp) and moving them one ulp outwards keeps
+    the enclosure, at most about 3 ulps wide.  A point where ``f`` is
+    not finite in arb (an overflowing ``exp``, a NaN) gives NaN, which :class:`IA` turns into
+    the whole line.
+    """
+    def values(a):
+        from nc_verify.certify._flint import flint, working_precision
+
+        arb = flint().arb
+        a = np.asarray(a, dtype=np.float64)
+        uniq, inverse = np.unique(a, return_inverse=True)
+        lo, hi = np.full(uniq.shape, np.nan), np.full(uniq.shape, np.nan)
+        with working_precision(ARB_VALUE_PREC):
+            for i, z in enumerate(uniq.tolist()):
+                if math.isfinite(z):
+                    b = getattr(arb(z), method)()
+                    if b.is_finite():
+                        lo[i], hi[i] = float(b.lower()), float(b.upper())
+                elif method == "exp" and z == -_INF:
+                    lo[i] = hi[i] = 0.0
+        return _down(lo[inverse].reshape(a.shape)), _up(hi[inverse].reshape(a.shape))
+    return values
+
+
+_ARB_EXP, _ARB_LOG1P, _ARB_COS, _ARB_SIN = (_arb_values(f) for f in ("exp", "log1p", "cos", "sin"))
+
+
+class CheckedNumpyBackend(NumpyBackend):
+    """:class:`NumpyBackend` whose ``exp``, ``log1p``, ``cos`` and ``sin`` take their endpoint values
+    from arb balls: rigorous without the assumed libm error bound.
+
+    The arithmetic is :class:`IA`'s (IEEE-754 binary64 operations moved one ulp outwards,
+    rigorous wherever the hardware rounds to nearest as IEEE-754 requires), the extrema of
+    ``cos``/``sin`` inside an interval are located as in :func:`cos` (an inclusion only
+    widens), and each distinct float point costs one arb evaluation.  The checker evaluates
+    whole batches of leaves with it (:func:`~.proof.check_landscape_proof`), the
+    enclosure formulas being those of the prover and of the scalar flint checker.
+    """
+
+    name = "numpy+arb"
+
+    @staticmethod
+    def exp(x):
+        return _exp(x, _ARB_EXP)
+
+    @staticmethod
+    def log1p(x):
+        return _log1p(x, _ARB_LOG1P)
+
+    @staticmethod
+    def cos(x):
+        return _trig(x, _ARB_COS, 0.0, np.pi)
+
+    @staticmethod
+    def sin(x):
+        return _trig(x, _ARB_SIN, 0.5 * np.pi, -0.5 * np.pi)
 
 
 class FI:
@@ -585,3 +670,4 @@ class FlintBackend:
 
 
 NUMPY = NumpyBackend()
+CHECKED_NUMPY = CheckedNumpyBackend()

@@ -153,7 +153,7 @@ def check_tau_pieces(proofs, *, workers=None) -> TauPiecesCheck:
     status = "proved" if statuses == {"proved"} else "not_proved"
     span = f"every tau in [{format_exact_tau(str(lo))}, {format_exact_tau(str(hi))}]"
     if status == "proved":
-        msg = f"valid: {len(checks)} pieces re-checked in flint balls; together they prove {span}"
+        msg = f"valid: {len(checks)} pieces re-checked; together they prove {span}"
     else:
         open_ = [i for i, c in enumerate(checks) if c.status != "proved"]
         msg = f"valid, not proved: {len(open_)} of {len(checks)} pieces not proved (first: piece {open_[0]}); {span}"
