@@ -399,11 +399,12 @@ def _cmd_prove(args) -> int:
     if args.check is not None:
         _say("nc-verify prove --check " + " ".join(args.check))
         if len(args.check) == 1:
-            result = check_landscape_proof(args.check[0])    # ProofFileError (a ValueError) for a non-proof: exit 2
+            # ProofFileError (a ValueError) for a non-proof: exit 2
+            result = check_landscape_proof(args.check[0], batched=not args.flint_only)
         else:                                                # temperature pieces, re-checked and assembled
             from nc_verify.certify.prover import check_tau_pieces
 
-            result = check_tau_pieces(args.check, workers=args.workers)
+            result = check_tau_pieces(args.check, workers=args.workers, batched=not args.flint_only)
             for path, piece in zip(args.check, result.pieces):
                 _say(f"  {path}: {piece.message}")
         _say(str(result))
@@ -433,7 +434,8 @@ def _cmd_prove(args) -> int:
                                     0, postfix=f"{left} boxes left, {rate:.0f} boxes/s"))
     if args.out is not None:
         proof.save(args.out)
-    check = None if unchecked else check_landscape_proof(args.out if args.out is not None else proof)
+    check = None if unchecked else check_landscape_proof(args.out if args.out is not None else proof,
+                                                         batched=not args.flint_only)
     for line in summary_lines(proof, check, unchecked):
         _say(line)
     if args.out is not None:
@@ -623,6 +625,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", metavar="FILE.json", nargs="+", default=None,
                    help="re-verify a saved proof (arb-enclosed functions; extra 'certify') instead of proving; "
                         "several files: temperature pieces of one problem, re-checked and assembled")
+    p.add_argument("--flint-only", action="store_true",
+                   help="re-check every leaf one by one in flint balls (slower; assumes nothing of the "
+                        "hardware's rounding) instead of in batches of IEEE arithmetic with arb function values")
     p.add_argument("--no-check", action="store_true",
                    help="skip the flint re-check that follows a proof by default (the verdict is then "
                         "'undecided: unchecked', exit 3)")

@@ -53,6 +53,14 @@ def test_default_run_is_rechecked_in_flint(capsys, tmp_path):
     assert json.loads(path.read_text())["tau_exact"] == "19/10"
 
 
+def test_flint_only_rechecks_leaf_by_leaf(capsys, tmp_path):
+    path = tmp_path / "p.json"
+    code, out, err = _run(capsys, "--K", "2", "--n", "1", "--tau", "1", "--out", str(path), "--flint-only")
+    assert code == 0 and "re-checked: " in out and "leaves, flint balls)" in out, out + err
+    code, out, err = _run(capsys, "--check", str(path), "--flint-only")
+    assert code == 0 and "verdict: pass" in out, out + err
+
+
 def test_no_check_says_unchecked_and_is_undecided(capsys):
     code, out, err = _run(capsys, "--K", "2", "--n", "1", "--tau", "1", "--no-check")
     assert code == 3

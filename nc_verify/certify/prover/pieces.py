@@ -92,14 +92,14 @@ class TauPiecesCheck:
         return self.message
 
 
-def _check_piece(proof):
+def _check_piece(proof, batched=True):
     """Load a piece once and re-check it: ``(ProofCheck, (K, n, d, loss, stratum), tau_exact)``, the
     statement read from the same data the checker verified."""
     pr = proof if isinstance(proof, LandscapeProof) else LandscapeProof.load(proof)
-    return check_landscape_proof(pr), (pr.K, pr.n, pr.d, pr.loss, pr.stratum), pr.tau_exact
+    return check_landscape_proof(pr, batched=batched), (pr.K, pr.n, pr.d, pr.loss, pr.stratum), pr.tau_exact
 
 
-def check_tau_pieces(proofs, *, workers=None) -> TauPiecesCheck:
+def check_tau_pieces(proofs, *, workers=None, batched=True) -> TauPiecesCheck:
     """Re-check proofs of temperature pieces and assemble them.
 
     Parameters
@@ -109,6 +109,8 @@ def check_tau_pieces(proofs, *, workers=None) -> TauPiecesCheck:
     workers : int or None
         Processes re-checking pieces at the same time (each piece is an independent proof);
         ``None`` or 1: one after the other in this process.  The verdict does not depend on it.
+    batched : bool
+        As in :func:`~.proof.check_landscape_proof` (``False``: every leaf in flint balls).
 
     Returns
     -------
@@ -124,10 +126,10 @@ def check_tau_pieces(proofs, *, workers=None) -> TauPiecesCheck:
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
     if workers is None or workers == 1 or len(proofs) == 1:
-        results = [_check_piece(p) for p in proofs]
+        results = [_check_piece(p, batched) for p in proofs]
     else:
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(proofs))) as pool:
-            results = list(pool.map(_check_piece, proofs))      # in the order given, as the serial loop
+            results = list(pool.map(_check_piece, proofs, [batched] * len(proofs)))   # in the order given
     checks = [r[0] for r in results]
 
     def fail(msg):
