@@ -82,7 +82,7 @@ def main(argv=None):
     for k, v in sorted(vf.items(), key=lambda kv: -kv[1]):
         lines.append(f"| {k} | {p.counts.get(k, '')} | {100 * v:.3f} % |")
     if "check" in rec:
-        lines += ["", f"flint check: {rec['check']['message']} ({rec['check']['seconds']} s)"]
+        lines += ["", f"check: {rec['check']['message']} ({rec['check']['seconds']} s)"]
     u = rec["unresolved"]
     lines += ["", f"Unresolved: {u['boxes']} boxes in {len(u['clusters']) + u['more_clusters']} connected clusters "
               "(azimuths modulo 2 pi); the largest by volume:", "",
