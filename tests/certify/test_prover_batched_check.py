@@ -43,7 +43,7 @@ def test_rank3_chart_both_checkers_agree_and_batches_confirm_every_honest_leaf(k
     assert fast.checked == slow.checked == sum(counts[t] for t in ("symmetry", "gradient", "saddle_normal",
                                                                     "saddle_inplane", "etf_convex"))
     # n = 1: no sample orderings, so every leaf is batched and none needs the flint check
-    assert fallbacks == []
+    assert fallbacks == [] and fast.flint_leaves == 0 and slow.flint_leaves == slow.checked
 
 
 def test_planar_chart_tau_interval_both_checkers_agree(tmp_path):
@@ -77,3 +77,4 @@ def test_forged_symmetry_leaf_refused_by_the_batch_stage(k3, tmp_path):
     for r in (fast, slow):
         assert r.status == "invalid" and [(f["index"], f["test"]) for f in r.failures] == [(idx, SYM.LABEL)]
     assert [l["path"] for l in fallbacks] == [js["leaves"][idx]["path"]] * 2     # 53 bits, then the retry
+    assert fast.flint_leaves == 1

@@ -56,7 +56,7 @@ def test_default_run_is_rechecked_in_flint(capsys, tmp_path):
 def test_flint_only_rechecks_leaf_by_leaf(capsys, tmp_path):
     path = tmp_path / "p.json"
     code, out, err = _run(capsys, "--K", "2", "--n", "1", "--tau", "1", "--out", str(path), "--flint-only")
-    assert code == 0 and "re-checked: " in out and "leaves, flint balls)" in out, out + err
+    assert code == 0 and "re-checked: " in out and "leaves, flint balls; " in out, out + err
     code, out, err = _run(capsys, "--check", str(path), "--flint-only")
     assert code == 0 and "verdict: pass" in out, out + err
 

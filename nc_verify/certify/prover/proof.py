@@ -687,6 +687,10 @@ class ProofCheck:
     seconds : float
     method : str
         How the leaves were evaluated (:data:`CHECK_METHODS`).
+    flint_leaves : int
+        Leaves evaluated one by one in flint balls (all of them with ``batched=False``; with
+        batching, the ``continuum`` and sample-ordering leaves, malformed data, and the leaves a
+        batch could not confirm).
     """
 
     valid: bool
@@ -696,6 +700,7 @@ class ProofCheck:
     checked: int
     seconds: float
     method: str = "flint balls"
+    flint_leaves: int = 0
 
     def __str__(self):
         return self.message
@@ -992,10 +997,11 @@ def check_landscape_proof(proof, *, max_failures=20, batched=True) -> ProofCheck
     """
     t0 = time.perf_counter()
     fails = []
+    n_flint = [0]
 
     def done(status, msg, checked=0):
         return ProofCheck(status != "invalid", status, msg, fails, checked, time.perf_counter() - t0,
-                          CHECK_METHODS[batched is True])
+                          CHECK_METHODS[batched is True], n_flint[0])
 
     if isinstance(proof, LandscapeProof):
         source = "<proof in memory>"
@@ -1045,6 +1051,7 @@ def check_landscape_proof(proof, *, max_failures=20, batched=True) -> ProofCheck
     pending = {}                         # batch key -> [(index, certificate, lo, hi)]
 
     def check_scalar(idx, leaf, lo, hi):
+        n_flint[0] += 1
         ok, why = check_leaf(bk, chart, enc, leaf, lo, hi, st.allow_normal, ccache)
         if not ok and not why.startswith("invalid certificate data"):
             # 53-bit balls can lose a margin the float layer kept (a naive gradient bound of 1.8e-16 on a
@@ -1168,7 +1175,8 @@ def summary_lines(proof: LandscapeProof, check: ProofCheck = None, unchecked: st
         lines = [f"status: invalid (the flint checker rejected the prover's {proof.status!r}: {check.message})",
                  "NOT PROVED: " + proof.statement]
     else:
-        lines = [f"status: {check.status} (re-checked: {check.checked} leaves, {check.method})"]
+        lines = [f"status: {check.status} (re-checked: {check.checked} leaves, {check.method}; "
+                 f"{check.flint_leaves} in flint balls)"]
         if proof.stratum != "all" and c["unresolved"] == 0:
             lines.append("PROVED ON A STRATUM ONLY: " + proof.statement)
             lines.append("NOT PROVED: the dichotomy for all critical points (not covered: "
