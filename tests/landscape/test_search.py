@@ -176,3 +176,37 @@ def test_lift_keeps_the_cost_and_scales_the_gradient(n, m):
     # a wrong variant, copies taken across classes (h_j = v_{j mod N'}), changes the cost
     wrong = V[:, np.arange(p.N) % q.N]
     assert abs(p.cost(W, wrong) - q.cost(W, V)) > 1e-3
+
+
+def test_crawling_starts_get_more_iterations(monkeypatch):
+    """The starts left above the rounding level with a small relative gradient run on; the others are untouched.
+
+    One LM iteration leaves most of 48 uniform starts at (3, 3, 2) unconverged, with relative gradients
+    spread over decades; with the threshold at their median, the starts below it run
+    ``LM_CRAWL_ITERATIONS`` more (they move, and some converge), the ones above keep their end points bit
+    for bit.  The wrong variant, continuing every unconverged start, moves the ones above too.
+    """
+    from nc_verify.landscape import search
+    from nc_verify.landscape.batched import batched_levenberg_marquardt
+
+    q = UFMProblem(3, 3, 2, 1.5)
+    rng = np.random.default_rng(3)
+    W0, H0 = (np.stack(a) for a in zip(*[q.random_point(rng) for _ in range(48)]))
+
+    def one_iteration():
+        return batched_levenberg_marquardt(q, W0.copy(), H0.copy(), max_iterations=1)
+
+    first = one_iteration()
+    rel = first.gradient_norm / first.models.scale
+    open_ = np.flatnonzero(~first.converged)
+    assert open_.size >= 10
+    threshold = float(np.median(rel[open_]))
+    below, above = open_[rel[open_] <= threshold], open_[rel[open_] > threshold]
+    monkeypatch.setattr(search, "LM_CRAWL_GRADIENT", threshold)
+    res = search._continue_crawling(q, one_iteration())
+    assert np.array_equal(res.W[above], first.W[above]) and np.array_equal(res.H[above], first.H[above])
+    assert np.all(np.max(np.abs(res.W[below] - first.W[below]), axis=(1, 2)) > 0)
+    assert res.converged[below].sum() > first.converged[below].sum()
+    monkeypatch.setattr(search, "LM_CRAWL_GRADIENT", np.inf)          # the wrong variant: every open start
+    wrong = search._continue_crawling(q, one_iteration())
+    assert np.any(np.max(np.abs(wrong.W[above] - first.W[above]), axis=(1, 2)) > 0)

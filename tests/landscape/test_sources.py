@@ -1,12 +1,14 @@
 """Fixed-point subspace starts: the starts are fixed by their subgroup, and the iteration keeps them there."""
 
+import itertools
+
 import numpy as np
 import pytest
 
 from nc_verify import UFMProblem
 from nc_verify.landscape.batched import batched_levenberg_marquardt
-from nc_verify.landscape.sources import (class_element, fixed_point_start, orthogonal_map, random_subgroup,
-                                         subgroup_starts)
+from nc_verify.landscape.sources import (class_element, fixed_point_start, fixed_set, fixed_set_invariant,
+                                         orthogonal_map, random_subgroup, subgroup_starts, subgroup_types)
 
 
 def _residual(W, H, generators):
@@ -110,6 +112,119 @@ class TestFixedPointStart:
     def test_subgroup_starts_size(self):
         starts = subgroup_starts(3, 4, 2, 17, np.random.default_rng(2))
         assert len(starts) == 17 and all(r == 3 and x[0].shape == (3, 4) for r, x in starts)
+
+
+def _projector_invariants(r, K, n, generators):
+    """(tr, squared norm) of the r x r blocks of the projector onto {X : x_pi(c) = Q x_c}, shape (2, m, m).
+
+    Computed from the null space of the stacked linear constraints in R^(r m) (not from the orbits of
+    ``fixed_set``): an independent route to the fixed subspace.
+    """
+    m = K + K * n
+    rows = []
+    for pi, Q in generators:
+        for c in range(m):
+            A = np.zeros((r, r, m))              # x_pi(c) - Q x_c, as rows acting on vec(X) (r-major)
+            A[:, :, pi[c]] += np.eye(r)
+            A[:, :, c] -= Q
+            rows.append(A.reshape(r, r * m))
+    _, s, vt = np.linalg.svd(np.concatenate(rows))
+    N = vt[int(np.sum(s > 1e-9)):]
+    P = (N.T @ N).reshape(r, m, r, m).transpose(1, 3, 0, 2)          # blocks P[c, c'] of shape (r, r)
+    return np.round(np.stack([np.einsum("abii->ab", P), np.einsum("abij,abij->ab", P, P)]), 9)
+
+
+def _relabellings(K, n):
+    """Every element of G = S_K x| (S_n)^K as a permutation of the K + K n columns."""
+    for sigma in itertools.permutations(range(K)):
+        for bij in itertools.product(list(itertools.permutations(range(n))), repeat=K):
+            yield class_element(K, n, sigma, bij, np.eye(1))[0]
+
+
+def _conjugate_invariants(a, b, perms):
+    """Whether some relabelling maps the projector invariants ``a`` onto ``b`` (necessary for conjugacy)."""
+    return any(np.array_equal(a[:, pi][:, :, pi], b) for pi in perms)
+
+
+class TestSubgroupTypes:
+    @pytest.mark.parametrize("r,K,n", [(2, 3, 2), (3, 3, 2), (3, 4, 1)])
+    def test_types_are_pairwise_non_conjugate(self, r, K, n):
+        """No relabelling maps one type's fixed subspace invariants onto another's (brute force over G).
+
+        Rotation-invariant block traces and norms of the projector are permuted by a relabelling, so
+        two types whose invariants no element of G matches are not conjugate in G x O(r).  The wrong
+        variant: a random conjugate ``(g, R)`` of a type, added to the list, is caught as conjugate.
+        """
+        types = subgroup_types(r, K, n)
+        perms = [np.argsort(pi) for pi in _relabellings(K, n)]      # X[:, argsort(pi)] moves column c to pi(c)
+        inv = [_projector_invariants(r, K, n, t.generators) for t in types]
+        for i in range(len(types)):
+            for j in range(i):
+                assert not _conjugate_invariants(inv[i], inv[j], perms), (types[i].name, types[j].name)
+        rng = np.random.default_rng(7)
+        k = int(rng.integers(len(types)))
+        t = types[k]
+        g, _ = class_element(K, n, rng.permutation(K), [rng.permutation(n) for _ in range(K)], np.eye(r))
+        R = np.linalg.qr(rng.standard_normal((r, r)))[0]
+        ginv = np.argsort(g)
+        conj = [(g[pi[ginv]], R @ Q @ R.T) for pi, Q in t.generators]
+        assert _conjugate_invariants(_projector_invariants(r, K, n, conj), inv[k], perms)
+        assert fixed_set_invariant(r, K, n, fixed_set(r, K, n, conj)) == t.invariant
+
+    @pytest.mark.parametrize("r,K,n", [(3, 4, 2), (2, 5, 1), (3, 3, 3)])
+    def test_every_independent_draw_has_a_type(self, r, K, n):
+        """The subgroups of :func:`random_subgroup` that fix a point all have the invariant of some type."""
+        keys = {t.invariant for t in subgroup_types(r, K, n)}
+        rng = np.random.default_rng(r + K + n)
+        seen = 0
+        for _ in range(150):
+            fixed = fixed_set(r, K, n, random_subgroup(r, K, n, rng))
+            if fixed is not None:
+                seen += 1
+                assert fixed_set_invariant(r, K, n, fixed) in keys
+        assert seen > 30                             # a third to most of the draws fix a point
+
+    @pytest.mark.parametrize("r,K,n", [(3, 4, 2), (2, 3, 3), (4, 5, 1)])
+    def test_starts_are_fixed_by_their_type(self, r, K, n):
+        """Start s < size // 2 of a batch lies in the fixed set of type (o + s) mod T, o the batch's first draw.
+
+        The residual ||x_pi(c) - Q x_c|| is at rounding (1e-13: a product of at most K + N orthogonal
+        maps, each exact to 1e-16, applied to a unit vector); the wrong variant, the start checked
+        against the next type's generators, is off by O(1) for most starts.  The second half are
+        independent draws (unit columns, the problem size).
+        """
+        types = subgroup_types(r, K, n)
+        T = len(types)
+        starts = subgroup_starts(r, K, n, 2 * (T + 3), np.random.default_rng(4))
+        o = int(np.random.default_rng(4).integers(T))
+        wrong = 0
+        for s, (rr, (W, H)) in enumerate(starts):
+            assert rr == r and W.shape == (r, K) and H.shape == (r, K * n)
+            assert np.allclose(np.linalg.norm(np.concatenate([W, H], 1), axis=0), 1.0, atol=1e-14)
+            if s < T + 3:
+                assert _residual(W, H, types[(o + s) % T].generators) < 1e-13
+                wrong += _residual(W, H, types[(o + s + 1) % T].generators) > 1e-6
+        assert wrong > T // 2
+
+    def test_reproducible_for_a_seed(self):
+        a = subgroup_starts(3, 4, 2, 50, np.random.default_rng(12))
+        b = subgroup_starts(3, 4, 2, 50, np.random.default_rng(12))
+        c = subgroup_starts(3, 4, 2, 50, np.random.default_rng(13))
+        assert all(np.array_equal(x[1][0], y[1][0]) and np.array_equal(x[1][1], y[1][1]) for x, y in zip(a, b))
+        assert not all(np.array_equal(x[1][0], y[1][0]) for x, y in zip(a, c))
+
+    def test_every_type_fixes_a_point_and_the_empty_ones_are_left_out(self):
+        """A rotation by 2 pi / 3 on a 2-cycle of classes fixes no point: no type has it, every type has a fixed set."""
+        types = subgroup_types(2, 3, 1)
+        assert all(fixed_set(2, 3, 1, t.generators) is not None for t in types)
+        bad = [class_element(3, 1, [1, 0, 2], [[0], [0], [0]], orthogonal_map(2, "rotation", 3, 1))]
+        assert fixed_set(2, 3, 1, bad) is None
+        # by hand at (2, 3, 1): twins; the mirror (2) by a reflection, alone or with twins on its own pair or on a
+        # moved and the fixed class (the other such pair is conjugate); the 3-cycle by a third of a turn.  Empty:
+        # the half-turn (the fixed class would need x = -x), the 3-cycle with twins (forces the turn to be I)
+        names = sorted(t.name for t in types)
+        assert names == sorted(["twins 0-1", "mirror (2,) reflection", "mirror (2,) reflection; twins 0-1",
+                                "mirror (2,) reflection; twins 0-2", "mirror (3,) rotation 1/3"])
 
 
 class TestEquivariance:
