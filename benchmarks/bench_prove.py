@@ -9,8 +9,7 @@ only the (2, 1) cases.  ``--speedup N`` instead times the cases of ``SPEEDUP_CAS
 (checking that the leaves are identical), prints one ratio line per case and writes
 ``speedup.json`` next to ``--out``, with the wall and CPU seconds and the load average (on a
 shared machine the ratio is only as good as the idle cores).
-``--tau-pieces K N`` proves (K, n) (``TAU_PIECES``: (2, 1) over [0.05, 100], (2, 2) over
-[0.05, 30]) in pieces (``prove_tau_pieces``, box budget 3 000 000 per piece), re-checks and
+``--tau-pieces K N`` proves (K, n) (``TAU_PIECES``: (2, 1) and (2, 2) over [0.05, 100]) in pieces (``prove_tau_pieces``, box budget 3 000 000 per piece), re-checks and
 assembles them (``check_tau_pieces``, ``--workers`` processes),
 probes pieces at larger tau, and writes ``tau_pieces_K_N.json``/``.md`` next to ``--out``.
 ``--d2`` proves the weak form "no spurious local minimum" at d = 2 (``D2_CASES``; ``--quick``: the
@@ -173,7 +172,8 @@ def d2_weak(out, quick):
 
 TAU_PIECES = {  # (K, n): breakpoints (decimals, read exactly)
     (2, 1): ["0.05", "0.5", "1.9", "5", "10", "20", "30", "40", "50", "60", "70", "80", "90", "100"],
-    (2, 2): ["0.05", "0.5", "1.9", "5", "10", "15", "20", "30"],
+    (2, 2): ["0.05", "0.5", "1.9", "5", "10", "15", "20", "30", "36", "41", "46", "50", "54", "57", "60", "63", "66",
+             "69", "72", "75", "77", "79", "81", "83", "85", "87", "89", "91", "93", "95", "97", "99", "100"],
 }
 TAU_PROBES = {(2, 1): [("100", "110"), ("200", "210"), ("340", "350")]}   # beyond the range: how the cost grows
 
