@@ -357,14 +357,14 @@ def test_unreadable_or_malformed_inputs_are_input_errors(tmp_path, monkeypatch, 
 
     proof = tmp_path / "proof.json"
 
-    def unreadable(path):
+    def unreadable(path, **options):
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
 
     monkeypatch.setattr(PR, "check_landscape_proof", unreadable)
     assert main(["prove", "--check", str(proof)]) == 2
     assert "cannot read input file" in capsys.readouterr().err
 
-    def malformed(path):
+    def malformed(path, **options):
         raise ValueError(f"{path}: not a proof file (truncated JSON)")
 
     monkeypatch.setattr(PR, "check_landscape_proof", malformed)
