@@ -155,12 +155,21 @@ def test_theorem2_workers_and_scheduler_options(monkeypatch, capsys):
 
 
 # ------------------------------------------------------- the exit-status contract
+def _default_sigint():
+    """In the child before exec: SIGINT back to its default, as in a terminal (a test suite started
+    as a background job of a non-interactive shell has SIGINT ignored, which a child would inherit,
+    and an interpreter started with SIGINT ignored never raises KeyboardInterrupt)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _nc_verify(*args, **kwargs):
     """Popen of the command line in a fresh interpreter (stdout and stderr pipes, never a terminal)."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     env.pop("NC_VERIFY_DEBUG", None)
     return subprocess.Popen([sys.executable, "-m", "nc_verify", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_default_sigint, **kwargs)
 
 
 def test_piped_tables_print_every_number_whole(tmp_path):
