@@ -2,11 +2,13 @@
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/bench_prove_k3.py [--boxes N] [--d 3] [--tau T] [--check]
-        [--starts S] [--split widest|smear] [--save FILE.json] [--out docs/prover_runs/k3_tau1.json]
+    PYTHONPATH=. python benchmarks/bench_prove_k3.py [--boxes N] [--d 3] [--tau T | --tau-interval LO HI]
+        [--workers W] [--check] [--starts S] [--split widest|smear] [--save FILE.json]
+        [--out docs/prover_runs/k3_tau1.json]
 
 Runs ``prove_landscape(3, 1, tau, d=..., order="breadth", symmetry=True, split="smear", max_boxes=N)`` (``d``
-omitted: every ``d >= 4``), prints the fraction of the chart's domain proved per discard test,
+omitted: every ``d >= 4``; with ``--tau-interval`` the temperature is the interval ``(LO, HI)``, decimal
+strings enclosed outwards, and the critical points are searched at its midpoint), prints the fraction of the chart's domain proved per discard test,
 searches the critical points of ``UFMProblem(3, 3, 1, tau)`` (``find_critical_points``, ``S`` starts,
 seed 0), and groups the unresolved boxes into connected clusters with the critical points (every
 relabelled copy) each contains.  Writes a JSON record and a Markdown summary (same name, ``.md``),
@@ -49,6 +51,9 @@ def main(argv=None):
     ap.add_argument("--boxes", type=int, default=300_000)
     ap.add_argument("--d", type=int, default=None)
     ap.add_argument("--tau", type=float, default=1.0)
+    ap.add_argument("--tau-interval", nargs=2, default=None, metavar=("LO", "HI"),
+                    help="prove for every tau in [LO, HI] (decimal strings, enclosed outwards)")
+    ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--starts", type=int, default=400)
     ap.add_argument("--split", choices=("widest", "smear"), default="smear")
     ap.add_argument("--check", action="store_true")
@@ -57,9 +62,14 @@ def main(argv=None):
     ap.add_argument("--out", default="docs/prover_runs/k3_tau1.json")
     a = ap.parse_args(argv)
     load0 = os.getloadavg()
-    p = prove_landscape(3, 1, a.tau, d=a.d, max_boxes=a.boxes, order="breadth", symmetry=True, split=a.split)
+    tau = tuple(a.tau_interval) if a.tau_interval else a.tau
+    label = f"tau in [{a.tau_interval[0]}, {a.tau_interval[1]}]" if a.tau_interval else f"tau={a.tau:g}"
+    if a.tau_interval:
+        a.tau = 0.5 * (float(a.tau_interval[0]) + float(a.tau_interval[1]))   # where the points are searched
+    p = prove_landscape(3, 1, tau, d=a.d, max_boxes=a.boxes, order="breadth", symmetry=True, split=a.split,
+                        workers=a.workers)
     vf = p.volume_fractions()
-    rec = {"case": f"(3,1) tau={a.tau:g} " + ("every d>=4" if a.d is None else f"d={a.d}"),
+    rec = {"case": f"(3,1) {label} " + ("every d>=4" if a.d is None else f"d={a.d}"),
            "status": p.status, "counts": p.counts, "seconds": round(p.seconds, 1),
            "volume_fractions": vf, "max_boxes": a.boxes}
     if a.save:
@@ -75,7 +85,7 @@ def main(argv=None):
     pts = critical_points(a.tau, a.starts) if a.starts else []
     rec["critical_points"] = [name for name, _, _ in pts]
     rec["search_seconds"] = round(time.perf_counter() - t0, 1)
-    chart = _setup(3, 1, a.tau, a.d, "cross_entropy").chart
+    chart = _setup(3, 1, tau, a.d, "cross_entropy").chart
     rec["unresolved"] = locate_unresolved(chart, p.leaves, pts)
     rec["load_average"] = {"start": load0, "end": os.getloadavg()}
     rec["machine"] = platform.platform()
