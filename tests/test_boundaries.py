@@ -14,7 +14,13 @@ import pytest
 
 from nc_verify import UFMProblem, min_hessian_eigenpair
 from nc_verify.landscape import spectrum
-from nc_verify.landscape.search import MIN_SATURATION_STARTS, SATURATION_FRACTION, is_saturated
+from nc_verify.landscape.search import (
+    MIN_SATURATION_STARTS,
+    SATURATION_FRACTION,
+    SATURATION_RAREST_HITS,
+    CriticalPointSearch,
+    is_saturated,
+)
 from nc_verify.objective.families import cross_polytope
 from nc_verify.utils import threads
 
@@ -33,11 +39,11 @@ def _discovery(m, last_new):
 
 
 def test_saturation_needs_at_least_min_saturation_starts():
-    """``MIN_SATURATION_STARTS`` (3000) starts saturate, 2999 do not (same curve shape, every point hit twice).
+    """``MIN_SATURATION_STARTS`` (3000) starts saturate, 2999 do not (same curve shape, every point hit often).
 
     Catches ``>`` for ``>=`` and a smaller minimum.
     """
-    points = [_Point(5, {"uniform": 5}), _Point(3, {"uniform": 3})]
+    points = [_Point(8, {"uniform": 8}), _Point(6, {"uniform": 6})]
     m = MIN_SATURATION_STARTS
     assert m == 3000
     assert is_saturated(_discovery(m, 10), points)
@@ -45,33 +51,80 @@ def test_saturation_needs_at_least_min_saturation_starts():
 
 
 def test_saturation_fraction_boundary():
-    """No new point in the last half of the starts: the last new at start ``m/2`` saturates, at ``m/2 + 1`` not."""
-    points = [_Point(5, {"uniform": 5})]
+    """No new point in the last half of the starts: the last new at start ``m/2`` saturates, at ``m/2 + 1`` not
+    (the rarest point hit often enough that only the half binds)."""
+    points = [_Point(8, {"uniform": 8})]
     m = 2 * MIN_SATURATION_STARTS
     half = int((1.0 - SATURATION_FRACTION) * m)
     assert is_saturated(_discovery(m, half), points)
     assert not is_saturated(_discovery(m, half + 1), points)
 
 
-def test_saturation_needs_every_random_point_hit_twice():
-    """One point reached once by a random start keeps the search going; reached once by an exact construction it does not."""
+def test_saturation_rarest_hits_boundary():
+    """``q k / m >= SATURATION_RAREST_HITS`` (3) at equality saturates, one quiet start fewer does not.
+
+    ``m = 9000`` starts, the rarest point hit ``k = 4`` times: ``q >= 6750``, so the last new point at
+    start 2250 saturates and at 2251 not, although both leave the quiet half (4500) and every point is
+    hit twice (the rule before, which stopped here with a point as rare unseen with probability up to
+    ``e^-1``).  Catches ``>`` for ``>=``, a constant of 2 or 1, and the rate taken per quiet start
+    (``k / q``) instead of per start.
+    """
+    assert SATURATION_RAREST_HITS == 3.0
+    m, rare = 9000, _Point(4, {"subgroup": 4})
+    common = _Point(40, {"small_r": 40})
+    assert is_saturated(_discovery(m, 2250), [common, rare])
+    assert not is_saturated(_discovery(m, 2251), [common, rare])
+    assert not is_saturated(_discovery(m, 10), [common, _Point(3, {"subgroup": 3})])   # 8990 * 3 < 27000
+    search = CriticalPointSearch(points=[common, rare], n_starts=m, n_converged=44, discovery=_discovery(m, 2250),
+                                 descent_costs=np.zeros(0))
+    assert search.rarest_miss_probability == pytest.approx(np.exp(-3.0), rel=1e-12)
+    assert CriticalPointSearch(points=[_Point(1, {"strata": 1})], n_starts=m, n_converged=1,
+                               discovery=_discovery(m, 1), descent_costs=np.zeros(0)).rarest_miss_probability == 0.0
+
+
+def test_saturation_rarest_hits_kept_as_hits_arrive():
+    """The search loop keeps the rarest point's hits as they are merged (``_RarestHits``): it agrees with the
+    count over every point after each of 2 000 random merges, new points, explore hits and exact points
+    included (a level emptied, a new rarest point, a point that is only explored)."""
+    from nc_verify.landscape.search import _rarest_hits, _RarestHits
+    rng = np.random.default_rng(4)
+    points, tracker = [], _RarestHits()
+    for _ in range(2000):
+        source = ["small_r", "subgroup", "explore", "strata"][int(rng.integers(4))]
+        if not points or rng.random() < 0.05:
+            points.append(_Point(1, {source: 1}))
+            q = points[-1]
+        else:
+            q = points[int(rng.integers(len(points)))]
+            q.hits += 1
+            q.sources[source] = q.sources.get(source, 0) + 1
+        tracker.update(q)
+        assert tracker.value == _rarest_hits(points)
+
+
+def test_saturation_needs_the_rarest_point_hit_often():
+    """A point reached once, twice or three times by random starts keeps a search with 2 990 quiet starts of
+    3000 going (``q k / m`` < 3: 2990 * 3 < 9000); four times it does not; a point of the exact enumeration
+    needs no hit.  (Two hits, the rule before, stopped such a search.)"""
     d = _discovery(MIN_SATURATION_STARTS, 10)
-    assert not is_saturated(d, [_Point(5, {"uniform": 5}), _Point(1, {"uniform": 1})])
-    assert is_saturated(d, [_Point(5, {"uniform": 5}), _Point(1, {"strata": 1})])
+    for k in (1, 2, 3):
+        assert not is_saturated(d, [_Point(8, {"uniform": 8}), _Point(k, {"uniform": k})])
+    assert is_saturated(d, [_Point(8, {"uniform": 8}), _Point(4, {"uniform": 4})])
+    assert is_saturated(d, [_Point(8, {"uniform": 8}), _Point(1, {"strata": 1})])
 
 
 def test_explore_hits_are_not_independent_draws():
-    """A point reached once by a random start and eight times by ``explore`` starts (perturbations of
-    the points found) is still a singleton: the search is not saturated, and the Good-Turing estimate
-    counts it.  Counting the explore hits (the rule before) would call the search saturated with an
-    estimate of 0."""
-    from nc_verify.landscape.search import CriticalPointSearch
+    """A point reached three times by random starts and nine times by ``explore`` starts (perturbations of
+    the points found) is too rare to stop the search; the Good-Turing estimate counts a point reached once
+    so (and eight times by explore) as a singleton.  Counting the explore hits (the rule before) would
+    call both searches saturated with an estimate of 0."""
     d = _discovery(MIN_SATURATION_STARTS, 10)
     rare = _Point(9, {"subgroup": 1, "explore": 8})
     common = _Point(20, {"small_r": 12, "explore": 8})
     exact = _Point(3, {"strata": 1, "explore": 2})
     assert not is_saturated(d, [common, rare, exact])
-    assert is_saturated(d, [common, _Point(10, {"subgroup": 2, "explore": 8}), exact])
+    assert not is_saturated(d, [common, _Point(12, {"subgroup": 3, "explore": 9}), exact])
+    assert is_saturated(d, [common, _Point(12, {"subgroup": 4, "explore": 8}), exact])
     search = CriticalPointSearch(points=[common, rare, exact], n_starts=len(d), n_converged=32,
                                  discovery=d, descent_costs=np.zeros(0), n_enumerated=1)
     # independent converged random starts: 12 + 1 (the exact point's hits and every explore hit left out)

@@ -121,6 +121,9 @@ class ProbeReport(Report):
     last_new_point_at : int
     unseen_probability : float
         The search's Good-Turing chance of a new point per start (NaN without a search).
+    rarest_miss_probability : float
+        The chance that a point as rare as the rarest found stays unseen after the last new point
+        (:attr:`~nc_verify.landscape.search.CriticalPointSearch.rarest_miss_probability`; NaN without a search).
     underflow : bool
         Cross-entropy at a ``tau`` where Theorem 1's bound underflows
         (:func:`~nc_verify.checks.theorem1.bound_underflows`): no saddle search is run and
@@ -155,6 +158,7 @@ class ProbeReport(Report):
     last_new_point_at: int = 0
     unseen_probability: float = float("nan")
     underflow: bool = False
+    rarest_miss_probability: float = float("nan")
 
     @property
     def counterexamples(self) -> list:
@@ -194,7 +198,7 @@ class ProbeReport(Report):
                                                          else "; no point critical to rounding level there")),
             Row("probe: search saturated", PASS if self.search_saturated else UNDECIDED,
                 saturation_reason(self.search_saturated, self.last_new_point_at, self.search_starts,
-                                  self.unseen_probability) if self.search_starts
+                                  self.unseen_probability, self.rarest_miss_probability) if self.search_starts
                 else (f"no critical-point search: at tau = {self.tau:g} the softmax saturates ((K-1) exp(-K tau/(K-1)) "
                       "underflows in float64) and critical points cannot be told apart" if self.underflow
                       else "no critical-point search (descent starts only): saddles were not searched for"),
@@ -438,4 +442,5 @@ def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_sta
         search_saturated=bool(search_starts and search.saturated),
         last_new_point_at=search.last_new_point_at if search_starts else 0,
         unseen_probability=search.unseen_probability if search_starts else float("nan"), underflow=underflow,
+        rarest_miss_probability=search.rarest_miss_probability if search_starts else float("nan"),
     )

@@ -57,12 +57,21 @@ from nc_verify.utils.threads import blas_threads_for
 from nc_verify.utils.validation import check_int, check_positive_float, check_seed
 
 
-def saturation_reason(saturated: bool, last_new_point_at: int, n_starts: int, unseen_probability: float) -> str:
-    """The saturation evidence of a search in one sentence, with the hint to search further."""
+def saturation_reason(saturated: bool, last_new_point_at: int, n_starts: int, unseen_probability: float,
+                      rarest_miss_probability: float = float("nan")) -> str:
+    """The saturation evidence of a search in one sentence, with the hint to search further.
+
+    ``rarest_miss_probability``
+    (:attr:`~nc_verify.landscape.search.CriticalPointSearch.rarest_miss_probability`), when given:
+    the chance that a point as rare as the rarest found stays unseen after the last new point.
+    """
     where = f"last new point at start {last_new_point_at}/{n_starts}"
+    rare = ("" if not np.isfinite(rarest_miss_probability) else
+            f"; a point as rare as the rarest found would stay unseen after it with probability "
+            f"{rarest_miss_probability:.2g}")
     if saturated:
-        return f"search saturated ({where}; no new point in the last {SATURATION_FRACTION:.0%} of the starts)"
-    return (f"search not saturated; estimated chance of a new point per start {unseen_probability:.2g} ({where}); "
+        return f"search saturated ({where}; no new point in the last {SATURATION_FRACTION:.0%} of the starts{rare})"
+    return (f"search not saturated; estimated chance of a new point per start {unseen_probability:.2g} ({where}{rare}); "
             f"search until saturated with n_starts=None (--starts auto)")
 
 
@@ -121,10 +130,15 @@ class Theorem2Report(Report):
     saturated : bool
         The search's saturation rule (:attr:`~nc_verify.landscape.search.CriticalPointSearch.saturated`):
         at least ``MIN_SATURATION_STARTS`` (3000) starts, no new distinct point in the last
-        ``SATURATION_FRACTION`` (half) of them, every point found by random starts reached twice.
+        ``SATURATION_FRACTION`` (half) of them, and the rarest point found by random starts hit often
+        enough that one as rare stays unseen in those starts with probability at most
+        ``exp(-SATURATION_RAREST_HITS)`` (about 0.05).
     last_new_point_at : int
     unseen_probability : float
         Good-Turing estimate of the chance that one more search start finds a new point.
+    rarest_miss_probability : float
+        The chance that a point as rare as the rarest one found stays unseen after the last new point
+        (:attr:`~nc_verify.landscape.search.CriticalPointSearch.rarest_miss_probability`).
     search_elapsed : float
         Seconds spent in the search.
     descent_gaps : ndarray
@@ -177,6 +191,7 @@ class Theorem2Report(Report):
     descent_tol: float
     elapsed: float
     underflow: bool = False
+    rarest_miss_probability: float = float("nan")
 
     def words(self):
         return CHECK_WORDS if self.mode == "check" else PROBE_WORDS
@@ -235,7 +250,7 @@ class Theorem2Report(Report):
                             value=float(np.max(self.descent_gaps)), tolerance=self.descent_tol))
         rows.append(Row(f"{tag}: search saturated", PASS if self.saturated else UNDECIDED,
                         saturation_reason(self.saturated, self.last_new_point_at, self.n_starts,
-                                          self.unseen_probability)
+                                          self.unseen_probability, self.rarest_miss_probability)
                         + f"; {self.n_converged} starts converged",
                         value=self.unseen_probability))
         return rows
@@ -395,6 +410,7 @@ def _verify_theorem2(d: int, K: int, n: int, tau: float, *, n_starts, seed, fami
         counts=counts, n_starts=search.n_starts, n_converged=search.n_converged,
         saturated=search.saturated, last_new_point_at=search.last_new_point_at,
         unseen_probability=search.unseen_probability, search_elapsed=search.elapsed,
+        rarest_miss_probability=search.rarest_miss_probability,
         descent_gaps=search.descent_costs - target, reference=reference, descent_tol=cost_resolution(problem, target),
         elapsed=time.perf_counter() - t0,
     )

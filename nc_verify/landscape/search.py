@@ -66,14 +66,20 @@ same seed.  The results of a round are merged in batch order, start by start.
 Saturation: the search is *saturated* when it has used at least
 :data:`MIN_SATURATION_STARTS` starts, the last :data:`SATURATION_FRACTION` of them
 found no new distinct point (with the default one half: doubling the starts found
-nothing new), and every distinct point was reached by at least two independent random
-starts (so the Good-Turing estimate below is zero); points of the exact enumeration
-(``"strata"``) are known exactly and need no second hit, and the ``"explore"`` starts, drawn
+nothing new), and the rarest distinct point was reached often enough that a point as
+rare would have shown in those quiet starts: with ``k`` the fewest independent random
+hits of a point, ``m`` the starts and ``q`` the starts since the last new point,
+``q k / m >= SATURATION_RAREST_HITS`` (:data:`SATURATION_RAREST_HITS`, 3: such a point
+stays unseen through them with probability ``exp(-q k / m) <= e^-3 ~ 0.05``, reported as
+:attr:`CriticalPointSearch.rarest_miss_probability`; so every point was hit at least four
+times and the Good-Turing estimate below is zero).  Points of the exact enumeration
+(``"strata"``) are known exactly and need no hit, and the ``"explore"`` starts, drawn
 around the points already found, are not independent draws: their hits do not count.  With ``n_starts=None``
 the search runs until it is saturated or reaches ``max_starts``.  Saturation is
 evidence, not proof, that every critical point has been found: a point whose
 basin catches a fraction ``p`` of the starts is missed by ``m`` starts with
-probability ``(1 - p)^m``.  The Good-Turing estimate of the chance that one more
+probability ``(1 - p)^m``, and a point rarer than every point found is the one a
+search misses.  The Good-Turing estimate of the chance that one more
 start finds a new point (points reached by at most one independent random start /
 converged independent random starts) is reported alongside.
 
@@ -138,6 +144,14 @@ SATURATION_FRACTION = 0.5
 #: With 1500, one seed in three stopped before a point reached about once per 300 starts at
 #: (6, 4, 1) and one per 150 at (5, 3, 2), tau = 2; with 3000 three seeds agree at every size measured.
 MIN_SATURATION_STARTS = 3000
+#: The rarest point's expected hits in the quiet starts (``q k / m``, module docstring) a saturated search
+#: needs.  The rule before asked for two hits of every point and a quiet half, i.e. ``q k / m >= 1``: a point
+#: as rare as the rarest found then stays unseen with probability up to ``e^-1``.  Replayed on the hit rates of
+#: two 200 000-start searches at (9, 5, 2), tau = 1.5 (784 points, the rarest reached about once per 200 000
+#: starts), a search stopped by that rule had missed a point in 29 % of 300 replays, median stop 375 000
+#: starts; with 2, 12 % at 630 000; with 3, 8 % at 840 000.  Where every point is hit six times by the
+#: quiet half the condition adds nothing.
+SATURATION_RAREST_HITS = 3.0
 #: Cap of the adaptive search (``n_starts=None``).
 DEFAULT_MAX_STARTS = 60000
 #: Starts per batch: at (6, 4, 2), tau = 2, 6000 starts ran at 330, 710 and 816 starts per
@@ -180,6 +194,11 @@ def _random_hits(point) -> int:
     return point.hits - sum(point.sources.get(s, 0) for s in ENUMERATED_SOURCES + DEPENDENT_SOURCES)
 
 
+def _rarest_hits(points) -> float:
+    """The fewest independent random hits of a point not from the exact enumeration (inf when there is none)."""
+    return min((_random_hits(p) for p in points if not _enumerated(p)), default=float("inf"))
+
+
 @dataclass
 class CriticalPointSearch:
     """Result of :func:`find_critical_points`.
@@ -212,10 +231,29 @@ class CriticalPointSearch:
     @property
     def saturated(self) -> bool:
         """At least :data:`MIN_SATURATION_STARTS` starts, none new in the last
-        :data:`SATURATION_FRACTION` of them, and every distinct point not from the exact
-        enumeration reached by at least two independent random starts (the exact enumeration and
-        :data:`DEPENDENT_SOURCES` left out)."""
+        :data:`SATURATION_FRACTION` of them, and the rarest distinct point not from the exact
+        enumeration reached often enough by independent random starts (the exact enumeration and
+        :data:`DEPENDENT_SOURCES` left out) that ``q k / m >= SATURATION_RAREST_HITS`` (module docstring)."""
         return is_saturated(self.discovery, self.points)
+
+    @property
+    def rarest_miss_probability(self) -> float:
+        """The chance that a point as rare as the rarest one found stays unseen through the quiet starts.
+
+        ``exp(-q k / m)``: ``k`` the fewest independent random hits of a distinct point (exact
+        enumeration and :data:`DEPENDENT_SOURCES` left out), ``m`` the starts, ``q`` the starts after
+        the last new point; the rarest point's rate estimated as ``k / m``.  0.0 when every point is
+        from the exact enumeration, NaN without a point.  At most ``exp(-SATURATION_RAREST_HITS)`` in
+        a saturated search.  Evidence, not proof: a point rarer than every point found is missed
+        more often.
+        """
+        if not self.points or self.n_starts == 0:
+            return float("nan")
+        k = _rarest_hits(self.points)
+        if k == float("inf"):
+            return 0.0
+        quiet = self.n_starts - self.last_new_point_at
+        return float(np.exp(-quiet * k / self.n_starts))
 
     @property
     def unseen_probability(self) -> float:
@@ -251,34 +289,72 @@ class CriticalPointSearch:
             "points": [p.as_dict() for p in self.points], "n_starts": self.n_starts,
             "n_converged": self.n_converged, "discovery": self.discovery,
             "saturated": self.saturated, "last_new_point_at": self.last_new_point_at,
-            "unseen_probability": self.unseen_probability, "descent_costs": self.descent_costs,
+            "unseen_probability": self.unseen_probability, "rarest_miss_probability": self.rarest_miss_probability,
+            "descent_costs": self.descent_costs,
             "elapsed": self.elapsed, "contributions": self.contributions,
             "n_enumerated": self.n_enumerated,
         }
 
 
-def saturation_projection(last_new: int, max_starts: int) -> int:
+def saturation_projection(last_new: int, max_starts: int, rarest: float = float("inf"), starts: int = 0) -> int:
     """Starts at which an adaptive search would stop if no new point came any more (an estimate).
 
-    The saturation rule's earliest stop: at least :data:`MIN_SATURATION_STARTS`, and the
+    The saturation rule's earliest stop: at least :data:`MIN_SATURATION_STARTS`, the
     last new point (at start ``last_new``) within the first ``1 - SATURATION_FRACTION``
-    of the starts, i.e. ``ceil(last_new / (1 - SATURATION_FRACTION))``; at most
-    ``max_starts``.  A new point (or a point hit only once) moves it later: the progress
-    bar labels it an estimate.
+    of the starts, i.e. ``ceil(last_new / (1 - SATURATION_FRACTION))``, and, when the rarest
+    point has ``rarest`` random hits after ``starts`` starts (``0 < rarest < inf``), at its rate
+    ``rarest / starts`` an expected :data:`SATURATION_RAREST_HITS` hits after ``last_new``:
+    ``last_new + ceil(SATURATION_RAREST_HITS starts / rarest)``; at most ``max_starts``.  A new
+    point moves it later: the progress bar labels it an estimate.
     """
     need = int(np.ceil(last_new / (1.0 - SATURATION_FRACTION)))
+    if 0 < rarest < float("inf") and starts > 0:
+        need = max(need, last_new + int(np.ceil(SATURATION_RAREST_HITS * starts / rarest)))
     return min(int(max_starts), max(MIN_SATURATION_STARTS, need))
 
 
 def is_saturated(discovery, points) -> bool:
     """The saturation rule of :class:`CriticalPointSearch` (discovery curve and points so far)."""
-    m = len(discovery)
-    if m < MIN_SATURATION_STARTS or not points:
-        return False
-    if any(not _enumerated(p) and _random_hits(p) < 2 for p in points):
+    if not len(discovery) or not points:
         return False
     last_new = int(np.argmax(np.asarray(discovery) == discovery[-1])) + 1
-    return last_new <= (1.0 - SATURATION_FRACTION) * m
+    return _saturation_rule(len(discovery), last_new, _rarest_hits(points))
+
+
+def _saturation_rule(m: int, last_new: int, rarest: float) -> bool:
+    """The rule itself: ``m`` starts, the last new point at start ``last_new``, the rarest point's random hits."""
+    quiet = m - last_new
+    return (m >= MIN_SATURATION_STARTS and quiet >= SATURATION_FRACTION * m
+            and (rarest == float("inf") or quiet * rarest >= SATURATION_RAREST_HITS * m))
+
+
+class _RarestHits:
+    """:func:`_rarest_hits` of the search's points, kept up to date as hits are merged (the rule runs after every start).
+
+    ``update(point)`` after every merge into ``point``; ``value`` is the fewest random hits of a point
+    not from the exact enumeration (inf when there is none).  The levels are counted, so a merge costs
+    O(1) unless it empties the lowest level.
+    """
+
+    def __init__(self, points=()):
+        self.level, self.count, self.value = {}, {}, float("inf")
+        for p in points:
+            self.update(p)
+
+    def update(self, point) -> None:
+        old = self.level.pop(id(point), None)
+        if old is not None:
+            self.count[old] -= 1
+            if not self.count[old]:
+                del self.count[old]
+        new = float("inf")
+        if not _enumerated(point):
+            new = self.level[id(point)] = _random_hits(point)
+            self.count[new] = self.count.get(new, 0) + 1
+        if self.value not in self.count:                  # the lowest level emptied (or there was none)
+            self.value = min(self.count, default=float("inf"))
+        elif new < self.value:
+            self.value = new
 
 
 # ------------------------------------------------------------------- starts
@@ -796,7 +872,9 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
     label = "critical points (until saturated)" if adaptive else "critical points"
     try:
         # adaptive: the total shown is the saturation rule's projected end, an estimate
-        with Progress(saturation_projection(last_new, n_starts) if adaptive else n_starts, label,
+        rarest = _RarestHits(index.points)
+        with Progress(saturation_projection(last_new, n_starts, rarest.value, len(discovery)) if adaptive
+                      else n_starts, label,
                       enabled=progress, estimated=adaptive) as bar:
             if discovery:                        # resumed from a checkpoint
                 bar.update(len(discovery), postfix=f"{len(index.points)} distinct (resumed)")
@@ -822,14 +900,13 @@ def find_critical_points(problem, *, n_starts=None, seed=None,
                             stored[i], new = index.merge(found[i], task.source)
                             if new:
                                 last_new = len(discovery) + 1
+                        rarest.update(stored[i])
                     discovery.append(len(index.points))
                     m = len(discovery)
                     bar.update(postfix=f"{len(index.points)} distinct",
-                               total=saturation_projection(last_new, n_starts) if adaptive else None)
-                    # the cheap part of is_saturated first: it runs after every start
-                    if m >= n_starts or (adaptive and m >= MIN_SATURATION_STARTS
-                                         and last_new <= (1.0 - SATURATION_FRACTION) * m
-                                         and is_saturated(discovery, index.points)):
+                               total=saturation_projection(last_new, n_starts, rarest.value, m) if adaptive else None)
+                    # is_saturated, with the rarest point's hits kept as they come: it runs after every start
+                    if m >= n_starts or (adaptive and index.points and _saturation_rule(m, last_new, rarest.value)):
                         done = True
                         break
                 if closes is not None:

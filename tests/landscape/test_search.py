@@ -97,12 +97,13 @@ class TestSearch:
 
     def test_saturation_rule(self):
         m = MIN_SATURATION_STARTS
-        twice = [_hit(2), _hit(5)]
+        often = [_hit(4), _hit(5)]                              # last new point at start 2: 2998 * 4 >= 3 * 3000
         curve = np.r_[1, np.full(m // 2 - 1, 2), np.full(m - m // 2, 2)]
-        assert is_saturated(curve, twice)
-        assert not is_saturated(curve[: m - 1], twice)                    # too few starts
-        assert not is_saturated(np.r_[curve[:-1], 3], twice + [_hit(2)])  # new point at the end
-        assert not is_saturated(curve, twice + [_hit(1)])       # a point reached only once
+        assert is_saturated(curve, often)
+        assert not is_saturated(curve[: m - 1], often)                    # too few starts
+        assert not is_saturated(np.r_[curve[:-1], 3], often + [_hit(4)])  # new point at the end
+        assert not is_saturated(curve, often + [_hit(1)])       # a point reached only once
+        assert not is_saturated(curve, often + [_hit(3)])       # 2998 * 3 < 3 * 3000: too rare to vouch for the rest
 
     def test_continuum_strata_reported_once(self):
         """W = u 1^T, class means differing only along u: one connected set of critical
@@ -123,8 +124,9 @@ class TestSearch:
         m = MIN_SATURATION_STARTS
         curve = np.r_[1, np.full(m - 1, 2)]
         exact = SimpleNamespace(hits=1, sources={"strata": 1})
-        assert is_saturated(curve, [exact, SimpleNamespace(hits=3, sources={"small_r": 3})])
+        assert is_saturated(curve, [exact, SimpleNamespace(hits=4, sources={"small_r": 4})])
         assert not is_saturated(curve, [exact, SimpleNamespace(hits=1, sources={"small_r": 1})])
+        assert is_saturated(curve, [exact])                   # the exact enumeration alone
 
     def test_bad_input(self):
         p = UFMProblem(4, 3, 1, 1.0)

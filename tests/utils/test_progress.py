@@ -66,6 +66,9 @@ def test_saturation_projection_is_the_stopping_rule():
     assert saturation_projection(7000, DEFAULT_MAX_STARTS) == 14000
     assert saturation_projection(40000, DEFAULT_MAX_STARTS) == DEFAULT_MAX_STARTS
     assert saturation_projection(100, 1000) == 1000
+    # the rarest point (2 random hits in 3000 starts) at its rate needs 3 more hits after the last new point
+    assert saturation_projection(1000, DEFAULT_MAX_STARTS, rarest=2, starts=3000) == 1000 + 4500
+    assert saturation_projection(7000, DEFAULT_MAX_STARTS, rarest=30, starts=8000) == 14000     # the half binds
 
 
 def test_no_known_end_shows_no_fraction(monkeypatch):
