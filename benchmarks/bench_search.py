@@ -1,6 +1,6 @@
 """The critical-point search at scale, measured in one run (prints figures; asserts nothing).
 
-Run: ``python benchmarks/bench_search.py [--quick] [--sizes 6,4,2 8,4,2] [--seeds 0 1 2] [--only cost jax]
+Run: ``python benchmarks/bench_search.py [--quick] [--sizes 6,4,2 8,4,2] [--seeds 0 1 2] [--tau 2] [--only cost jax]
 [--before PATH] [--cost-starts 4000]``.
 
 1. ``rates``: at (6, 4, 2), tau = 2, the same uniform starts in ``R^6`` through the serial
@@ -8,8 +8,9 @@ Run: ``python benchmarks/bench_search.py [--quick] [--sizes 6,4,2 8,4,2] [--seed
    per start before batching) and through ``batched_levenberg_marquardt``; then the default
    search's own rate over a fixed number of starts (every source, descent runs included);
    wall and CPU seconds (the machine is shared: CPU seconds are the steadier figure);
-2. ``saturation``: the default search (``n_starts=None``) at each size and seed: distinct
-   points, starts used, last new point, seconds, Good-Turing estimate, points per source
+2. ``saturation``: the default search (``n_starts=None``) at each size and seed (``--tau``, default 2): distinct
+   points, starts used, last new point, seconds, Good-Turing estimate, the chance that a point as
+   rare as the rarest found stayed unseen after the last new one, points per source
    that found them first, and across seeds the points one seed missed, with how often the
    others hit them;
 3. ``distributed``: the default search at (6, 4, 2), seed 0, serial and with
@@ -102,7 +103,8 @@ def bench_saturation(sizes, seeds, tau: float):
             runs.append(r)
             print(f"saturation {size} tau={tau:g} seed {seed}: {len(r.points)} distinct, saturated {r.saturated}, "
                   f"{r.n_starts} starts, last new at {r.last_new_point_at}, {w:.1f} s ({c:.1f} CPU s), "
-                  f"Good-Turing {r.unseen_probability:.2g}; first found by {r.contributions}", flush=True)
+                  f"Good-Turing {r.unseen_probability:.2g}, rarest-point miss {r.rarest_miss_probability:.2g}; "
+                  f"first found by {r.contributions}", flush=True)
         for i, r in enumerate(runs):
             for q in (q for j, o in enumerate(runs) if j != i for q in o.points):
                 if not any(same_point(q, x) for x in r.points):
@@ -324,6 +326,7 @@ def main(argv=None):
     ap.add_argument("--sizes", type=_size, nargs="+", default=None,
                     help="sizes d,K,n of the saturation table (default 5,3,1 6,4,1 5,3,2 6,4,2)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds of the saturation table (default 0 1 2)")
+    ap.add_argument("--tau", type=float, default=2.0, help="temperature of the saturation table (default 2)")
     ap.add_argument("--only", choices=("rates", "saturation", "distributed", "cost", "jax"), nargs="+",
                     default=("rates", "saturation", "distributed", "cost", "jax"))
     ap.add_argument("--before", default=None,
@@ -338,7 +341,7 @@ def main(argv=None):
         bench_rates(64 if args.quick else 256, 1000 if args.quick else 6000)
     if "saturation" in args.only:
         sizes = args.sizes or ([(5, 3, 1), (6, 4, 1)] if args.quick else [(5, 3, 1), (6, 4, 1), (5, 3, 2), (6, 4, 2)])
-        bench_saturation(sizes, args.seeds or ([0] if args.quick else [0, 1, 2]), 2.0)
+        bench_saturation(sizes, args.seeds or ([0] if args.quick else [0, 1, 2]), args.tau)
     if "distributed" in args.only:
         bench_distributed((5, 3, 2) if args.quick else (6, 4, 2), 0)
     cost_sizes = [(6, 4, 2, 2.0), (9, 5, 2, 1.5)]

@@ -245,7 +245,8 @@ def _cmd_theorem2(args) -> int:
     _say(f"nc-verify theorem2: d={args.d} K={args.K} n={args.n} tau={args.tau:g} starts={starts} seed={args.seed}; "
          + _regime_text(args.d, args.K, args.tau).replace("Theorem 2 rows: ", ""))
     rep = verify_theorem2(args.d, args.K, args.n, args.tau, n_starts=args.starts, seed=args.seed, progress=True,
-                          workers=args.workers, scheduler=args.scheduler, checkpoint=args.checkpoint)
+                          workers=args.workers, scheduler=args.scheduler, checkpoint=args.checkpoint,
+                          max_starts=args.max_starts)
     rows = []
     for c in sorted(rep.critical_points, key=lambda c: c.report.cost):
         r = c.report
@@ -531,8 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="enumerate and classify critical points (Theorem 2)")
     _size_options(p, VERIFY_SIZE)
     p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
-                   help="search starts, or 'auto' (None): search until saturated (at most "
-                        f"{DEFAULT_MAX_STARTS} starts)")
+                   help="search starts, or 'auto' (None): search until saturated (at most --max-starts)")
+    p.add_argument("--max-starts", type=_positive_int, default=DEFAULT_MAX_STARTS,
+                   help="cap of an 'auto' search: it stops there, undecided, if not saturated before")
     p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="run the search on a local dask cluster of this many processes (sweep extra); "

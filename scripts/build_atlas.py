@@ -2,8 +2,10 @@
 
 Runs ``verify_theorem2`` with the default (saturating) search at each size, seed 0, and
 writes one entry per saturated size (an unsaturated search is reported and not written).
-Usage: ``python scripts/build_atlas.py [--sizes d,K,n,tau ...]``; about five minutes on two cores
-(``--sizes 8,6,1,1`` rebuilds one entry; the figure always shows every shipped entry).
+Usage: ``python scripts/build_atlas.py [--sizes d,K,n,tau ...] [--checkpoints DIR]``; about five minutes on
+two cores (``--sizes 8,6,1,1`` rebuilds one entry; the figure always shows every shipped entry).  With
+``--checkpoints DIR`` each search keeps its state in ``DIR/d{d}_K{K}_n{n}_tau{tau}_seed{seed}.ckpt``: a
+search that ``nc-verify theorem2 --seed S --checkpoint`` that file ran to its end is not run again.
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=SIZES, help="d,K,n,tau of each entry")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoints", default=None, metavar="DIR",
+                        help="keep (and reuse) each search's checkpoint in this folder")
     args = parser.parse_args(argv)
     entries = []
     for text in args.sizes:
         d, K, n, tau = text.split(",")
         t0 = time.perf_counter()
-        rep = verify_theorem2(int(d), int(K), int(n), float(tau), seed=args.seed, progress=False)
+        checkpoint = None
+        if args.checkpoints:
+            checkpoint = pathlib.Path(args.checkpoints) / f"d{d}_K{K}_n{n}_tau{float(tau):g}_seed{args.seed}.ckpt"
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        rep = verify_theorem2(int(d), int(K), int(n), float(tau), seed=args.seed, progress=False, checkpoint=checkpoint)
         if not rep.saturated:
             print(f"({text}): not saturated after {rep.n_starts} starts, not written", file=sys.stderr)
             continue

@@ -257,12 +257,12 @@ def test_search_stops_at_its_start_cap():
     """The adaptive search stops at ``max_starts`` exactly (150, inside a batch of 128 + 22), a fixed one at ``n_starts``.
 
     Catches a cap tested per batch (256 starts) and ``>`` for ``>=`` (151); the
-    ``DEFAULT_MAX_STARTS`` cap (60000) is the same comparison.  (3, 3, 1), tau = 1.
+    ``DEFAULT_MAX_STARTS`` cap (1 000 000) is the same comparison.  (3, 3, 1), tau = 1.
     """
     from nc_verify import find_critical_points
     from nc_verify.landscape.search import DEFAULT_MAX_STARTS
 
-    assert DEFAULT_MAX_STARTS == 60000
+    assert DEFAULT_MAX_STARTS == 1_000_000
     p = UFMProblem(3, 3, 1, 1.0)
     s = find_critical_points(p, n_starts=None, max_starts=150, seed=0, methods=("lm",))
     assert s.n_starts == 150 and len(s.discovery) == 150

@@ -154,6 +154,21 @@ def test_theorem2_workers_and_scheduler_options(monkeypatch, capsys):
     assert "not both" in err and "families" not in err
 
 
+def test_theorem2_max_starts_caps_an_auto_search(capsys, tmp_path):
+    """``--max-starts 300`` stops an 'auto' search at exactly 300 starts, undecided (exit 3, "not saturated"
+    with the chance of a miss); ``--max-starts 0`` is refused with exit 2 before any work."""
+    with pytest.raises(SystemExit) as exc:
+        main(["theorem2", "--max-starts", "0"])
+    assert exc.value.code == 2 and "--max-starts" in capsys.readouterr().err
+    out = tmp_path / "t2.json"
+    code = main(["theorem2", "--d", "4", "--K", "3", "--n", "1", "--tau", "1", "--max-starts", "300", "--json", str(out)])
+    text = capsys.readouterr().out
+    data = json.load(open(out))
+    assert code == 3 and data["n_starts"] == 300 and data["saturated"] is False
+    assert "search not saturated" in text and "would stay unseen after it with probability" in text
+    assert 0.0 < data["rarest_miss_probability"] < 1.0
+
+
 # ------------------------------------------------------- the exit-status contract
 def _default_sigint():
     """In the child before exec: SIGINT back to its default, as in a terminal (a test suite started

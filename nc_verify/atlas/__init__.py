@@ -107,7 +107,9 @@ class Atlas:
         In increasing cost.
     search : dict
         The search that produced it: ``seed``, ``n_starts``, ``saturated``,
-        ``last_new_point_at``, ``unseen_probability`` (Good-Turing), ``elapsed`` (s),
+        ``last_new_point_at``, ``unseen_probability`` (Good-Turing), ``rarest_miss_probability``
+        (the chance that a point as rare as the rarest found stays unseen after the last new one;
+        absent from entries built before it was recorded), ``elapsed`` (s),
         ``contributions`` (points found first per source), ``verdict``.
     version : int
         Data format version.
@@ -240,7 +242,9 @@ def from_report(report, *, seed) -> Atlas:
             sources={k: int(v) for k, v in c.sources.items()}))
     search = {"seed": seed, "n_starts": report.n_starts, "saturated": report.saturated,
               "last_new_point_at": report.last_new_point_at,
-              "unseen_probability": float(report.unseen_probability), "elapsed": round(report.search_elapsed, 1),
+              "unseen_probability": float(report.unseen_probability),
+              "rarest_miss_probability": float(report.rarest_miss_probability),
+              "elapsed": round(report.search_elapsed, 1),
               "verdict": str(report.verdict)}
     return Atlas(d=report.d, K=report.K, n=report.n, tau=report.tau, points=points, search=search)
 

@@ -51,7 +51,7 @@ def test_heartbeat_line_while_a_step_takes_long(monkeypatch):
 
 
 def test_saturation_projection_is_the_stopping_rule():
-    """The ETA of an adaptive search counts toward the saturation rule's stop, not the 60 000-start cap."""
+    """The ETA of an adaptive search counts toward the saturation rule's stop, not the 1 000 000-start cap."""
     from nc_verify.landscape.search import (
         DEFAULT_MAX_STARTS,
         MIN_SATURATION_STARTS,
@@ -64,7 +64,8 @@ def test_saturation_projection_is_the_stopping_rule():
     assert saturation_projection(1500, DEFAULT_MAX_STARTS) == 3000
     assert saturation_projection(1501, DEFAULT_MAX_STARTS) == 3002   # last new point in the first half
     assert saturation_projection(7000, DEFAULT_MAX_STARTS) == 14000
-    assert saturation_projection(40000, DEFAULT_MAX_STARTS) == DEFAULT_MAX_STARTS
+    assert saturation_projection(40000, DEFAULT_MAX_STARTS) == 80000
+    assert saturation_projection(600000, DEFAULT_MAX_STARTS) == DEFAULT_MAX_STARTS
     assert saturation_projection(100, 1000) == 1000
     # the rarest point (2 random hits in 3000 starts) at its rate needs 3 more hits after the last new point
     assert saturation_projection(1000, DEFAULT_MAX_STARTS, rarest=2, starts=3000) == 1000 + 4500
