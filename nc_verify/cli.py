@@ -154,7 +154,8 @@ def _cmd_verify(args) -> int:
 
     _say(f"nc-verify verify: d={args.d} K={args.K} n={args.n} tau={args.tau:g} seed={args.seed}; "
          + _regime_text(args.d, args.K, args.tau))
-    rep = verify_all(args.d, args.K, args.n, args.tau, seed=args.seed, n_starts=args.starts, progress=True)
+    rep = verify_all(args.d, args.K, args.n, args.tau, seed=args.seed, n_starts=args.starts, progress=True,
+                     max_starts=args.max_starts)
     _print_rows(rep.rows())
     _print_verdict(rep, rep.theorem2.elapsed)
     _write_json(args.json, rep.as_dict())
@@ -279,7 +280,8 @@ def _cmd_probe(args) -> int:
     _say(f"nc-verify probe: d={args.d} K={args.K} n={args.n} tau={args.tau:g} loss={args.loss} seed={args.seed} "
          "(a probe is evidence, not a proof)")
     rep = probe(args.d, args.K, args.n, args.tau, loss=args.loss, n_starts=args.starts,
-                search_starts=args.search_starts, seed=args.seed, save_dir=args.save_dir, progress=True)
+                search_starts=args.search_starts, seed=args.seed, save_dir=args.save_dir, progress=True,
+                max_starts=args.max_starts)
     regime = "inside Theorem 2's assumptions" if rep.theorem2_regime else "outside Theorem 2's assumptions"
     _say(f"{regime}; {len(rep.points)} distinct critical points")
     _print_table(rep.point_rows(), ["kind", "cost", "cost - best", "lambda_min", "margin", "hits"])
@@ -494,7 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="derivative checks and theorem checks at one size")
     _size_options(p, VERIFY_SIZE)
     p.add_argument("--starts", type=_starts, default=VERIFY_STARTS,
-                   help=f"Theorem 2 search starts, or 'auto' (None): until saturated, at most {DEFAULT_MAX_STARTS}")
+                   help="Theorem 2 search starts, or 'auto' (None): until saturated, at most --max-starts")
+    p.add_argument("--max-starts", type=_positive_int, default=DEFAULT_MAX_STARTS,
+                   help="cap of an 'auto' search: it stops there, undecided, if not saturated before")
     p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.add_argument("--json", metavar="FILE", type=_out_file, default=None, help="also write the results as JSON")
     p.set_defaults(func=_cmd_verify)
@@ -556,6 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--search-starts", type=_search_starts, default=None,
                    help="critical-point search starts, or 'auto' (until saturated); None: auto up to tangent "
                         "dimension 300, none above")
+    p.add_argument("--max-starts", type=_positive_int, default=DEFAULT_MAX_STARTS,
+                   help="cap of an 'auto' search: it stops there, undecided, if not saturated before")
     p.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (an integer >= 0)")
     p.add_argument("--save-dir", type=_out_dir, default="counterexamples",
                    help="where potential counterexamples are saved")

@@ -2,8 +2,8 @@
 
 Runs ``verify_theorem2`` with the default (saturating) search at each size, seed 0, and
 writes one entry per saturated size (an unsaturated search is reported and not written).
-Usage: ``python scripts/build_atlas.py [--sizes d,K,n,tau ...] [--checkpoints DIR]``; about five minutes on
-two cores (``--sizes 8,6,1,1`` rebuilds one entry; the figure always shows every shipped entry).  With
+Usage: ``python scripts/build_atlas.py [--sizes d,K,n,tau ...] [--checkpoints DIR]``; about ten minutes on
+one core for the default sizes (``--sizes 8,6,1,1`` rebuilds one entry; the figure always shows every shipped entry).  With
 ``--checkpoints DIR`` each search keeps its state in ``DIR/d{d}_K{K}_n{n}_tau{tau}_seed{seed}.ckpt``: a
 search that ``nc-verify theorem2 --seed S --checkpoint`` that file ran to its end is not run again.
 """

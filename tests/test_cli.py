@@ -157,9 +157,13 @@ def test_theorem2_workers_and_scheduler_options(monkeypatch, capsys):
 def test_theorem2_max_starts_caps_an_auto_search(capsys, tmp_path):
     """``--max-starts 300`` stops an 'auto' search at exactly 300 starts, undecided (exit 3, "not saturated"
     with the chance of a miss); ``--max-starts 0`` is refused with exit 2 before any work."""
-    with pytest.raises(SystemExit) as exc:
-        main(["theorem2", "--max-starts", "0"])
-    assert exc.value.code == 2 and "--max-starts" in capsys.readouterr().err
+    for command in ("theorem2", "verify", "probe"):
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--max-starts", "0"])
+        assert exc.value.code == 2 and "--max-starts" in capsys.readouterr().err
+    from nc_verify.checks.probes import probe
+    with pytest.raises(ValueError, match="max_starts"):
+        probe(3, 3, 1, 1.0, max_starts=0)
     out = tmp_path / "t2.json"
     code = main(["theorem2", "--d", "4", "--K", "3", "--n", "1", "--tau", "1", "--max-starts", "300", "--json", str(out)])
     text = capsys.readouterr().out

@@ -311,7 +311,7 @@ def _descend(problem, rng, tol, max_iterations):
 
 def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = DEFAULT_DESCENTS, search_starts=None, seed=0,
           descent_tol: float = 1e-6, max_iterations: int = 200, reference=None,
-          save_dir="counterexamples", progress=None) -> ProbeReport:
+          save_dir="counterexamples", progress=None, max_starts: int = DEFAULT_MAX_STARTS) -> ProbeReport:
     """Probe the landscape at ``(d, K, n, tau)`` for a loss (see the module docstring).
 
     Parameters
@@ -327,8 +327,7 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = DEFAULT_DESCENT
         iterations, then Newton polish) from uniform random points.
     search_starts : int, "auto" or None
         Starts of the critical-point search (Levenberg-Marquardt from structured
-        starts; finds saddles).  "auto": until saturated (at most
-        :data:`~nc_verify.landscape.search.DEFAULT_MAX_STARTS`).  None (default):
+        starts; finds saddles).  "auto": until saturated (at most ``max_starts``).  None (default):
         "auto" up to tangent dimension 300 (dense Hessians at every iterate;
         :data:`POLISH_LIMIT`), 0 above.  Without a saturated search the verdict is
         "undecided".
@@ -343,6 +342,9 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = DEFAULT_DESCENT
         Directory for potential counterexamples (created when one is found); None: keep in memory only.
     progress : bool or None
         Progress bar on stderr (default: when stderr is a terminal).
+    max_starts : int
+        Cap of an "auto" search (:data:`~nc_verify.landscape.search.DEFAULT_MAX_STARTS`); it is then
+        undecided if not saturated before.
 
     Returns
     -------
@@ -351,15 +353,16 @@ def probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = DEFAULT_DESCENT
     with blas_threads_for(make_problem(d, K, n, tau, loss)):
         return _probe(d, K, n, tau, loss=loss, n_starts=n_starts, search_starts=search_starts, seed=seed,
                       descent_tol=descent_tol, max_iterations=max_iterations, reference=reference,
-                      save_dir=save_dir, progress=progress)
+                      save_dir=save_dir, progress=progress, max_starts=max_starts)
 
 
 def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_starts=None, seed=0,
           descent_tol: float = 1e-6, max_iterations: int = 200, reference=None,
-          save_dir="counterexamples", progress=None):
+          save_dir="counterexamples", progress=None, max_starts: int = DEFAULT_MAX_STARTS):
     problem = make_problem(d, K, n, tau, loss)
     n_starts = check_int(n_starts, "n_starts", 1)
     max_iterations = check_int(max_iterations, "max_iterations", 1)
+    max_starts = check_int(max_starts, "max_starts", 1)
     descent_tol = check_positive_float(descent_tol, "descent_tol")
     check_seed(seed)
     T = problem.tangent_dimension
@@ -404,7 +407,7 @@ def _probe(d, K, n, tau, *, loss="cross_entropy", n_starts: int = 10, search_sta
             bar.update(postfix=f"best {min(costs):.10g}")
     if search_starts:
         search = find_critical_points(problem, n_starts=None if search_starts == "auto" else search_starts,
-                                      seed=rng, methods=("lm",), max_starts=DEFAULT_MAX_STARTS, progress=progress)
+                                      seed=rng, methods=("lm",), max_starts=max_starts, progress=progress)
         search_starts = search.n_starts
         for q in search.points:
             add_distinct(candidates, q)

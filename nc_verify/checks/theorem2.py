@@ -72,7 +72,8 @@ def saturation_reason(saturated: bool, last_new_point_at: int, n_starts: int, un
     if saturated:
         return f"search saturated ({where}; no new point in the last {SATURATION_FRACTION:.0%} of the starts{rare})"
     return (f"search not saturated; estimated chance of a new point per start {unseen_probability:.2g} ({where}{rare}); "
-            f"search until saturated with n_starts=None (--starts auto)")
+            f"search until saturated with n_starts=None (--starts auto), with a larger max_starts (--max-starts) "
+            f"where it stopped at that cap")
 
 
 def examined(state, count: int):

@@ -15,6 +15,7 @@ from nc_verify.checks.theorem2 import (
     check_theorem2_budget,
     verify_theorem2,
 )
+from nc_verify.landscape.search import DEFAULT_MAX_STARTS
 from nc_verify.objective.problem import UFMProblem
 from nc_verify.utils.progress import Progress
 from nc_verify.utils.reports import FAIL, PASS, UNDECIDED, Report
@@ -47,7 +48,7 @@ class VerifyReport(Report):
 
 
 def verify_all(d=VERIFY_SIZE[0], K=VERIFY_SIZE[1], n=VERIFY_SIZE[2], tau=VERIFY_SIZE[3], *, seed=0,
-               n_starts=VERIFY_STARTS, progress=None) -> VerifyReport:
+               n_starts=VERIFY_STARTS, progress=None, max_starts: int = DEFAULT_MAX_STARTS) -> VerifyReport:
     """Derivative checks (eqs. (5)-(8)), Theorem 1 and Theorem 2 at ``(d, K, n, tau)``.
 
     Parameters
@@ -58,9 +59,12 @@ def verify_all(d=VERIFY_SIZE[0], K=VERIFY_SIZE[1], n=VERIFY_SIZE[2], tau=VERIFY_
     tau : float
     seed : int
     n_starts : int or None
-        Theorem 2 search starts; None: until saturated.
+        Theorem 2 search starts; None: until saturated (at most ``max_starts``).
     progress : bool or None
         Progress on stderr (True: also when stderr is not a terminal).
+    max_starts : int
+        Cap of the search with ``n_starts=None``
+        (:data:`~nc_verify.landscape.search.DEFAULT_MAX_STARTS`).
 
     Raises
     ------
@@ -80,7 +84,7 @@ def verify_all(d=VERIFY_SIZE[0], K=VERIFY_SIZE[1], n=VERIFY_SIZE[2], tau=VERIFY_
             bar.update(postfix="derivative checks done")
             thm1 = verify_theorem1(d, K, n, tau, seed=seed)
             bar.update(postfix="Theorem 1 done")
-        thm2 = verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, progress=progress)
+        thm2 = verify_theorem2(d, K, n, tau, n_starts=n_starts, seed=seed, progress=progress, max_starts=max_starts)
     return VerifyReport(deriv, thm1, thm2)
 
 

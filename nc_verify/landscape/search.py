@@ -71,8 +71,8 @@ rare would have shown in those quiet starts: with ``k`` the fewest independent r
 hits of a point, ``m`` the starts and ``q`` the starts since the last new point,
 ``q k / m >= SATURATION_RAREST_HITS`` (:data:`SATURATION_RAREST_HITS`, 3: such a point
 stays unseen through them with probability ``exp(-q k / m) <= e^-3 ~ 0.05``, reported as
-:attr:`CriticalPointSearch.rarest_miss_probability`; so every point was hit at least four
-times and the Good-Turing estimate below is zero).  Points of the exact enumeration
+:attr:`CriticalPointSearch.rarest_miss_probability`; so every point found by random starts was
+hit at least four times by them and the Good-Turing estimate below is zero).  Points of the exact enumeration
 (``"strata"``) are known exactly and need no hit, and the ``"explore"`` starts, drawn
 around the points already found, are not independent draws: their hits do not count.  With ``n_starts=None``
 the search runs until it is saturated or reaches ``max_starts``.  Saturation is
@@ -152,11 +152,12 @@ MIN_SATURATION_STARTS = 3000
 #: starts; with 2, 12 % at 630 000; with 3, 8 % at 840 000.  Where every point is hit six times by the
 #: quiet half the condition adds nothing.
 SATURATION_RAREST_HITS = 3.0
-#: Cap of the adaptive search (``n_starts=None``).  With the rule above the atlas sizes stop at 65 000 (8, 6, 1, 1)
-#: and 77 000 (6, 4, 2, 2) starts (medians of replays on measured hit rates; 90th percentiles 87 000 and
-#: 110 000), (9, 5, 2), tau = 1.5 at 840 000 (about 20 CPU minutes); the cap 60 000 of the rule before
-#: would have left the atlas sizes undecided.  A cap, not a budget: at sizes whose points are rarer a
-#: default search runs to it (``max_starts``, ``nc-verify theorem2 --max-starts``).
+#: Cap of the adaptive search (``n_starts=None``).  With the rule above (6, 4, 2, 2) stopped at 39 000-54 000
+#: starts for seeds 0-2 (replays on measured hit rates: median 77 000, 90th percentile 110 000), (8, 6, 1, 1)
+#: at a median of 65 000 in replays (90th percentile 87 000): the cap 60 000 of the rule before would have
+#: left them undecided.  At (9, 5, 2), tau = 1.5 the replays stop at a median of 840 000 starts (about 20 CPU
+#: minutes), but beyond 1 000 000 in about a quarter of them: those end undecided at the cap.  A cap, not a
+#: budget: at sizes whose points are rarer a default search runs to it (``max_starts``, ``--max-starts``).
 DEFAULT_MAX_STARTS = 1_000_000
 #: Starts per batch: at (6, 4, 2), tau = 2, 6000 starts ran at 330, 710 and 816 starts per
 #: second with batches of 32, 64 and 128 (the per-call overhead of the batched iteration is

@@ -212,3 +212,42 @@ def test_crawling_starts_get_more_iterations(monkeypatch):
     monkeypatch.setattr(search, "LM_CRAWL_GRADIENT", np.inf)          # the wrong variant: every open start
     wrong = search._continue_crawling(q, one_iteration())
     assert np.any(np.max(np.abs(wrong.W[above] - first.W[above]), axis=(1, 2)) > 0)
+
+
+def test_search_loop_decides_with_the_rarest_hits_kept(monkeypatch):
+    """The search loop applies the saturation rule after every start with the rarest point's random hits kept as
+    they are merged (``_RarestHits``): at every check that value is the count over the points found so far (both
+    merge paths update it), the search stops at the first start where the rule holds, and its result says
+    saturated.  At (5, 3, 2), tau = 2, seed 0 the rarest-point condition is what decides: there were starts at
+    which the rule before (every point hit twice, no new point in the last half) held and the search went on.
+    """
+    from nc_verify.landscape import search as S
+
+    trackers, calls = [], []
+
+    class Recording(S._RarestHits):
+        def __init__(self, points=()):
+            self.seen = {}
+            super().__init__(points)
+            trackers.append(self)
+
+        def update(self, point):
+            self.seen[id(point)] = point
+            super().update(point)
+
+    real = S._saturation_rule
+
+    def rule(m, last_new, rarest):
+        assert rarest == S._rarest_hits(list(trackers[-1].seen.values())), m
+        calls.append((m, last_new, rarest, real(m, last_new, rarest)))
+        return calls[-1][-1]
+
+    monkeypatch.setattr(S, "_RarestHits", Recording)
+    monkeypatch.setattr(S, "_saturation_rule", rule)
+    r = S.find_critical_points(UFMProblem(5, 3, 2, 2.0), seed=0, max_starts=30000)
+    loop = list(calls)                                  # r.saturated below runs the rule once more
+    assert r.saturated and r.n_starts < 30000
+    assert loop[-1][0] == r.n_starts and loop[-1][-1] and not any(c[-1] for c in loop[:-1])
+    old_rule_stops = [m for m, last, k, _ in loop
+                      if m >= S.MIN_SATURATION_STARTS and m - last >= S.SATURATION_FRACTION * m and k >= 2]
+    assert old_rule_stops and old_rule_stops[0] < r.n_starts
