@@ -55,7 +55,11 @@ class AtlasPoint:
         Its classification (:data:`~nc_verify.landscape.classify.KINDS`).
     cost, lambda_min, margin : float
         ``f``, the smallest Riemannian Hessian eigenvalue (eqs. (7)-(8)) and
-        ``|lambda_min| / resolution``.
+        ``|lambda_min| / resolution``.  For a point of a continuum (``n_zero > orbit_dimension``)
+        the continuum's, as it was classified (:func:`~nc_verify.landscape.degenerate.classify_point`):
+        at its worst member found, or the bound that every member's ``lambda_min`` satisfies
+        (``W = u 1^T``, ``d >= 3``; ``docs/continua.md``); at ``W, H`` the smallest eigenvalue is
+        then at most ``lambda_min``.
     family : str
         The exact families that reach it (``"+"``-joined), or ``"new"`` when only the
         numerical search found it.
